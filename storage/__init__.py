@@ -1,0 +1,1 @@
+"""Persistence: settings, the database and the object store. Imports nothing of ours."""

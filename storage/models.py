@@ -1,0 +1,196 @@
+"""The database tables: users, contests, entries, their media assets and media jobs."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    # Named constraints, so Alembic migrations work the same on PostgreSQL and SQLite.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+def _enum(kind: type[enum.Enum]) -> Enum:
+    # Store the readable value ("running"), not the member name, as a plain string column.
+    return Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class Role(enum.StrEnum):
+    CONTESTANT = "contestant"
+    JUDGE = "judge"
+    ORGANIZER = "organizer"
+    OPERATOR = "operator"
+
+
+class EntryStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    PROCESSING = "processing"
+    READY = "ready"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    WITHDRAWN = "withdrawn"
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    READY = "ready"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        return self in {JobState.READY, JobState.REJECTED, JobState.FAILED}
+
+
+class AssetKind(enum.StrEnum):
+    ORIGINAL = "original"
+    RENDITION = "rendition"
+    POSTER = "poster"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Contest(Base):
+    __tablename__ = "contests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    blind: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    entries: Mapped[list[Entry]] = relationship(back_populates="contest")
+
+
+class Entry(Base):
+    __tablename__ = "entries"
+    __table_args__ = (UniqueConstraint("contest_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # The entry number shown in the watermark and to judges; unique within a contest.
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(100))  # 作品名称
+    collective: Mapped[str] = mapped_column(String(100))  # 集体名称
+    district: Mapped[str] = mapped_column(String(100))  # 所属县（市）区或市直单位
+    industry: Mapped[str] = mapped_column(String(100))  # 行业
+    contact_name: Mapped[str] = mapped_column(String(50))  # 联系人
+    contact_phone: Mapped[str] = mapped_column(String(30))  # 联系电话
+    summary: Mapped[str] = mapped_column(Text, default="")  # 简介
+    status: Mapped[EntryStatus] = mapped_column(_enum(EntryStatus), default=EntryStatus.DRAFT)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    contest: Mapped[Contest] = relationship(back_populates="entries")
+    owner: Mapped[User] = relationship()
+    assets: Mapped[list[MediaAsset]] = relationship(
+        back_populates="entry", order_by="MediaAsset.id"
+    )
+    jobs: Mapped[list[Job]] = relationship(back_populates="entry", order_by="Job.id")
+
+    def latest_job(self) -> Job | None:
+        return self.jobs[-1] if self.jobs else None
+
+    def asset(self, kind: AssetKind, source_key: str | None = None) -> MediaAsset | None:
+        """The newest asset of a kind, optionally only those made from a given original."""
+        found = [
+            a
+            for a in self.assets
+            if a.kind == kind and (source_key is None or a.source_key == source_key)
+        ]
+        return found[-1] if found else None
+
+
+class MediaAsset(Base):
+    __tablename__ = "media_assets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    kind: Mapped[AssetKind] = mapped_column(_enum(AssetKind))
+    label: Mapped[str] = mapped_column(String(40), default="")
+    bucket: Mapped[str] = mapped_column(String(63))
+    # Deterministic keys make a redelivered task overwrite, never duplicate.
+    object_key: Mapped[str] = mapped_column(String(512), unique=True)
+    # The original an asset was made from (its own key for an original).
+    source_key: Mapped[str] = mapped_column(String(512), default="")
+    content_type: Mapped[str] = mapped_column(String(100))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    entry: Mapped[Entry] = relationship(back_populates="assets")
+
+
+class Job(Base):
+    """One media job: a person can read its state, progress and reason at any time."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    # The original this job processes; the job's outputs are keyed by it.
+    source_key: Mapped[str] = mapped_column(String(512))
+    state: Mapped[JobState] = mapped_column(_enum(JobState), default=JobState.QUEUED, index=True)
+    percent: Mapped[float] = mapped_column(Float, default=0.0)
+    eta_seconds: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    entry: Mapped[Entry] = relationship(back_populates="jobs")

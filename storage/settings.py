@@ -1,0 +1,153 @@
+"""Every setting of the service, read from the environment in this one place.
+
+Each field names its environment variable and says what it is for; the README's settings
+table is made from the same list (`footprints settings`), and a test checks they agree.
+It lives in `storage/` because every other package may import `storage` and nothing lower.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def _setting(env: str, default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings with safe defaults for a developer's machine."""
+
+    secret_key: str = _setting(
+        "FOOTPRINTS_SECRET_KEY",
+        "",
+        "Signs sessions and CSRF tokens. Required in production; `make run` keeps one in "
+        "`var/secret_key`.",
+    )
+    database_url: str = _setting(
+        "DATABASE_URL",
+        "sqlite:///var/footprints.db",
+        "SQLAlchemy URL of the database (PostgreSQL in production: "
+        "`postgresql+psycopg://user:pass@host/db`).",
+    )
+    broker_url: str = _setting(
+        "CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//", "RabbitMQ URL of the task broker."
+    )
+    media_queue: str = _setting(
+        "FOOTPRINTS_MEDIA_QUEUE", "media", "Name of the RabbitMQ queue that media jobs go to."
+    )
+    s3_endpoint: str = _setting(
+        "S3_ENDPOINT", "127.0.0.1:8333", "host:port of the S3 server (MinIO, SeaweedFS, any S3)."
+    )
+    s3_public_endpoint: str = _setting(
+        "S3_PUBLIC_ENDPOINT",
+        "",
+        "host:port browsers use for presigned media URLs, when it differs from S3_ENDPOINT "
+        "(empty: the same).",
+    )
+    s3_access_key: str = _setting("S3_ACCESS_KEY", "footprints", "S3 access key.")
+    s3_secret_key: str = _setting("S3_SECRET_KEY", "footprints-secret", "S3 secret key.")
+    s3_secure: bool = _setting("S3_SECURE", False, "Use HTTPS to reach the S3 server.")
+    s3_region: str = _setting("S3_REGION", "us-east-1", "S3 region name (signatures need one).")
+    bucket_originals: str = _setting(
+        "S3_BUCKET_ORIGINALS", "footprints-originals", "Private bucket for uploaded originals."
+    )
+    bucket_assets: str = _setting(
+        "S3_BUCKET_ASSETS",
+        "footprints-assets",
+        "Private bucket for renditions, posters and other derived assets.",
+    )
+    presign_seconds: int = _setting(
+        "PRESIGN_SECONDS", 3600, "Lifetime of presigned media URLs, in seconds."
+    )
+    max_upload_bytes: int = _setting(
+        "MAX_UPLOAD_BYTES", 4 * 1024**3, "Largest accepted video upload, in bytes."
+    )
+    max_duration_seconds: float = _setting(
+        "MAX_DURATION_SECONDS", 600.0, "Longest accepted video, in seconds."
+    )
+    min_duration_seconds: float = _setting(
+        "MIN_DURATION_SECONDS", 0.2, "Shortest accepted video, in seconds."
+    )
+    max_dimension: int = _setting(
+        "MAX_DIMENSION", 4096, "Largest accepted width or height of a video, in pixels."
+    )
+    probe_timeout_seconds: float = _setting(
+        "PROBE_TIMEOUT_SECONDS", 30.0, "Time limit of one ffprobe run, in seconds."
+    )
+    transcode_timeout_factor: float = _setting(
+        "TRANSCODE_TIMEOUT_FACTOR",
+        10.0,
+        "An ffmpeg run may take this many times the video's duration (plus 60 s) before it is "
+        "killed.",
+    )
+    rendition_short_side: int = _setting(
+        "RENDITION_SHORT_SIDE", 720, "Short side of the web rendition, in pixels (never upscaled)."
+    )
+    watermark_text: str = _setting(
+        "WATERMARK_TEXT", "中国梦·青春足迹", "Text drawn on every rendition beside the entry number."
+    )
+    watermark_font: str = _setting(
+        "WATERMARK_FONT",
+        "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+        "Font file with CJK glyphs for the watermark (Debian package fonts-wqy-zenhei).",
+    )
+    ffmpeg_bin: str = _setting("FFMPEG_BIN", "ffmpeg", "The ffmpeg program.")
+    ffprobe_bin: str = _setting("FFPROBE_BIN", "ffprobe", "The ffprobe program.")
+    work_dir: str = _setting(
+        "WORKER_TMP_DIR",
+        "",
+        "Folder for a worker's temporary files (empty: the system's temporary folder).",
+    )
+    task_max_retries: int = _setting(
+        "TASK_MAX_RETRIES", 5, "Retries of a media job after a passing fault (S3, broker)."
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from environment variables, then apply keyword overrides."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f.metadata["env"])
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.name, f.metadata["env"], raw, type(f.default))
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def sqlite_path(self) -> str | None:
+        """The file of a SQLite database URL, or None for other databases."""
+        prefix = "sqlite:///"
+        return self.database_url[len(prefix) :] if self.database_url.startswith(prefix) else None
+
+
+def _parse(name: str, env: str, raw: str, kind: type) -> Any:
+    try:
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        return kind(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{env}={raw!r} is not a valid {kind.__name__} for {name}") from exc
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting, for the README."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for f in dataclasses.fields(Settings):
+        default = f.default if f.default != "" else "(empty)"
+        rows.append(f"| `{f.metadata['env']}` | `{default}` | {f.metadata['doc']} |")
+    return "\n".join(rows)

@@ -1,0 +1,30 @@
+"""The limits a source file must keep, taken from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.settings import Settings
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    max_duration: float = 600.0
+    min_duration: float = 0.2
+    max_dimension: int = 4096
+    probe_timeout: float = 30.0
+    timeout_factor: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MediaLimits:
+        return cls(
+            max_duration=settings.max_duration_seconds,
+            min_duration=settings.min_duration_seconds,
+            max_dimension=settings.max_dimension,
+            probe_timeout=settings.probe_timeout_seconds,
+            timeout_factor=settings.transcode_timeout_factor,
+        )
+
+    def transcode_timeout(self, duration: float) -> float:
+        """How long one ffmpeg run over a source of `duration` seconds may take."""
+        return 60.0 + self.timeout_factor * duration
