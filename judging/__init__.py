@@ -1,0 +1,1 @@
+"""Contest rules as plain Python: submissions now; rubric, assignment and ranking to come."""

@@ -1,0 +1,148 @@
+"""Rules for entries: who may submit, entry numbers, deadlines, and new video uploads."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    AssetKind,
+    Contest,
+    Entry,
+    EntryStatus,
+    Job,
+    MediaAsset,
+    User,
+    utcnow,
+)
+from storage.objects import StoredObject
+
+PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+FIELD_LIMITS = {
+    "title": 100,
+    "collective": 100,
+    "district": 100,
+    "industry": 100,
+    "contact_name": 50,
+    "contact_phone": 30,
+    "summary": 1000,
+}
+FIELD_LABELS = {
+    "title": "作品名称",
+    "collective": "集体名称",
+    "district": "所属县（市）区或市直单位",
+    "industry": "行业",
+    "contact_name": "联系人",
+    "contact_phone": "联系电话",
+    "summary": "简介",
+}
+REQUIRED = ("title", "collective", "district", "industry", "contact_name", "contact_phone")
+
+
+class SubmissionError(ValueError):
+    """An entry cannot be created or changed; `errors` maps fields to Chinese messages."""
+
+    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+
+
+@dataclass(frozen=True)
+class EntryFields:
+    title: str
+    collective: str
+    district: str
+    industry: str
+    contact_name: str
+    contact_phone: str
+    summary: str = ""
+
+
+def validate_fields(data: dict[str, object]) -> EntryFields:
+    """Check the entry form's fields; raise SubmissionError naming every wrong one."""
+    errors: dict[str, str] = {}
+    clean: dict[str, str] = {}
+    for name, limit in FIELD_LIMITS.items():
+        raw = data.get(name)
+        value = raw.strip() if isinstance(raw, str) else ""
+        label = FIELD_LABELS[name]
+        if name in REQUIRED and not value:
+            errors[name] = f"请填写{label}"
+        elif len(value) > limit:
+            errors[name] = f"{label}不能超过 {limit} 个字"
+        clean[name] = value
+    phone = clean["contact_phone"].replace(" ", "")
+    if "contact_phone" not in errors and not PHONE.match(phone):
+        errors["contact_phone"] = "联系电话格式不正确，请填写 11 位手机号或带区号的座机号"
+    clean["contact_phone"] = phone
+    if errors:
+        raise SubmissionError("请修改标红的项目后再提交", errors)
+    return EntryFields(**clean)
+
+
+def current_contest(session: Session) -> Contest | None:
+    """The contest that takes submissions now: the newest one."""
+    return session.scalar(select(Contest).order_by(Contest.id.desc()).limit(1))
+
+
+def check_open(contest: Contest, now: datetime | None = None) -> None:
+    """Raise SubmissionError unless `contest` takes submissions at `now`."""
+    now = now or datetime.now(UTC)
+    if contest.opens_at and now < _aware(contest.opens_at):
+        raise SubmissionError("征集尚未开始，请在开始后提交")
+    if contest.closes_at and now >= _aware(contest.closes_at):
+        raise SubmissionError("征集已截止，作品不能再提交或修改")
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def create_entry(session: Session, contest: Contest, owner: User, fields: EntryFields) -> Entry:
+    """Add a draft entry with the next free number; commits."""
+    check_open(contest)
+    for _ in range(5):
+        number = (
+            session.scalar(select(func.max(Entry.number)).where(Entry.contest_id == contest.id))
+            or 0
+        ) + 1
+        entry = Entry(contest=contest, owner=owner, number=number, **fields.__dict__)
+        session.add(entry)
+        try:
+            session.commit()
+            return entry
+        except IntegrityError:
+            # Two entries took the same number at once; the unique constraint caught it.
+            session.rollback()
+    raise SubmissionError("系统繁忙，请稍后再试")
+
+
+def record_original(session: Session, entry: Entry, stored: StoredObject) -> Job:
+    """Record an uploaded original and queue a job for it; commits before anyone publishes."""
+    check_open(entry.contest)
+    session.add(
+        MediaAsset(
+            entry=entry,
+            kind=AssetKind.ORIGINAL,
+            label="original",
+            bucket=stored.bucket,
+            object_key=stored.key,
+            source_key=stored.key,
+            content_type="application/octet-stream",
+            bytes=stored.bytes,
+            sha256=stored.sha256,
+        )
+    )
+    job = Job(entry=entry, source_key=stored.key)
+    session.add(job)
+    entry.status = EntryStatus.SUBMITTED
+    entry.updated_at = utcnow()
+    session.commit()
+    return job

@@ -1,0 +1,44 @@
+"""The Flask application: `create_app()` and one blueprint per area."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Flask
+
+from storage.settings import Settings
+from web.extensions import csrf, db, init_celery, init_store, login
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints. No network or migrations here."""
+    app = Flask(__name__)
+    settings: Settings = (config or {}).get("SETTINGS") or Settings.from_env()
+    app.config.update(
+        SETTINGS=settings,
+        # Without a configured key every process would sign differently; say so loudly.
+        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    app.config.update(config or {})
+    if not settings.secret_key:
+        app.logger.warning("FOOTPRINTS_SECRET_KEY is not set: sessions end when the app restarts")
+
+    db.init_app(app)
+    login.init_app(app)
+    csrf.init_app(app)
+    init_store(app)
+    init_celery(app)
+
+    from web import admin, api, auth, judge, ops, pages, submit
+    from web.template_helpers import init_templates
+
+    init_templates(app)
+    for module in (pages, auth, submit, judge, admin, ops, api):
+        app.register_blueprint(module.bp)
+    csrf.exempt(api.bp)
+    return app

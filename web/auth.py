@@ -1,0 +1,137 @@
+"""Log in, log out, register; roles and the decorator that checks them."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import UserMixin, current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from storage.models import Role, User
+from web.extensions import db, login
+from web.forms import LoginForm, RegisterForm
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class LoginUser(UserMixin):
+    """What Flask-Login keeps of a user: the id and role, not a live database row."""
+
+    def __init__(self, user: User) -> None:
+        self.id = user.id
+        self.role = user.role
+        self.display_name = user.display_name
+        self.username = user.username
+
+
+@login.user_loader
+def load_user(user_id: str) -> LoginUser | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return LoginUser(user) if user and user.active else None
+
+
+@login.request_loader
+def load_user_from_basic_auth(req: Any) -> LoginUser | None:
+    # API clients may send HTTP Basic credentials instead of a session cookie.
+    auth = req.authorization
+    if auth is None or auth.type != "basic" or not auth.username:
+        return None
+    user = authenticate(auth.username, auth.password or "")
+    return LoginUser(user) if user else None
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with these credentials, or None."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+        return None
+    return user
+
+
+def hash_password(password: str) -> str:
+    """A salted hash with werkzeug's current default (scrypt)."""
+    return generate_password_hash(password)
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """Let only logged-in users of `roles` through; others get 403."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorator
+
+
+HOME_BY_ROLE = {
+    Role.CONTESTANT: "submit.index",
+    Role.JUDGE: "judge.index",
+    Role.ORGANIZER: "admin.index",
+    Role.OPERATOR: "ops.index",
+}
+
+
+def home_url() -> str:
+    """Where the current user starts."""
+    if not current_user.is_authenticated:
+        return url_for("pages.index")
+    return url_for(HOME_BY_ROLE[current_user.role])
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login_view() -> Any:
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.username.data or "", form.password.data or "")
+        if user is None:
+            flash("用户名或密码错误", "error")
+        else:
+            login_user(LoginUser(user))
+            target = request.args.get("next", "")
+            # Only local paths: an open redirect would hand users to another site.
+            if target.startswith("/") and not target.startswith("//"):
+                return redirect(target)
+            return redirect(home_url())
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    logout_user()
+    flash("已退出登录", "info")
+    return redirect(url_for("pages.index"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> Any:
+    form = RegisterForm()
+    if form.validate_on_submit():
+        user = User(
+            username=form.username.data,
+            display_name=form.display_name.data,
+            password_hash=hash_password(form.password.data or ""),
+            role=Role.CONTESTANT,
+        )
+        db.session.add(user)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            form.username.errors = [*form.username.errors, "该用户名已被注册，请换一个"]
+        else:
+            login_user(LoginUser(user))
+            flash("注册成功，欢迎参加征集活动", "success")
+            return redirect(url_for("submit.index"))
+    return render_template("auth/register.html", form=form)

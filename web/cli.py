@@ -1,0 +1,131 @@
+"""The `footprints` command: Flask's CLI plus our own commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+
+import click
+from flask.cli import AppGroup, FlaskGroup
+
+from storage.database import upgrade
+from storage.objects import ObjectStore, ObjectStoreError
+from storage.settings import Settings, settings_table
+from web import create_app
+from web.demo import seed_demo
+from web.extensions import db, settings_of
+
+EXIT_REFUSED = 3
+
+db_cli = AppGroup("db", help="Database migrations.")
+storage_cli = click.Group("storage", help="The S3 object store.")
+jobs_cli = AppGroup("jobs", help="Media jobs.")
+media_cli = click.Group("media", help="Run the media pipeline on local files.")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the newest schema."""
+    upgrade(settings_of().database_url)
+    click.echo("database is up to date")
+
+
+@storage_cli.command("init")
+def storage_init() -> None:
+    """Create the S3 buckets where missing."""
+    try:
+        ObjectStore(Settings.from_env()).ensure_buckets()
+    except ObjectStoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("buckets are ready")
+
+
+@click.command("demo", help="Create the demo contest and one account per role.")
+@click.option("--accounts-file", type=click.Path(dir_okay=False), default=None,
+              help="Also write new demo passwords to this file (mode 600).")
+def demo(accounts_file: str | None) -> None:
+    accounts = seed_demo(db.session)
+    new = [a for a in accounts if a.password]
+    lines = [f"  {a.role.value:<11} {a.username:<18} {a.password}" for a in new]
+    if lines:
+        click.echo("Demo accounts (role, username, password); shown this once:")
+        click.echo("\n".join(lines))
+        if accounts_file:
+            fd = os.open(accounts_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
+                fh.write("\n".join(lines) + "\n")
+    else:
+        where = f" (passwords in {accounts_file})" if accounts_file else ""
+        click.echo(f"Demo accounts already exist{where}: "
+                   + ", ".join(a.username for a in accounts))
+
+
+@click.command("settings", help="Print every setting as a Markdown table.")
+def settings_cmd() -> None:
+    click.echo(settings_table())
+
+
+@jobs_cli.command("republish")
+def jobs_republish() -> None:
+    """Send queued jobs that never reached the broker."""
+    from web.ops import unpublished_jobs
+    from web.uploads import publish
+
+    jobs = unpublished_jobs()
+    sent = sum(publish(job) for job in jobs)
+    click.echo(f"republished {sent} of {len(jobs)} jobs")
+
+
+@media_cli.command("probe")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def media_probe(path: str) -> None:
+    """Probe a file and say whether the pipeline accepts it (exit 3 when refused)."""
+    from worker.media.limits import MediaLimits
+    from worker.media.probe import probe
+    from worker.media.refusal import MediaRefused
+
+    settings = Settings.from_env()
+    try:
+        info = probe(path, MediaLimits.from_settings(settings), settings.ffprobe_bin)
+    except MediaRefused as refusal:
+        click.echo(json.dumps(_refusal(refusal), ensure_ascii=False))
+        sys.exit(EXIT_REFUSED)
+    click.echo(json.dumps({"ok": True, **info.as_dict()}, ensure_ascii=False))
+
+
+@media_cli.command("process")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--entry-number", type=int, default=None)
+def media_process(path: str, out_dir: str, entry_number: int | None) -> None:
+    """Run the worker's pipeline on a local file, writing assets and manifest.json."""
+    from worker.media.pipeline import process_file
+    from worker.media.refusal import MediaRefused
+
+    os.makedirs(out_dir, exist_ok=True)
+    try:
+        manifest = process_file(path, out_dir, Settings.from_env(), entry_number)
+    except MediaRefused as refusal:
+        click.echo(json.dumps(_refusal(refusal), ensure_ascii=False))
+        sys.exit(EXIT_REFUSED)
+    manifest.write(out_dir)
+    click.echo(json.dumps({"ok": True, **manifest.as_dict()}, ensure_ascii=False))
+
+
+def _refusal(refusal: object) -> dict[str, object]:
+    return {"ok": False, "code": getattr(refusal, "code", ""),
+            "reason": getattr(refusal, "reason", str(refusal))}
+
+
+cli = FlaskGroup(create_app=create_app, help="Footprints (青春足迹) command line.")
+for command in (db_cli, storage_cli, jobs_cli, media_cli, demo, settings_cmd):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the `footprints` console script."""
+    # Temporary files of the CLI's own runs go where workers put theirs.
+    tempfile.tempdir = Settings.from_env().work_dir or None
+    cli.main()

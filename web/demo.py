@@ -1,0 +1,58 @@
+"""The demo contest and one account per role, for `make run`."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Contest, Role, User
+from web.auth import hash_password
+
+DEMO_SLUG = "qingchun-zuji-demo"
+DEMO_USERS = {
+    Role.CONTESTANT: ("demo-contestant", "示例联系人（团市委青年文明号集体）"),
+    Role.JUDGE: ("demo-judge", "示例评委"),
+    Role.ORGANIZER: ("demo-organizer", "示例组委会"),
+    Role.OPERATOR: ("demo-operator", "示例运维"),
+}
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    role: Role
+    username: str
+    password: str | None  # None when the account already existed
+
+
+def seed_demo(session: Session) -> list[DemoAccount]:
+    """Create the demo contest and accounts where missing; new passwords are returned once."""
+    if session.scalar(select(Contest).where(Contest.slug == DEMO_SLUG)) is None:
+        now = datetime.now(UTC)
+        session.add(
+            Contest(
+                slug=DEMO_SLUG,
+                title="“中国梦·青春足迹”青年文明号成长故事微视频征集活动（演示）",
+                description="面向全市各县（市）区、各行业青年文明号集体和争创集体，征集记录"
+                "集体成长故事的微视频。作品时长不超过 10 分钟，竖屏横屏均可。",
+                opens_at=now - timedelta(days=1),
+                closes_at=now + timedelta(days=60),
+                blind=True,
+            )
+        )
+    accounts = []
+    for role, (username, display_name) in DEMO_USERS.items():
+        user = session.scalar(select(User).where(User.username == username))
+        password = None
+        if user is None:
+            password = secrets.token_urlsafe(9)
+            session.add(
+                User(username=username, display_name=display_name, role=role,
+                     password_hash=hash_password(password))
+            )
+        accounts.append(DemoAccount(role, username, password))
+    session.commit()
+    return accounts

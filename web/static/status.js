@@ -1,0 +1,49 @@
+// Entry page: poll the entry's status while its video is being processed.
+(function () {
+  "use strict";
+  var box = document.getElementById("status");
+  if (!box) return;
+  var url = box.dataset.statusUrl;
+  var waiting = { submitted: true, processing: true };
+  if (!waiting[box.dataset.status]) return;
+
+  function minutes(seconds) {
+    if (seconds == null) return "";
+    return seconds >= 60 ? "，约剩 " + Math.ceil(seconds / 60) + " 分钟" : "，约剩 " + seconds + " 秒";
+  }
+
+  function render(data) {
+    document.getElementById("status-label").textContent = data.status_label;
+    var job = data.job;
+    var progress = document.getElementById("progress");
+    var reason = document.getElementById("reason");
+    if (job) {
+      progress.hidden = !(job.state === "queued" || job.state === "running");
+      document.getElementById("progress-bar").value = job.percent;
+      document.getElementById("progress-text").textContent =
+        job.state_label + " " + job.percent + "%" + minutes(job.eta_seconds);
+      reason.textContent = job.reason;
+      reason.hidden = !job.reason;
+    }
+    if (data.media) {
+      var player = document.getElementById("player");
+      var video = document.createElement("video");
+      video.controls = true;
+      video.playsInline = true;
+      video.preload = "metadata";
+      video.src = data.media.rendition_url;
+      if (data.media.poster_url) video.poster = data.media.poster_url;
+      player.replaceChildren(video);
+      player.hidden = false;
+    }
+    return waiting[data.status];
+  }
+
+  function poll() {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (data) { if (render(data)) setTimeout(poll, 2000); })
+      .catch(function () { setTimeout(poll, 5000); });
+  }
+  setTimeout(poll, 1000);
+})();

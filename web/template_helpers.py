@@ -1,0 +1,32 @@
+"""Filters and globals the templates use."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from storage.models import EntryStatus
+from web.auth import home_url
+from web.entry_view import STATUS_LABELS
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def beijing(moment: datetime | None) -> str:
+    """A stored UTC time as Beijing time, e.g. 2026-12-31 18:00."""
+    if moment is None:
+        return ""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
+def status_label(status: EntryStatus) -> str:
+    return STATUS_LABELS[status]
+
+
+def init_templates(app: Flask) -> None:
+    app.add_template_filter(beijing)
+    app.add_template_global(home_url)
+    app.add_template_global(status_label)

@@ -1,0 +1,63 @@
+"""Accept a video upload: stream it to S3, record it, then publish its job."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import BinaryIO
+
+from kombu.exceptions import OperationalError as BrokerError
+
+from judging.submissions import SubmissionError, record_original
+from storage.models import Entry, Job, utcnow
+from storage.objects import ObjectStoreError, TooLargeError, original_key
+from web.extensions import db, settings_of, store
+from worker.tasks import transcode_entry
+
+log = logging.getLogger(__name__)
+
+
+class UploadError(SubmissionError):
+    """An upload was not stored; nothing already stored was changed."""
+
+
+class UploadTooLarge(UploadError):
+    """An upload was longer than the size limit."""
+
+
+def accept_video(entry: Entry, stream: BinaryIO, declared_length: int | None) -> Job:
+    """Store `stream` as the entry's new original and queue its processing."""
+    settings = settings_of()
+    limit = settings.max_upload_bytes
+    too_large = f"文件过大：上限为 {limit // 1024**2} MB"
+    if declared_length is not None and declared_length > limit:
+        raise UploadTooLarge(too_large)
+    key = original_key(entry.id, uuid.uuid4().hex)
+    try:
+        stored = store().put_stream(
+            settings.bucket_originals, key, stream, "application/octet-stream", limit=limit
+        )
+    except TooLargeError as exc:
+        raise UploadTooLarge(too_large) from exc
+    except ObjectStoreError as exc:
+        log.error("upload for entry %s not stored: %s", entry.id, exc)
+        raise UploadError("存储服务暂时不可用，视频未保存，请稍后重新上传") from exc
+    if stored.bytes == 0:
+        store().delete(stored.bucket, stored.key)
+        raise UploadError("上传的文件是空的，请重新选择视频文件")
+    job = record_original(db.session, entry, stored)
+    publish(job)
+    return job
+
+
+def publish(job: Job) -> bool:
+    """Send a committed job to the workers; False (job left queued) when the broker is down."""
+    try:
+        transcode_entry.apply_async(args=[job.id])
+    except (BrokerError, OSError) as exc:
+        # The job row is committed and stays queued: `footprints jobs republish` sends it.
+        log.error("job %s not published, broker unavailable: %s", job.id, exc)
+        return False
+    job.published_at = utcnow()
+    db.session.commit()
+    return True

@@ -1,0 +1,42 @@
+"""The Celery application: broker, queues and reliability options, declared in one place."""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from storage.settings import Settings
+
+
+def configure_celery(app: Celery, settings: Settings) -> Celery:
+    """Configure `app` for `settings` so that no job is lost."""
+    media = Exchange("footprints", type="direct", durable=True)
+    app.conf.update(
+        broker_url=settings.broker_url,
+        task_queues=[Queue(settings.media_queue, media, routing_key=settings.media_queue,
+                           durable=True)],
+        task_default_queue=settings.media_queue,
+        task_default_exchange="footprints",
+        task_default_routing_key=settings.media_queue,
+        # Ack only after the task ran, and give the message back if the worker dies: a
+        # killed worker's job is redelivered to another one instead of vanishing.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # One message at a time: a long transcode does not hold other jobs hostage.
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        # Fail fast when publishing to a broker that is down, so the web can say so.
+        broker_transport_options={"confirm_publish": True, "max_retries": 2},
+        task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
+        worker_hijack_root_logger=False,
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+    )
+    return app
+
+
+# Workers start from this module (`celery -A worker.celery_app worker`) and read the
+# environment; the web reconfigures the same app from its own settings in create_app.
+celery = configure_celery(Celery("footprints", include=["worker.tasks"]), Settings.from_env())

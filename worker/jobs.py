@@ -1,0 +1,159 @@
+"""Run one media job: load its rows, call the pipeline, store and record the assets.
+
+Plain Python over a session factory and an object store, so tests can run it without a queue.
+Running the same job twice gives the same object keys and one set of asset rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import os
+import tempfile
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.database import session_scope
+from storage.models import AssetKind, EntryStatus, Job, JobState, MediaAsset, utcnow
+from storage.objects import ObjectStore, derived_key
+from storage.settings import Settings
+from worker.media.ffmpeg_run import FfmpegFailed
+from worker.media.pipeline import Manifest, process_file
+from worker.media.refusal import MediaRefused
+from worker.media.subprocesses import SubprocessTimeout
+
+log = logging.getLogger(__name__)
+
+
+class JobGone(LookupError):
+    """The job's row does not exist."""
+
+
+def start_job(factory: sessionmaker[Session], job_id: int) -> bool:
+    """Mark a job running; False when it is already finished (a redelivered message)."""
+    with session_scope(factory) as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise JobGone(job_id)
+        if job.state.finished:
+            return False
+        job.state = JobState.RUNNING
+        job.attempts += 1
+        job.percent = 0.0
+        job.eta_seconds = None
+        job.reason = ""
+        job.started_at = utcnow()
+        job.entry.status = EntryStatus.PROCESSING
+        session.commit()
+        return True
+
+
+def finish_job(
+    factory: sessionmaker[Session], job_id: int, state: JobState, reason: str = ""
+) -> None:
+    """Record a job's final (or, for a retry, queued) state and its entry's status."""
+    entry_status = {
+        JobState.READY: EntryStatus.READY,
+        JobState.REJECTED: EntryStatus.REJECTED,
+        JobState.FAILED: EntryStatus.FAILED,
+        JobState.QUEUED: EntryStatus.PROCESSING,
+    }[state]
+    with session_scope(factory) as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise JobGone(job_id)
+        job.state = state
+        job.reason = reason
+        job.eta_seconds = None
+        if state.finished:
+            job.finished_at = utcnow()
+        if state is JobState.READY:
+            job.percent = 100.0
+        job.entry.status = entry_status
+        session.commit()
+
+
+def report_progress(
+    factory: sessionmaker[Session], job_id: int, percent: float, eta: float | None
+) -> None:
+    """Store a running job's progress."""
+    with session_scope(factory) as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.state == JobState.RUNNING)
+            .values(percent=percent, eta_seconds=eta, updated_at=utcnow())
+        )
+        session.commit()
+
+
+def process_job(
+    factory: sessionmaker[Session], store: ObjectStore, settings: Settings, job_id: int
+) -> JobState:
+    """Process one job to its end state. Passing faults (S3, database) propagate for a retry."""
+    if not start_job(factory, job_id):
+        log.info("job %s already finished; nothing to do", job_id)
+        with session_scope(factory) as session:
+            return session.get_one(Job, job_id).state
+    with session_scope(factory) as session:
+        job = session.get_one(Job, job_id)
+        source_key, entry_id, number = job.source_key, job.entry_id, job.entry.number
+    with tempfile.TemporaryDirectory(prefix=f"job{job_id}-", dir=settings.work_dir or None) as tmp:
+        source = os.path.join(tmp, "source")
+        store.get_file(settings.bucket_originals, source_key, source)
+        out_dir = os.path.join(tmp, "out")
+        os.mkdir(out_dir)
+        try:
+            manifest = process_file(
+                source, out_dir, settings, entry_number=number,
+                on_progress=lambda pct, eta: report_progress(factory, job_id, pct, eta),
+            )
+        except MediaRefused as refusal:
+            log.info("job %s refused: %s", job_id, refusal.reason_en)
+            finish_job(factory, job_id, JobState.REJECTED, refusal.reason)
+            return JobState.REJECTED
+        except (FfmpegFailed, SubprocessTimeout) as exc:
+            log.warning("job %s failed: %s", job_id, exc)
+            finish_job(factory, job_id, JobState.FAILED, f"视频转码失败 (transcoding failed): {exc}")
+            return JobState.FAILED
+        _store_assets(factory, store, settings, entry_id, source_key, out_dir, manifest)
+    finish_job(factory, job_id, JobState.READY)
+    log.info("job %s ready", job_id)
+    return JobState.READY
+
+
+def _store_assets(
+    factory: sessionmaker[Session],
+    store: ObjectStore,
+    settings: Settings,
+    entry_id: int,
+    source_key: str,
+    out_dir: str,
+    manifest: Manifest,
+) -> None:
+    """Upload every output under its deterministic key and record it, once."""
+    outputs: list[tuple[AssetKind, str, int | None, int | None]] = [
+        (AssetKind.RENDITION, r.file, r.width, r.height) for r in manifest.renditions
+    ]
+    largest = max(manifest.renditions, key=lambda r: r.width * r.height)
+    outputs += [(AssetKind.POSTER, name, largest.width, largest.height) for name in manifest.poster]
+    with session_scope(factory) as session:
+        for kind, name, width, height in outputs:
+            key = derived_key(source_key, name)
+            content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            stored = store.put_file(
+                settings.bucket_assets, key, os.path.join(out_dir, name), content_type
+            )
+            asset = session.scalar(select(MediaAsset).where(MediaAsset.object_key == key))
+            if asset is None:
+                asset = MediaAsset(entry_id=entry_id, object_key=key, source_key=source_key)
+                session.add(asset)
+            asset.kind = kind
+            asset.label = os.path.splitext(name)[0]
+            asset.bucket = settings.bucket_assets
+            asset.content_type = content_type
+            asset.bytes = stored.bytes
+            asset.sha256 = stored.sha256
+            asset.width, asset.height = width, height
+            asset.duration = manifest.source.duration if kind is AssetKind.RENDITION else None
+        session.commit()

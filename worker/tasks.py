@@ -1,0 +1,55 @@
+"""Thin Celery tasks: take an id, call `worker.jobs`, let passing faults retry with backoff."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from celery import Task, shared_task
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.database import make_engine, make_session_factory
+from storage.models import JobState
+from storage.objects import ObjectStore, ObjectStoreError
+from storage.settings import Settings
+from worker.jobs import JobGone, finish_job, process_job
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (ObjectStoreError, OperationalError)
+
+
+@functools.cache
+def _resources() -> tuple[Settings, sessionmaker[Session], ObjectStore]:
+    # One engine and one S3 client per worker process, made on first use, not at import.
+    settings = Settings.from_env()
+    return settings, make_session_factory(make_engine(settings.database_url)), ObjectStore(settings)
+
+
+@shared_task(bind=True, name="footprints.transcode_entry", max_retries=None)
+def transcode_entry(self: Task, job_id: int) -> str:
+    """Make the web assets of the original that job `job_id` points at."""
+    settings, factory, store = _resources()
+    try:
+        return process_job(factory, store, settings, job_id).value
+    except JobGone:
+        log.error("job %s: no such job row; dropping the message", job_id)
+        return "gone"
+    except TRANSIENT as exc:
+        retries = self.request.retries
+        if retries >= settings.task_max_retries:
+            log.error("job %s: giving up after %s retries: %s", job_id, retries, exc)
+            finish_job(factory, job_id, JobState.FAILED,
+                       f"存储或数据库暂时不可用，已重试 {retries} 次 (storage unavailable): {exc}")
+            return JobState.FAILED.value
+        countdown = min(300, 5 * 2**retries)
+        log.warning("job %s: passing fault, retry %s in %s s: %s", job_id, retries + 1,
+                    countdown, exc)
+        try:
+            finish_job(factory, job_id, JobState.QUEUED,
+                       f"存储暂时不可用，{countdown} 秒后自动重试 (retrying): {exc}")
+        except OperationalError:
+            # The database itself is the fault: the retry below is all we can do now.
+            log.warning("job %s: cannot record the retry while the database is down", job_id)
+        raise self.retry(exc=exc, countdown=countdown) from exc
