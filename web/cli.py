@@ -8,12 +8,12 @@ import sys
 import tempfile
 
 import click
-from flask.cli import AppGroup, FlaskGroup
+from flask import Flask
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from storage.database import upgrade
 from storage.objects import ObjectStore, ObjectStoreError
 from storage.settings import Settings, settings_table
-from web import create_app
 from web.demo import seed_demo
 from web.extensions import db, settings_of
 
@@ -43,6 +43,7 @@ def storage_init() -> None:
 
 
 @click.command("demo", help="Create the demo contest and one account per role.")
+@with_appcontext
 @click.option("--accounts-file", type=click.Path(dir_okay=False), default=None,
               help="Also write new demo passwords to this file (mode 600).")
 def demo(accounts_file: str | None) -> None:
@@ -119,9 +120,19 @@ def _refusal(refusal: object) -> dict[str, object]:
             "reason": getattr(refusal, "reason", str(refusal))}
 
 
-cli = FlaskGroup(create_app=create_app, help="Footprints (青春足迹) command line.")
-for command in (db_cli, storage_cli, jobs_cli, media_cli, demo, settings_cmd):
-    cli.add_command(command)
+def register_commands(app: Flask) -> None:
+    """Add our commands to the app's CLI (and so to `footprints` and `flask`)."""
+    for command in (db_cli, storage_cli, jobs_cli, media_cli, demo, settings_cmd):
+        app.cli.add_command(command)
+
+
+def _create_app() -> Flask:
+    from web import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(create_app=_create_app, help="Footprints (青春足迹) command line.")
 
 
 def main() -> None:

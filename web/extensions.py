@@ -20,6 +20,7 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         engine = make_engine(settings_of(app).database_url)
+        app.extensions["footprints.engine"] = engine
         app.extensions["footprints.db"] = make_session_factory(engine)
         app.teardown_appcontext(self._close)
 

@@ -1,0 +1,36 @@
+# Footprints (青春足迹): one image for the web (gunicorn), the media workers (celery) and
+# the one-shot migrate job. Healthchecks are declared in docker-compose.yml.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# ffmpeg/ffprobe for the media pipeline; fonts-wqy-zenhei for the CJK watermark
+# (WATERMARK_FONT defaults to /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ffmpeg fonts-wqy-zenhei \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN groupadd --system --gid 10001 footprints \
+    && useradd --system --uid 10001 --gid footprints --create-home --home-dir /home/footprints \
+        --shell /usr/sbin/nologin footprints
+
+WORKDIR /app
+
+COPY pyproject.toml constraints.txt README.md ./
+COPY web ./web
+COPY worker ./worker
+COPY judging ./judging
+COPY storage ./storage
+
+# The runtime dependencies only (not the dev extra), at the versions in constraints.txt.
+RUN pip install --no-cache-dir -c constraints.txt . \
+    && rm -rf build ./*.egg-info
+
+USER footprints
+
+EXPOSE 8000
+
+# --timeout 0: large uploads stream for longer than gunicorn's default 30 s worker timeout.
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "4", "--timeout", "0", "web:create_app()"]

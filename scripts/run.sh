@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# `make run`: services, migrations, demo data, one worker and the web server; Ctrl-C stops all.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+HOST="${FOOTPRINTS_HOST:-127.0.0.1}"
+PORT="${FOOTPRINTS_PORT:-5000}"
+export DATABASE_URL="${DATABASE_URL:-sqlite:///$VAR/footprints.db}"
+
+"$ROOT/scripts/services.sh" stop web worker  # leftovers of a run that was killed
+services=(rabbitmq s3)
+[[ "$DATABASE_URL" == postgresql* ]] && services+=(postgres)
+"$ROOT/scripts/services.sh" start "${services[@]}"
+
+cleanup() {
+  trap - INT TERM EXIT
+  echo
+  "$ROOT/scripts/services.sh" stop
+}
+trap cleanup INT TERM EXIT
+
+footprints db upgrade
+footprints storage init
+footprints demo --accounts-file "$VAR/demo-accounts.txt"
+
+say "starting one worker (log: var/worker.log)"
+celery -A worker.celery_app worker --loglevel=INFO --concurrency=1 --without-gossip \
+  --without-mingle >"$VAR/worker.log" 2>&1 &
+echo $! >"$PIDS/worker.pid"
+
+say "starting the web server (log: var/web.log)"
+gunicorn --bind "$HOST:$PORT" --workers 2 --threads 4 --timeout 0 \
+  --access-logfile - "web:create_app()" >"$VAR/web.log" 2>&1 &
+echo $! >"$PIDS/web.pid"
+wait_port "$HOST" "$PORT" 30 "the web server" || { tail -n 30 "$VAR/web.log" >&2; exit 1; }
+
+cat <<MSG
+
+  Footprints is running.
+    web        http://$HOST:$PORT/
+    API        http://$HOST:$PORT/api/v1/openapi.json
+    S3         http://$S3_ENDPOINT/  (SeaweedFS, data in var/s3)
+    RabbitMQ   amqp://127.0.0.1:5672/
+  Demo accounts: printed above when first created, and kept in var/demo-accounts.txt.
+  Log in at http://$HOST:$PORT/auth/login . Press Ctrl-C to stop everything.
+
+MSG
+# Wait for either child; if one dies, stop the other too.
+wait -n

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install what is missing: ffmpeg, a CJK font and the Python virtualenv. Safe to run again.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+missing=()
+command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
+[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
+
+PY="$(command -v python3.11 || command -v python3)"
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating the virtualenv in .venv"
+  "$PY" -m venv "$VENV"
+fi
+stamp="$VENV/.footprints-installed"
+if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ "$ROOT/constraints.txt" -nt "$stamp" ]; then
+  say "installing the package and its dependencies"
+  "$VENV/bin/pip" install -q --disable-pip-version-check -c "$ROOT/constraints.txt" \
+    --config-settings editable_mode=compat -e "$ROOT[dev]"
+  touch "$stamp"
+fi

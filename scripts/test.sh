@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# `make test`: the services, then the whole suite against a fresh PostgreSQL database.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+started_s3=""
+port_open 127.0.0.1 8333 || started_s3=1
+"$ROOT/scripts/services.sh" start rabbitmq postgres s3
+export TEST_DATABASE_ADMIN_URL="${TEST_DATABASE_ADMIN_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}"
+
+set +e
+python -m pytest "$@"
+status=$?
+set -e
+[ -n "$started_s3" ] && "$ROOT/scripts/services.sh" stop s3
+exit $status

@@ -1,0 +1,165 @@
+"""Fixtures: a fresh PostgreSQL database, private S3 buckets and queue per run, the app."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from minio import Minio
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.database import make_engine, make_session_factory, upgrade
+from storage.objects import ObjectStore
+from storage.settings import Settings
+from web import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_ID = uuid.uuid4().hex[:8]
+ADMIN_URL = os.environ.get(
+    "TEST_DATABASE_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A new PostgreSQL database for this run, migrated to the newest schema."""
+    name = f"footprints_test_{RUN_ID}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings.from_env(
+        database_url=database_url,
+        secret_key="test-secret",
+        bucket_originals=f"fp-test-{RUN_ID}-originals",
+        bucket_assets=f"fp-test-{RUN_ID}-assets",
+        media_queue=f"footprints-test-{RUN_ID}",
+    )
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a child process these settings."""
+    import dataclasses
+
+    env = dict(os.environ)
+    for f in dataclasses.fields(Settings):
+        value = getattr(settings, f.name)
+        env[f.metadata["env"]] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
+@pytest.fixture(scope="session")
+def object_store(settings: Settings) -> Iterator[ObjectStore]:
+    store = ObjectStore(settings)
+    store.ensure_buckets()
+    yield store
+    client = Minio(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key,
+                   secure=settings.s3_secure, region=settings.s3_region)
+    for bucket in (settings.bucket_originals, settings.bucket_assets):
+        for obj in client.list_objects(bucket, recursive=True):
+            client.remove_object(bucket, obj.object_name)
+        client.remove_bucket(bucket)
+
+
+@pytest.fixture(scope="session")
+def session_factory(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(settings.database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture()
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as s:
+        yield s
+
+
+@pytest.fixture()
+def app(settings: Settings, object_store: ObjectStore) -> Iterator[Flask]:
+    app = create_app({"SETTINGS": settings, "TESTING": True, "WTF_CSRF_ENABLED": False})
+    yield app
+    app.extensions["footprints.engine"].dispose()
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, username: str, password: str = "password123"):  # type: ignore[no-untyped-def]
+        return self._client.post(
+            "/auth/login", data={"username": username, "password": password}
+        )
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        return self._client.post("/auth/logout")
+
+
+@pytest.fixture()
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings, object_store: ObjectStore, tmp_path_factory) -> Iterator[subprocess.Popen[bytes]]:  # type: ignore[no-untyped-def]
+    """A real Celery worker process on this run's private queue."""
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = settings_env(settings)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
+             "--loglevel=INFO", "--concurrency=1", "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "-n", f"test-{RUN_ID}@%h"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while b"ready." not in log.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the Celery worker did not start:\n{log.read_text()}")
+        time.sleep(0.3)
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if os.environ.get("FOOTPRINTS_SHOW_WORKER_LOG"):
+        sys.stderr.write(log.read_text())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_broker_connections() -> Iterator[None]:
+    yield
+    from worker.celery_app import celery
+
+    # The web side's publisher keeps a pooled broker connection; close it before exit.
+    celery.close()

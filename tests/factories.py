@@ -1,0 +1,72 @@
+"""Rows for tests, with unique names so tests share one database without clashing."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Contest, Entry, Role, User
+from web.auth import hash_password
+
+_counter = itertools.count(1)
+PASSWORD = "password123"
+_HASH = hash_password(PASSWORD)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_counter)}"
+
+
+def make_user(session: Session, role: Role = Role.CONTESTANT, password: str | None = None) -> User:
+    user = User(
+        username=unique(role.value),
+        display_name=f"测试{role.value}",
+        password_hash=hash_password(password) if password else _HASH,
+        role=role,
+    )
+    session.add(user)
+    session.commit()
+    return user
+
+
+def open_contest(session: Session) -> Contest:
+    """The run's open contest (the newest one, as `current_contest` sees it)."""
+    contest = session.scalar(select(Contest).order_by(Contest.id.desc()).limit(1))
+    if contest is not None and (contest.closes_at is None or contest.closes_at > datetime.now(UTC)):
+        return contest
+    now = datetime.now(UTC)
+    contest = Contest(
+        slug=unique("contest-"),
+        title="测试征集活动",
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=30),
+    )
+    session.add(contest)
+    session.commit()
+    return contest
+
+
+ENTRY_FIELDS = {
+    "title": "我们的青春足迹",
+    "collective": "市第一医院急诊科青年文明号",
+    "district": "市直单位",
+    "industry": "医疗卫生",
+    "contact_name": "张三",
+    "contact_phone": "13800138000",
+    "summary": "记录急诊科青年十年成长。",
+}
+
+
+def make_entry(session: Session, owner: User, contest: Contest | None = None) -> Entry:
+    contest = contest or open_contest(session)
+    number = (
+        session.scalar(select(Entry.number).where(Entry.contest_id == contest.id)
+                       .order_by(Entry.number.desc()).limit(1)) or 0
+    ) + 1
+    entry = Entry(contest=contest, owner=owner, number=number, **ENTRY_FIELDS)
+    session.add(entry)
+    session.commit()
+    return entry

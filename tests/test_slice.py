@@ -1,0 +1,128 @@
+"""The vertical slice end to end: upload, real worker, real RabbitMQ, S3, ffmpeg, PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask.testing import FlaskClient
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import AssetKind, Entry, EntryStatus, JobState, MediaAsset, Role
+from storage.objects import ObjectStore
+from storage.settings import Settings
+from tests.factories import ENTRY_FIELDS, PASSWORD, make_user, open_contest
+from tests.media import ffprobe, make_clip, streams
+
+pytestmark = pytest.mark.integration
+
+
+def basic(username: str) -> dict[str, str]:
+    import base64
+
+    token = base64.b64encode(f"{username}:{PASSWORD}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def wait_finished(client: FlaskClient, entry_id: int, headers: dict[str, str],
+                  timeout: float = 120) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        data = client.get(f"/api/v1/entries/{entry_id}", headers=headers).get_json()
+        seen.append((data["status"], (data["job"] or {}).get("percent")))
+        if data["status"] in {"ready", "rejected", "failed"}:
+            return data
+        time.sleep(0.5)
+    raise AssertionError(f"entry {entry_id} never finished; states seen: {seen[-5:]}")
+
+
+def test_api_upload_becomes_watermarked_playable_rendition(
+    client: FlaskClient, session: Session, worker: Any, tmp_path: Path, settings: Settings,
+) -> None:
+    open_contest(session)
+    user = make_user(session, Role.CONTESTANT)
+    headers = basic(user.username)
+    clip = make_clip(tmp_path / "phone.mp4", width=1080, height=1920, seconds=3, fps=30)
+
+    created = client.post("/api/v1/entries", json=ENTRY_FIELDS, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    entry_id = created.get_json()["id"]
+    assert created.get_json()["status"] == "draft"
+
+    with open(clip, "rb") as fh:
+        uploaded = client.put(f"/api/v1/entries/{entry_id}/video", data=fh, headers=headers,
+                              content_type="application/octet-stream")
+    assert uploaded.status_code == 202, uploaded.get_json()
+    assert uploaded.get_json()["job"]["state"] in {"queued", "running"}
+
+    data = wait_finished(client, entry_id, headers)
+    assert data["status"] == "ready", data
+    assert data["job"]["percent"] == 100
+    media = data["media"]
+    assert (media["width"], media["height"]) == (720, 1280)
+
+    rendition = tmp_path / "rendition.mp4"
+    rendition.write_bytes(requests.get(media["rendition_url"], timeout=30).content)
+    info = ffprobe(rendition)
+    (video,) = streams(info, "video")
+    (audio,) = streams(info, "audio")
+    assert video["codec_name"] == "h264" and video["pix_fmt"] == "yuv420p"
+    assert (video["width"], video["height"]) == (720, 1280)
+    assert audio["codec_name"] == "aac"
+    assert abs(float(info["format"]["duration"]) - 3.0) < 0.2
+    # +faststart: the index (moov) comes before the media data (mdat).
+    head = rendition.read_bytes()[:200_000]
+    assert 0 <= head.find(b"moov") < head.find(b"mdat")
+
+    poster = requests.get(media["poster_url"], timeout=30)
+    assert poster.status_code == 200
+    assert Image.open(io.BytesIO(poster.content)).format == "JPEG"
+
+    # The original is kept, and every asset row points at a stored object.
+    session.expire_all()
+    assets = session.scalars(select(MediaAsset).where(MediaAsset.entry_id == entry_id)).all()
+    assert {a.kind for a in assets} == {AssetKind.ORIGINAL, AssetKind.RENDITION, AssetKind.POSTER}
+    original = next(a for a in assets if a.kind == AssetKind.ORIGINAL)
+    assert original.bytes == clip.stat().st_size
+    store = ObjectStore(settings)
+    assert all(store.exists(a.bucket, a.object_key) for a in assets)
+
+
+def test_form_upload_of_a_text_file_is_rejected_with_a_reason(
+    client: FlaskClient, auth: Any, session: Session, worker: Any, settings: Settings,
+) -> None:
+    open_contest(session)
+    user = make_user(session, Role.CONTESTANT)
+    auth.login(user.username)
+    page = client.post(
+        "/submit/new",
+        data={**ENTRY_FIELDS, "video": (io.BytesIO(b"just some notes, not a video\n" * 50),
+                                        "notes.mp4")},
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 302
+    entry = session.scalar(select(Entry).where(Entry.owner_id == user.id))
+    assert entry is not None
+    data = wait_finished(client, entry.id, basic(user.username))
+    assert data["status"] == "rejected"
+    assert data["job"]["state"] == JobState.REJECTED.value
+    assert "无法识别为视频文件" in data["job"]["reason"]
+    assert data["media"] is None
+
+    # Nothing is lost: the uploaded file is still stored as it came.
+    session.expire_all()
+    original = session.scalar(select(MediaAsset).where(MediaAsset.entry_id == entry.id))
+    assert original is not None and original.bytes == len(b"just some notes, not a video\n" * 50)
+    assert ObjectStore(settings).exists(original.bucket, original.object_key)
+
+    shown = client.get(f"/submit/{entry.id}").get_data(as_text=True)
+    assert "视频未通过检查" in shown and "无法识别为视频文件" in shown
+    session.refresh(entry)
+    assert entry.status is EntryStatus.REJECTED

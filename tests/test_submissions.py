@@ -1,0 +1,68 @@
+"""Entry rules: field validation, deadlines, numbering."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from judging.submissions import (
+    SubmissionError,
+    check_open,
+    create_entry,
+    validate_fields,
+)
+from storage.models import Contest
+from tests.factories import ENTRY_FIELDS, make_user, open_contest
+
+
+@pytest.mark.parametrize("phone", ["13800138000", "0531-88888888", "053188888888", "010-1234567",
+                                   "138 0013 8000"])
+def test_good_phone_numbers(phone: str) -> None:
+    assert validate_fields({**ENTRY_FIELDS, "contact_phone": phone}).contact_phone
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("title", "", "请填写作品名称"),
+        ("title", "长" * 101, "作品名称不能超过 100 个字"),
+        ("collective", "   ", "请填写集体名称"),
+        ("district", "", "请填写所属县（市）区或市直单位"),
+        ("contact_phone", "12345", "联系电话格式不正确"),
+        ("contact_phone", "23800138000", "联系电话格式不正确"),
+        ("summary", "字" * 1001, "简介不能超过 1000 个字"),
+    ],
+)
+def test_each_wrong_field_gets_its_own_message(field: str, value: str, message: str) -> None:
+    with pytest.raises(SubmissionError) as caught:
+        validate_fields({**ENTRY_FIELDS, field: value})
+    assert message in caught.value.errors[field]
+    assert set(caught.value.errors) == {field}
+
+
+def test_all_wrong_fields_are_reported_together() -> None:
+    with pytest.raises(SubmissionError) as caught:
+        validate_fields({})
+    assert set(caught.value.errors) == {"title", "collective", "district", "industry",
+                                        "contact_name", "contact_phone"}
+
+
+def test_submissions_close_at_the_deadline() -> None:
+    now = datetime(2026, 12, 31, 16, 0, tzinfo=UTC)
+    contest = Contest(slug="x", title="t", opens_at=now - timedelta(days=10), closes_at=now)
+    check_open(contest, now - timedelta(seconds=1))
+    with pytest.raises(SubmissionError, match="已截止"):
+        check_open(contest, now)
+    with pytest.raises(SubmissionError, match="尚未开始"):
+        check_open(contest, now - timedelta(days=11))
+
+
+def test_entries_get_consecutive_numbers(session: Session) -> None:
+    contest = open_contest(session)
+    owner = make_user(session)
+    fields = validate_fields(ENTRY_FIELDS)
+    first = create_entry(session, contest, owner, fields)
+    second = create_entry(session, contest, owner, fields)
+    assert second.number == first.number + 1
