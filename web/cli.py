@@ -140,3 +140,7 @@ def main() -> None:
     # Temporary files of the CLI's own runs go where workers put theirs.
     tempfile.tempdir = Settings.from_env().work_dir or None
     cli.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -88,6 +88,7 @@ def run_ffmpeg(
             raise
         finally:
             timer.cancel()
+            proc.stdout.close()
         if expired.is_set():
             raise SubprocessTimeout(f"ffmpeg ran longer than {timeout:.0f} s")
         if proc.returncode != 0:
