@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 import urllib3
 from minio import Minio
@@ -35,7 +35,7 @@ class StoredObject:
 class HashingReader:
     """Wraps a stream, counting and hashing what is read, refusing more than `limit` bytes."""
 
-    def __init__(self, stream: BinaryIO, limit: int | None = None) -> None:
+    def __init__(self, stream: IO[bytes], limit: int | None = None) -> None:
         self._stream = stream
         self._limit = limit
         self.bytes = 0
@@ -103,7 +103,7 @@ class ObjectStore:
         self,
         bucket: str,
         key: str,
-        stream: BinaryIO,
+        stream: IO[bytes],
         content_type: str,
         limit: int | None = None,
     ) -> StoredObject:
@@ -111,7 +111,12 @@ class ObjectStore:
         reader = HashingReader(stream, limit)
         try:
             self._client.put_object(
-                bucket, key, reader, length=-1, part_size=PART_SIZE, content_type=content_type
+                bucket,
+                key,
+                cast(BinaryIO, reader),
+                length=-1,
+                part_size=PART_SIZE,
+                content_type=content_type,
             )
         except (S3Error, urllib3.exceptions.HTTPError) as exc:
             raise ObjectStoreError(f"cannot store {bucket}/{key}: {exc}") from exc

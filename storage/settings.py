@@ -39,7 +39,9 @@ class Settings:
         "`postgresql+psycopg://user:pass@host/db`).",
     )
     broker_url: str = _setting(
-        "CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//", "RabbitMQ URL of the task broker."
+        "CELERY_BROKER_URL",
+        "amqp://guest:guest@127.0.0.1:5672//",
+        "RabbitMQ URL of the task broker.",
     )
     media_queue: str = _setting(
         "FOOTPRINTS_MEDIA_QUEUE", "media", "Name of the RabbitMQ queue that media jobs go to."
@@ -93,7 +95,9 @@ class Settings:
         "RENDITION_SHORT_SIDE", 720, "Short side of the web rendition, in pixels (never upscaled)."
     )
     watermark_text: str = _setting(
-        "WATERMARK_TEXT", "中国梦·青春足迹", "Text drawn on every rendition beside the entry number."
+        "WATERMARK_TEXT",
+        "中国梦·青春足迹",
+        "Text drawn on every rendition beside the entry number.",
     )
     watermark_font: str = _setting(
         "WATERMARK_FONT",

@@ -72,8 +72,13 @@ def object_store(settings: Settings) -> Iterator[ObjectStore]:
     store = ObjectStore(settings)
     store.ensure_buckets()
     yield store
-    client = Minio(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key,
-                   secure=settings.s3_secure, region=settings.s3_region)
+    client = Minio(
+        settings.s3_endpoint,
+        settings.s3_access_key,
+        settings.s3_secret_key,
+        secure=settings.s3_secure,
+        region=settings.s3_region,
+    )
     for bucket in (settings.bucket_originals, settings.bucket_assets):
         for obj in client.list_objects(bucket, recursive=True):
             client.remove_object(bucket, obj.object_name)
@@ -115,9 +120,7 @@ class AuthActions:
         self._client = client
 
     def login(self, username: str, password: str = "password123"):  # type: ignore[no-untyped-def]
-        return self._client.post(
-            "/auth/login", data={"username": username, "password": password}
-        )
+        return self._client.post("/auth/login", data={"username": username, "password": password})
 
     def logout(self):  # type: ignore[no-untyped-def]
         return self._client.post("/auth/logout")
@@ -129,16 +132,33 @@ def auth(client: FlaskClient) -> AuthActions:
 
 
 @pytest.fixture(scope="session")
-def worker(settings: Settings, object_store: ObjectStore, tmp_path_factory) -> Iterator[subprocess.Popen[bytes]]:  # type: ignore[no-untyped-def]
+def worker(
+    settings: Settings, object_store: ObjectStore, tmp_path_factory
+) -> Iterator[subprocess.Popen[bytes]]:  # type: ignore[no-untyped-def]
     """A real Celery worker process on this run's private queue."""
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     env = settings_env(settings)
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
-             "--loglevel=INFO", "--concurrency=1", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-n", f"test-{RUN_ID}@%h"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker.celery_app",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=1",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"test-{RUN_ID}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
     while b"ready." not in log.read_bytes():

@@ -63,8 +63,13 @@ ENTRY_FIELDS = {
 def make_entry(session: Session, owner: User, contest: Contest | None = None) -> Entry:
     contest = contest or open_contest(session)
     number = (
-        session.scalar(select(Entry.number).where(Entry.contest_id == contest.id)
-                       .order_by(Entry.number.desc()).limit(1)) or 0
+        session.scalar(
+            select(Entry.number)
+            .where(Entry.contest_id == contest.id)
+            .order_by(Entry.number.desc())
+            .limit(1)
+        )
+        or 0
     ) + 1
     entry = Entry(contest=contest, owner=owner, number=number, **ENTRY_FIELDS)
     session.add(entry)

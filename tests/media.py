@@ -18,8 +18,16 @@ def make_clip(
     extra: list[str] | None = None,
 ) -> Path:
     """A test-pattern clip with a sine tone, H.264/AAC in MP4 unless `extra` says otherwise."""
-    args = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi",
-            "-i", f"testsrc2=size={width}x{height}:rate={fps}:duration={seconds}"]
+    args = [
+        "ffmpeg",
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={width}x{height}:rate={fps}:duration={seconds}",
+    ]
     if audio:
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
         args += ["-c:a", "aac", "-shortest"]
@@ -31,7 +39,9 @@ def make_clip(
 def ffprobe(path: Path | str) -> dict[str, Any]:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
-        check=True, capture_output=True, timeout=60,
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     return json.loads(out.stdout)
 

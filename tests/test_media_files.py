@@ -37,8 +37,22 @@ def test_rotated_video_comes_out_upright(tmp_path: Path) -> None:
     plain = make_clip(tmp_path / "plain.mp4", 640, 360, 2)
     src = tmp_path / "r.mp4"
     # As a phone stores portrait video: landscape frames plus a display rotation.
-    subprocess.run(["ffmpeg", "-v", "error", "-i", str(plain), "-c", "copy",
-                    "-metadata:s:v:0", "rotate=90", str(src)], check=True, timeout=60)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(plain),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+            str(src),
+        ],
+        check=True,
+        timeout=60,
+    )
     manifest, out = run_pipeline(src, tmp_path)
     assert manifest.source.rotation in (90, 270)
     video = streams(ffprobe(out / manifest.renditions[0].file), "video")[0]
@@ -56,8 +70,13 @@ def test_small_silent_video_is_not_upscaled_and_gets_audio(tmp_path: Path) -> No
 
 
 def test_phone_metadata_is_stripped(tmp_path: Path) -> None:
-    src = make_clip(tmp_path / "gps.mp4", 640, 360, 1, extra=[
-        "-metadata", "location=+39.9042+116.4074/", "-metadata", "make=Phone"])
+    src = make_clip(
+        tmp_path / "gps.mp4",
+        640,
+        360,
+        1,
+        extra=["-metadata", "location=+39.9042+116.4074/", "-metadata", "make=Phone"],
+    )
     assert "location" in ffprobe(src)["format"].get("tags", {})
     manifest, out = run_pipeline(src, tmp_path)
     tags = ffprobe(out / manifest.renditions[0].file)["format"].get("tags", {})
@@ -73,8 +92,9 @@ def test_phone_metadata_is_stripped(tmp_path: Path) -> None:
         ("playlist.mp4", b"#EXTM3U\n#EXTINF:2,\nfile:///etc/hostname\n", "not_video"),
     ],
 )
-def test_hostile_and_broken_files_are_refused_quickly(tmp_path: Path, name: str, content: bytes,
-                                                      code: str) -> None:
+def test_hostile_and_broken_files_are_refused_quickly(
+    tmp_path: Path, name: str, content: bytes, code: str
+) -> None:
     src = tmp_path / name
     src.write_bytes(content)
     started = time.monotonic()
@@ -87,8 +107,25 @@ def test_hostile_and_broken_files_are_refused_quickly(tmp_path: Path, name: str,
 
 def test_an_image_named_mp4_is_refused(tmp_path: Path) -> None:
     src = tmp_path / "photo.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64",
-                    "-frames:v", "1", "-f", "image2", "-c:v", "png", str(src)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x64",
+            "-frames:v",
+            "1",
+            "-f",
+            "image2",
+            "-c:v",
+            "png",
+            str(src),
+        ],
+        check=True,
+    )
     with pytest.raises(MediaRefused) as caught:
         run_pipeline(src, tmp_path)
     assert caught.value.code == "not_video"
@@ -105,8 +142,9 @@ def test_truncated_mp4_is_refused(tmp_path: Path) -> None:
 
 
 def footprints(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "web.cli", *args], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "web.cli", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_probe_and_process(tmp_path: Path) -> None:
@@ -131,6 +169,8 @@ def test_cli_probe_refusal_exits_3(tmp_path: Path) -> None:
     result = footprints("media", "probe", str(bad))
     assert result.returncode == 3
     assert json.loads(result.stdout) == {
-        "ok": False, "code": "not_video",
+        "ok": False,
+        "code": "not_video",
         "reason": "无法识别为视频文件，请上传 MP4、MOV 等常见格式的视频 "
-                  "(the file is not a video in a supported format)"}
+        "(the file is not a video in a supported format)",
+    }

@@ -15,17 +15,30 @@ from worker.media.refusal import MediaRefused
 from worker.media.watermark import render_watermark
 
 
-def probe_json(width: int = 1920, height: int = 1080, rotation: float | None = None,
-               duration: str = "12.0", audio: bool = True, vcodec: str = "h264") -> dict[str, Any]:
-    video: dict[str, Any] = {"codec_type": "video", "codec_name": vcodec, "width": width,
-                             "height": height, "avg_frame_rate": "30000/1001"}
+def probe_json(
+    width: int = 1920,
+    height: int = 1080,
+    rotation: float | None = None,
+    duration: str = "12.0",
+    audio: bool = True,
+    vcodec: str = "h264",
+) -> dict[str, Any]:
+    video: dict[str, Any] = {
+        "codec_type": "video",
+        "codec_name": vcodec,
+        "width": width,
+        "height": height,
+        "avg_frame_rate": "30000/1001",
+    }
     if rotation is not None:
         video["side_data_list"] = [{"side_data_type": "Display Matrix", "rotation": rotation}]
     streams = [video]
     if audio:
         streams.append({"codec_type": "audio", "codec_name": "aac"})
-    return {"format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": duration},
-            "streams": streams}
+    return {
+        "format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2", "duration": duration},
+        "streams": streams,
+    }
 
 
 def source(**kwargs: Any) -> ProbeResult:
@@ -40,9 +53,10 @@ def test_parse_reads_the_facts() -> None:
     assert info.duration == 12.0 and info.has_audio
 
 
-@pytest.mark.parametrize(("rotation", "expected"), [(-90, (1080, 1920, 90)),
-                                                    (90, (1080, 1920, 270)),
-                                                    (180, (1920, 1080, 180))])
+@pytest.mark.parametrize(
+    ("rotation", "expected"),
+    [(-90, (1080, 1920, 90)), (90, (1080, 1920, 270)), (180, (1920, 1080, 180))],
+)
 def test_display_rotation_gives_the_upright_size(rotation: float, expected: tuple) -> None:  # type: ignore[type-arg]
     info = source(rotation=rotation)
     assert (info.width, info.height, info.rotation) == expected
@@ -90,9 +104,14 @@ def test_rendition_size(size: tuple[int, int], short: int, expected: tuple[int, 
 
 
 def test_plan_caps_frame_rate_and_picks_a_poster_time() -> None:
-    plan = plan_encoding(parse({**probe_json(duration="0.9"),
-                                "streams": [{**probe_json()["streams"][0],
-                                             "avg_frame_rate": "60/1"}]}))
+    plan = plan_encoding(
+        parse(
+            {
+                **probe_json(duration="0.9"),
+                "streams": [{**probe_json()["streams"][0], "avg_frame_rate": "60/1"}],
+            }
+        )
+    )
     assert plan.fps == 30 and plan.keyframe_interval == 60
     assert plan.poster_time == pytest.approx(0.3)
     assert plan.renditions[0].name == "h264_720p"
@@ -103,11 +122,18 @@ def test_the_command_is_one_ffmpeg_run_that_cannot_be_redirected() -> None:
     args = build_command(plan, "/tmp/src", "/tmp/out", {"h264_720p": "/tmp/wm.png"})
     assert args[0] == "ffmpeg" and args.count("-filter_complex") == 1
     first_input = args.index("-i")
-    assert args[first_input - 4: first_input] == ["-f", "mov", "-protocol_whitelist", "file"]
+    assert args[first_input - 4 : first_input] == ["-f", "mov", "-protocol_whitelist", "file"]
     assert args[first_input + 1] == "file:/tmp/src"
     joined = " ".join(args)
-    for option in ("+faststart", "-map_metadata -1", "-vcodec libx264", "-acodec aac",
-                   "-progress pipe:1", "/tmp/out/h264_720p.mp4", "/tmp/out/poster.jpg"):
+    for option in (
+        "+faststart",
+        "-map_metadata -1",
+        "-vcodec libx264",
+        "-acodec aac",
+        "-progress pipe:1",
+        "/tmp/out/h264_720p.mp4",
+        "/tmp/out/poster.jpg",
+    ):
         assert option in joined
 
 
@@ -118,8 +144,9 @@ def test_silent_sources_get_a_silent_audio_track() -> None:
 
 def test_progress_reports_percent_and_time_left() -> None:
     reports: list[tuple[float, float | None]] = []
-    tracker = ProgressTracker(duration=10.0, callback=lambda p, e: reports.append((p, e)),
-                              every=0.0)
+    tracker = ProgressTracker(
+        duration=10.0, callback=lambda p, e: reports.append((p, e)), every=0.0
+    )
     tracker.feed("frame=10\n")
     tracker.feed("out_time_us=5000000\n")
     tracker.feed("out_time_us=N/A\n")
@@ -127,8 +154,12 @@ def test_progress_reports_percent_and_time_left() -> None:
 
 
 def test_watermark_scales_with_the_frame() -> None:
-    small = render_watermark("中国梦·青春足迹", 12, 640, 360, "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
-    large = render_watermark("中国梦·青春足迹", 12, 1920, 1080, "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+    small = render_watermark(
+        "中国梦·青春足迹", 12, 640, 360, "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+    )
+    large = render_watermark(
+        "中国梦·青春足迹", 12, 1920, 1080, "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+    )
     assert small.mode == "RGBA" and large.width > 2 * small.width
     assert small.getextrema()[3][1] > 0  # something is drawn
 

@@ -36,9 +36,19 @@ def test_migrations_also_run_on_sqlite(tmp_path) -> None:  # type: ignore[no-unt
 def test_entry_numbers_are_unique_within_a_contest(session: Session) -> None:
     owner = make_user(session)
     first = make_entry(session, owner)
-    session.add(Entry(contest_id=first.contest_id, owner=owner, number=first.number,
-                      title="重复", collective="c", district="d", industry="i",
-                      contact_name="n", contact_phone="13800138000"))
+    session.add(
+        Entry(
+            contest_id=first.contest_id,
+            owner=owner,
+            number=first.number,
+            title="重复",
+            collective="c",
+            district="d",
+            industry="i",
+            contact_name="n",
+            contact_phone="13800138000",
+        )
+    )
     with pytest.raises(IntegrityError):
         session.commit()
     session.rollback()
@@ -60,5 +70,8 @@ def test_states_are_stored_as_readable_words(session: Session) -> None:
 
 
 def test_finished_states() -> None:
-    assert {s for s in JobState if s.finished} == {JobState.READY, JobState.REJECTED,
-                                                    JobState.FAILED}
+    assert {s for s in JobState if s.finished} == {
+        JobState.READY,
+        JobState.REJECTED,
+        JobState.FAILED,
+    }

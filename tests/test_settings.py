@@ -24,13 +24,15 @@ def test_defaults_suit_a_developer_machine() -> None:
 
 
 def test_environment_values_are_typed() -> None:
-    s = Settings.from_env({
-        "DATABASE_URL": "postgresql+psycopg://u@h/db",
-        "MAX_UPLOAD_BYTES": "1048576",
-        "MAX_DURATION_SECONDS": "90.5",
-        "S3_SECURE": "yes",
-        "WATERMARK_TEXT": "青春",
-    })
+    s = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql+psycopg://u@h/db",
+            "MAX_UPLOAD_BYTES": "1048576",
+            "MAX_DURATION_SECONDS": "90.5",
+            "S3_SECURE": "yes",
+            "WATERMARK_TEXT": "青春",
+        }
+    )
     assert s.sqlite_path is None
     assert s.max_upload_bytes == 1048576
     assert s.max_duration_seconds == 90.5

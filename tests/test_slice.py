@@ -30,8 +30,9 @@ def basic(username: str) -> dict[str, str]:
     return {"Authorization": f"Basic {token}"}
 
 
-def wait_finished(client: FlaskClient, entry_id: int, headers: dict[str, str],
-                  timeout: float = 120) -> dict[str, Any]:
+def wait_finished(
+    client: FlaskClient, entry_id: int, headers: dict[str, str], timeout: float = 120
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     seen = []
     while time.monotonic() < deadline:
@@ -44,7 +45,11 @@ def wait_finished(client: FlaskClient, entry_id: int, headers: dict[str, str],
 
 
 def test_api_upload_becomes_watermarked_playable_rendition(
-    client: FlaskClient, session: Session, worker: Any, tmp_path: Path, settings: Settings,
+    client: FlaskClient,
+    session: Session,
+    worker: Any,
+    tmp_path: Path,
+    settings: Settings,
 ) -> None:
     open_contest(session)
     user = make_user(session, Role.CONTESTANT)
@@ -57,8 +62,12 @@ def test_api_upload_becomes_watermarked_playable_rendition(
     assert created.get_json()["status"] == "draft"
 
     with open(clip, "rb") as fh:
-        uploaded = client.put(f"/api/v1/entries/{entry_id}/video", data=fh, headers=headers,
-                              content_type="application/octet-stream")
+        uploaded = client.put(
+            f"/api/v1/entries/{entry_id}/video",
+            data=fh,
+            headers=headers,
+            content_type="application/octet-stream",
+        )
     assert uploaded.status_code == 202, uploaded.get_json()
     assert uploaded.get_json()["job"]["state"] in {"queued", "running"}
 
@@ -96,15 +105,21 @@ def test_api_upload_becomes_watermarked_playable_rendition(
 
 
 def test_form_upload_of_a_text_file_is_rejected_with_a_reason(
-    client: FlaskClient, auth: Any, session: Session, worker: Any, settings: Settings,
+    client: FlaskClient,
+    auth: Any,
+    session: Session,
+    worker: Any,
+    settings: Settings,
 ) -> None:
     open_contest(session)
     user = make_user(session, Role.CONTESTANT)
     auth.login(user.username)
     page = client.post(
         "/submit/new",
-        data={**ENTRY_FIELDS, "video": (io.BytesIO(b"just some notes, not a video\n" * 50),
-                                        "notes.mp4")},
+        data={
+            **ENTRY_FIELDS,
+            "video": (io.BytesIO(b"just some notes, not a video\n" * 50), "notes.mp4"),
+        },
         content_type="multipart/form-data",
     )
     assert page.status_code == 302

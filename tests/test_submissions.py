@@ -17,8 +17,9 @@ from storage.models import Contest
 from tests.factories import ENTRY_FIELDS, make_user, open_contest
 
 
-@pytest.mark.parametrize("phone", ["13800138000", "0531-88888888", "053188888888", "010-1234567",
-                                   "138 0013 8000"])
+@pytest.mark.parametrize(
+    "phone", ["13800138000", "0531-88888888", "053188888888", "010-1234567", "138 0013 8000"]
+)
 def test_good_phone_numbers(phone: str) -> None:
     assert validate_fields({**ENTRY_FIELDS, "contact_phone": phone}).contact_phone
 
@@ -45,8 +46,14 @@ def test_each_wrong_field_gets_its_own_message(field: str, value: str, message: 
 def test_all_wrong_fields_are_reported_together() -> None:
     with pytest.raises(SubmissionError) as caught:
         validate_fields({})
-    assert set(caught.value.errors) == {"title", "collective", "district", "industry",
-                                        "contact_name", "contact_phone"}
+    assert set(caught.value.errors) == {
+        "title",
+        "collective",
+        "district",
+        "industry",
+        "contact_name",
+        "contact_phone",
+    }
 
 
 def test_submissions_close_at_the_deadline() -> None:

@@ -27,8 +27,12 @@ def test_home_page_shows_the_contest(client: FlaskClient, session: Session) -> N
 
 def test_register_logs_in_and_refuses_a_taken_name(client: FlaskClient) -> None:
     name = unique("newcomer")
-    form = {"username": name, "display_name": "李四", "password": "longpassword",
-            "confirm": "longpassword"}
+    form = {
+        "username": name,
+        "display_name": "李四",
+        "password": "longpassword",
+        "confirm": "longpassword",
+    }
     response = client.post("/auth/register", data=form)
     assert response.status_code == 302 and response.location.endswith("/submit/")
     client.post("/auth/logout")
@@ -39,18 +43,42 @@ def test_register_logs_in_and_refuses_a_taken_name(client: FlaskClient) -> None:
 @pytest.mark.parametrize(
     ("form", "message"),
     [
-        ({"username": "ab", "display_name": "x", "password": "longpassword",
-          "confirm": "longpassword"}, "用户名长度为 3 到 32 个字符"),
-        ({"username": "abc def", "display_name": "x", "password": "longpassword",
-          "confirm": "longpassword"}, "用户名只能包含"),
-        ({"username": "abcdef", "display_name": "x", "password": "short", "confirm": "short"},
-         "密码至少 8 位"),
-        ({"username": "abcdef", "display_name": "x", "password": "longpassword",
-          "confirm": "different1"}, "两次输入的密码不一致"),
+        (
+            {
+                "username": "ab",
+                "display_name": "x",
+                "password": "longpassword",
+                "confirm": "longpassword",
+            },
+            "用户名长度为 3 到 32 个字符",
+        ),
+        (
+            {
+                "username": "abc def",
+                "display_name": "x",
+                "password": "longpassword",
+                "confirm": "longpassword",
+            },
+            "用户名只能包含",
+        ),
+        (
+            {"username": "abcdef", "display_name": "x", "password": "short", "confirm": "short"},
+            "密码至少 8 位",
+        ),
+        (
+            {
+                "username": "abcdef",
+                "display_name": "x",
+                "password": "longpassword",
+                "confirm": "different1",
+            },
+            "两次输入的密码不一致",
+        ),
     ],
 )
-def test_register_explains_each_wrong_field(client: FlaskClient, form: dict[str, str],
-                                            message: str) -> None:
+def test_register_explains_each_wrong_field(
+    client: FlaskClient, form: dict[str, str], message: str
+) -> None:
     assert message in client.post("/auth/register", data=form).get_data(as_text=True)
 
 
@@ -73,8 +101,9 @@ def test_wrong_password_is_refused(client: FlaskClient, auth: Any, session: Sess
         (Role.OPERATOR, "/judge/", 403),
     ],
 )
-def test_each_role_reaches_only_its_pages(client: FlaskClient, auth: Any, session: Session,
-                                          role: Role, path: str, expected: int) -> None:
+def test_each_role_reaches_only_its_pages(
+    client: FlaskClient, auth: Any, session: Session, role: Role, path: str, expected: int
+) -> None:
     open_contest(session)
     auth.login(make_user(session, role).username)
     assert client.get(path).status_code == expected
@@ -85,17 +114,20 @@ def test_anonymous_users_are_sent_to_login(client: FlaskClient) -> None:
     assert response.status_code == 302 and "/auth/login" in response.location
 
 
-def test_entry_form_reports_every_wrong_field(client: FlaskClient, auth: Any,
-                                              session: Session) -> None:
+def test_entry_form_reports_every_wrong_field(
+    client: FlaskClient, auth: Any, session: Session
+) -> None:
     open_contest(session)
     auth.login(make_user(session).username)
-    page = client.post("/submit/new", data={**ENTRY_FIELDS, "title": "",
-                                            "contact_phone": "123"}).get_data(as_text=True)
+    page = client.post(
+        "/submit/new", data={**ENTRY_FIELDS, "title": "", "contact_phone": "123"}
+    ).get_data(as_text=True)
     assert "请填写作品名称" in page and "联系电话格式不正确" in page
 
 
-def test_entry_form_without_video_makes_a_draft(client: FlaskClient, auth: Any,
-                                                session: Session) -> None:
+def test_entry_form_without_video_makes_a_draft(
+    client: FlaskClient, auth: Any, session: Session
+) -> None:
     open_contest(session)
     user = make_user(session)
     auth.login(user.username)
@@ -107,20 +139,25 @@ def test_entry_form_without_video_makes_a_draft(client: FlaskClient, auth: Any,
     assert ENTRY_FIELDS["title"] in page and "草稿" in page
 
 
-def test_entry_form_answers_json_for_the_uploader(client: FlaskClient, auth: Any,
-                                                  session: Session) -> None:
+def test_entry_form_answers_json_for_the_uploader(
+    client: FlaskClient, auth: Any, session: Session
+) -> None:
     open_contest(session)
     auth.login(make_user(session).username)
     ok = client.post("/submit/new", data=ENTRY_FIELDS, headers={"Accept": "application/json"})
     assert ok.status_code == 201
     assert ok.get_json()["upload_url"].endswith("/video")
-    bad = client.post("/submit/new", data={**ENTRY_FIELDS, "contact_name": ""},
-                      headers={"Accept": "application/json"})
+    bad = client.post(
+        "/submit/new",
+        data={**ENTRY_FIELDS, "contact_name": ""},
+        headers={"Accept": "application/json"},
+    )
     assert bad.status_code == 400 and bad.get_json()["errors"] == {"contact_name": "请填写联系人"}
 
 
-def test_no_one_sees_or_changes_another_contestants_entry(client: FlaskClient, auth: Any,
-                                                          session: Session) -> None:
+def test_no_one_sees_or_changes_another_contestants_entry(
+    client: FlaskClient, auth: Any, session: Session
+) -> None:
     owner = make_user(session)
     entry = make_entry(session, owner)
     auth.login(make_user(session).username)
@@ -143,8 +180,7 @@ def test_api_needs_a_login_and_the_right_role(client: FlaskClient, session: Sess
     open_contest(session)
     assert client.get("/api/v1/entries").status_code == 401
     judge = make_user(session, Role.JUDGE)
-    response = client.post("/api/v1/entries", json=ENTRY_FIELDS,
-                           auth=(judge.username, PASSWORD))
+    response = client.post("/api/v1/entries", json=ENTRY_FIELDS, auth=(judge.username, PASSWORD))
     assert response.status_code == 403 and "没有权限" in response.get_json()["error"]
     wrong = client.get("/api/v1/entries", auth=(judge.username, "nope"))
     assert wrong.status_code == 401
@@ -163,29 +199,36 @@ def test_api_validates_entries(client: FlaskClient, session: Session) -> None:
 def test_openapi_document_describes_the_api(client: FlaskClient, app: Flask) -> None:
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.")
-    rules = {re.sub(r"<(?:int:)?(\w+)>", r"{\1}", r.rule).removeprefix("/api/v1")
-             for r in app.url_map.iter_rules() if r.rule.startswith("/api/v1/entries")}
+    rules = {
+        re.sub(r"<(?:int:)?(\w+)>", r"{\1}", r.rule).removeprefix("/api/v1")
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith("/api/v1/entries")
+    }
     assert rules == set(doc["paths"])
 
 
 def test_forms_need_a_csrf_token(settings: Settings, session: Session) -> None:
     app = create_app({"SETTINGS": settings, "TESTING": True})
     user = make_user(session)
-    response = app.test_client().post("/auth/login",
-                                      data={"username": user.username, "password": PASSWORD})
+    response = app.test_client().post(
+        "/auth/login", data={"username": user.username, "password": PASSWORD}
+    )
     assert response.status_code == 400
     app.extensions["footprints.engine"].dispose()
 
 
-def test_upload_over_the_limit_is_refused_before_storing(settings: Settings,
-                                                         session: Session) -> None:
-    app = create_app({"SETTINGS": dataclasses.replace(settings, max_upload_bytes=1000),
-                      "TESTING": True})
+def test_upload_over_the_limit_is_refused_before_storing(
+    settings: Settings, session: Session
+) -> None:
+    app = create_app(
+        {"SETTINGS": dataclasses.replace(settings, max_upload_bytes=1000), "TESTING": True}
+    )
     user = make_user(session)
     entry = make_entry(session, user)
     client = app.test_client()
-    response = client.put(f"/api/v1/entries/{entry.id}/video", data=b"x" * 5000,
-                          auth=(user.username, PASSWORD))
+    response = client.put(
+        f"/api/v1/entries/{entry.id}/video", data=b"x" * 5000, auth=(user.username, PASSWORD)
+    )
     assert response.status_code == 413
     assert "文件过大" in response.get_json()["error"]
     session.expire_all()
@@ -194,15 +237,23 @@ def test_upload_over_the_limit_is_refused_before_storing(settings: Settings,
 
 
 def test_an_unreachable_s3_server_loses_nothing(settings: Settings, session: Session) -> None:
-    app = create_app({"SETTINGS": dataclasses.replace(settings, s3_endpoint="127.0.0.1:9"),
-                      "TESTING": True, "WTF_CSRF_ENABLED": False})
+    app = create_app(
+        {
+            "SETTINGS": dataclasses.replace(settings, s3_endpoint="127.0.0.1:9"),
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
     user = make_user(session)
     entry = make_entry(session, user)
     client = app.test_client()
     client.post("/auth/login", data={"username": user.username, "password": PASSWORD})
-    response = client.post(f"/submit/{entry.id}/video",
-                           data={"video": (io.BytesIO(b"\x00" * 100), "a.mp4")},
-                           content_type="multipart/form-data", follow_redirects=True)
+    response = client.post(
+        f"/submit/{entry.id}/video",
+        data={"video": (io.BytesIO(b"\x00" * 100), "a.mp4")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert "存储服务暂时不可用，视频未保存" in response.get_data(as_text=True)
     session.refresh(entry)
     assert entry.status is EntryStatus.DRAFT

@@ -24,5 +24,6 @@ def index() -> Any:
     counts = dict(
         db.session.execute(select(Entry.status, func.count()).group_by(Entry.status)).tuples().all()
     )
-    return render_template("admin/index.html", contest=contest, entries=entries, counts=counts,
-                           labels=STATUS_LABELS)
+    return render_template(
+        "admin/index.html", contest=contest, entries=entries, counts=counts, labels=STATUS_LABELS
+    )

@@ -44,8 +44,12 @@ def storage_init() -> None:
 
 @click.command("demo", help="Create the demo contest and one account per role.")
 @with_appcontext
-@click.option("--accounts-file", type=click.Path(dir_okay=False), default=None,
-              help="Also write new demo passwords to this file (mode 600).")
+@click.option(
+    "--accounts-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write new demo passwords to this file (mode 600).",
+)
 def demo(accounts_file: str | None) -> None:
     accounts = seed_demo(db.session)
     new = [a for a in accounts if a.password]
@@ -59,8 +63,9 @@ def demo(accounts_file: str | None) -> None:
                 fh.write("\n".join(lines) + "\n")
     else:
         where = f" (passwords in {accounts_file})" if accounts_file else ""
-        click.echo(f"Demo accounts already exist{where}: "
-                   + ", ".join(a.username for a in accounts))
+        click.echo(
+            f"Demo accounts already exist{where}: " + ", ".join(a.username for a in accounts)
+        )
 
 
 @click.command("settings", help="Print every setting as a Markdown table.")
@@ -116,8 +121,11 @@ def media_process(path: str, out_dir: str, entry_number: int | None) -> None:
 
 
 def _refusal(refusal: object) -> dict[str, object]:
-    return {"ok": False, "code": getattr(refusal, "code", ""),
-            "reason": getattr(refusal, "reason", str(refusal))}
+    return {
+        "ok": False,
+        "code": getattr(refusal, "code", ""),
+        "reason": getattr(refusal, "reason", str(refusal)),
+    }
 
 
 def register_commands(app: Flask) -> None:

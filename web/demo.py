@@ -50,8 +50,12 @@ def seed_demo(session: Session) -> list[DemoAccount]:
         if user is None:
             password = secrets.token_urlsafe(9)
             session.add(
-                User(username=username, display_name=display_name, role=role,
-                     password_hash=hash_password(password))
+                User(
+                    username=username,
+                    display_name=display_name,
+                    role=role,
+                    password_hash=hash_password(password),
+                )
             )
         accounts.append(DemoAccount(role, username, password))
     session.commit()

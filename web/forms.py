@@ -46,7 +46,9 @@ class EntryForm(FlaskForm):
     industry = _text("industry")
     contact_name = _text("contact_name")
     contact_phone = _text("contact_phone")
-    summary = TextAreaField(FIELD_LABELS["summary"], render_kw={"maxlength": FIELD_LIMITS["summary"]})
+    summary = TextAreaField(
+        FIELD_LABELS["summary"], render_kw={"maxlength": FIELD_LIMITS["summary"]}
+    )
     video = FileField("视频文件", render_kw={"accept": "video/*"})
 
 

@@ -15,8 +15,14 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*codes: int) -> dict[str, Any]:
-    texts = {400: "bad input", 401: "not logged in", 403: "wrong role", 404: "no such entry",
-             409: "no open contest", 413: "file too large"}
+    texts = {
+        400: "bad input",
+        401: "not logged in",
+        403: "wrong role",
+        404: "no such entry",
+        409: "no open contest",
+        413: "file too large",
+    }
     return {str(code): _json(_ERROR, texts[code]) for code in codes}
 
 
@@ -37,28 +43,56 @@ def openapi_document() -> dict[str, Any]:
         "security": [{"basic": []}, {"session": []}],
         "paths": {
             "/entries": {
-                "get": {"summary": "List my entries (all entries for staff)",
-                        "responses": {"200": _json({"type": "object", "properties": {
-                            "entries": {"type": "array", "items": _ENTRY}}}, "entries"),
-                            **_errors(401)}},
-                "post": {"summary": "Create an entry (contestants)",
-                         "requestBody": {"required": True, "content": {"application/json": {
-                             "schema": {"$ref": "#/components/schemas/EntryFields"}}}},
-                         "responses": {"201": _json(_ENTRY, "created"),
-                                       **_errors(400, 401, 403, 409)}},
+                "get": {
+                    "summary": "List my entries (all entries for staff)",
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {"entries": {"type": "array", "items": _ENTRY}},
+                            },
+                            "entries",
+                        ),
+                        **_errors(401),
+                    },
+                },
+                "post": {
+                    "summary": "Create an entry (contestants)",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/EntryFields"}
+                            }
+                        },
+                    },
+                    "responses": {"201": _json(_ENTRY, "created"), **_errors(400, 401, 403, 409)},
+                },
             },
             "/entries/{entry_id}": {
-                "get": {"summary": "Read an entry's status, job progress and media URLs",
-                        "parameters": _entry_id(),
-                        "responses": {"200": _json(_ENTRY, "the entry"), **_errors(401, 404)}},
+                "get": {
+                    "summary": "Read an entry's status, job progress and media URLs",
+                    "parameters": _entry_id(),
+                    "responses": {"200": _json(_ENTRY, "the entry"), **_errors(401, 404)},
+                },
             },
             "/entries/{entry_id}/video": {
-                "put": {"summary": "Upload the entry's video as the raw request body",
-                        "parameters": _entry_id(),
-                        "requestBody": {"required": True, "content": {"application/octet-stream": {
-                            "schema": {"type": "string", "format": "binary"}}}},
-                        "responses": {"202": _json(_ENTRY, "stored and queued"),
-                                      **_errors(400, 401, 403, 404, 413)}},
+                "put": {
+                    "summary": "Upload the entry's video as the raw request body",
+                    "parameters": _entry_id(),
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/octet-stream": {
+                                "schema": {"type": "string", "format": "binary"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "202": _json(_ENTRY, "stored and queued"),
+                        **_errors(400, 401, 403, 404, 413),
+                    },
+                },
             },
         },
         "components": {
@@ -67,34 +101,70 @@ def openapi_document() -> dict[str, Any]:
                 "session": {"type": "apiKey", "in": "cookie", "name": "session"},
             },
             "schemas": {
-                "Error": {"type": "object", "required": ["error"], "properties": {
-                    "error": {"type": "string"},
-                    "errors": {"type": "object", "additionalProperties": {"type": "string"}}}},
-                "EntryFields": {"type": "object", "required": list(REQUIRED),
-                                "properties": fields},
-                "Job": {"type": "object", "properties": {
-                    "id": {"type": "integer"},
-                    "state": {"enum": ["queued", "running", "ready", "rejected", "failed"]},
-                    "state_label": {"type": "string"},
-                    "percent": {"type": "number"},
-                    "eta_seconds": {"type": ["integer", "null"]},
-                    "reason": {"type": "string"},
-                    "attempts": {"type": "integer"}}},
-                "Media": {"type": "object", "properties": {
-                    "rendition_url": {"type": "string", "format": "uri"},
-                    "poster_url": {"type": ["string", "null"], "format": "uri"},
-                    "width": {"type": "integer"}, "height": {"type": "integer"},
-                    "duration": {"type": "number"}}},
-                "EntryStatus": {"type": "object", "properties": {
-                    "id": {"type": "integer"}, "number": {"type": "integer"},
-                    **{name: {"type": "string"} for name in
-                       ("title", "collective", "district", "industry", "summary",
-                        "status_label")},
-                    "status": {"enum": ["draft", "submitted", "processing", "ready",
-                                        "rejected", "failed", "withdrawn"]},
-                    "job": {"oneOf": [{"$ref": "#/components/schemas/Job"}, {"type": "null"}]},
-                    "media": {"oneOf": [{"$ref": "#/components/schemas/Media"},
-                                        {"type": "null"}]}}},
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {"type": "string"},
+                        "errors": {"type": "object", "additionalProperties": {"type": "string"}},
+                    },
+                },
+                "EntryFields": {"type": "object", "required": list(REQUIRED), "properties": fields},
+                "Job": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "state": {"enum": ["queued", "running", "ready", "rejected", "failed"]},
+                        "state_label": {"type": "string"},
+                        "percent": {"type": "number"},
+                        "eta_seconds": {"type": ["integer", "null"]},
+                        "reason": {"type": "string"},
+                        "attempts": {"type": "integer"},
+                    },
+                },
+                "Media": {
+                    "type": "object",
+                    "properties": {
+                        "rendition_url": {"type": "string", "format": "uri"},
+                        "poster_url": {"type": ["string", "null"], "format": "uri"},
+                        "width": {"type": "integer"},
+                        "height": {"type": "integer"},
+                        "duration": {"type": "number"},
+                    },
+                },
+                "EntryStatus": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "number": {"type": "integer"},
+                        **{
+                            name: {"type": "string"}
+                            for name in (
+                                "title",
+                                "collective",
+                                "district",
+                                "industry",
+                                "summary",
+                                "status_label",
+                            )
+                        },
+                        "status": {
+                            "enum": [
+                                "draft",
+                                "submitted",
+                                "processing",
+                                "ready",
+                                "rejected",
+                                "failed",
+                                "withdrawn",
+                            ]
+                        },
+                        "job": {"oneOf": [{"$ref": "#/components/schemas/Job"}, {"type": "null"}]},
+                        "media": {
+                            "oneOf": [{"$ref": "#/components/schemas/Media"}, {"type": "null"}]
+                        },
+                    },
+                },
             },
         },
     }

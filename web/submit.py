@@ -39,7 +39,9 @@ def index() -> Any:
     entries = db.session.scalars(
         select(Entry).where(Entry.owner_id == current_user.id).order_by(Entry.id.desc())
     ).all()
-    return render_template("submit/index.html", entries=entries, contest=current_contest(db.session))
+    return render_template(
+        "submit/index.html", entries=entries, contest=current_contest(db.session)
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -53,7 +55,9 @@ def new() -> Any:
     if form.validate_on_submit():
         try:
             fields = validate_fields(form.data)
-            entry = create_entry(db.session, contest, db.session.get_one(User, current_user.id), fields)
+            entry = create_entry(
+                db.session, contest, db.session.get_one(User, current_user.id), fields
+            )
         except SubmissionError as exc:
             for name, message in exc.errors.items():
                 getattr(form, name).errors = [message]
@@ -62,21 +66,29 @@ def new() -> Any:
             flash(exc.message, "error")
         else:
             if wants_json():
-                return jsonify(id=entry.id, entry_url=url_for(".entry", entry_id=entry.id),
-                               upload_url=url_for("api.upload_video", entry_id=entry.id)), 201
+                return jsonify(
+                    id=entry.id,
+                    entry_url=url_for(".entry", entry_id=entry.id),
+                    upload_url=url_for("api.upload_video", entry_id=entry.id),
+                ), 201
             return _upload_then_show(entry, form.video.data)
     elif wants_json() and request.method == "POST":
         return jsonify(error="表单已过期，请刷新页面后重试", errors=form.errors), 400
-    return render_template("submit/new.html", form=form, contest=contest,
-                           max_mb=settings_of().max_upload_bytes // 1024**2)
+    return render_template(
+        "submit/new.html",
+        form=form,
+        contest=contest,
+        max_mb=settings_of().max_upload_bytes // 1024**2,
+    )
 
 
 @bp.route("/<int:entry_id>")
 @contestant_only
 def entry(entry_id: int) -> Any:
     item = own_entry(entry_id)
-    return render_template("submit/entry.html", entry=item, status=entry_status(item),
-                           video_form=VideoForm())
+    return render_template(
+        "submit/entry.html", entry=item, status=entry_status(item), video_form=VideoForm()
+    )
 
 
 @bp.route("/<int:entry_id>/video", methods=["POST"])

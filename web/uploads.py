@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import BinaryIO
+from typing import IO
 
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -25,7 +25,7 @@ class UploadTooLarge(UploadError):
     """An upload was longer than the size limit."""
 
 
-def accept_video(entry: Entry, stream: BinaryIO, declared_length: int | None) -> Job:
+def accept_video(entry: Entry, stream: IO[bytes], declared_length: int | None) -> Job:
     """Store `stream` as the entry's new original and queue its processing."""
     settings = settings_of()
     limit = settings.max_upload_bytes

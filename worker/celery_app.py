@@ -13,8 +13,9 @@ def configure_celery(app: Celery, settings: Settings) -> Celery:
     media = Exchange("footprints", type="direct", durable=True)
     app.conf.update(
         broker_url=settings.broker_url,
-        task_queues=[Queue(settings.media_queue, media, routing_key=settings.media_queue,
-                           durable=True)],
+        task_queues=[
+            Queue(settings.media_queue, media, routing_key=settings.media_queue, durable=True)
+        ],
         task_default_queue=settings.media_queue,
         task_default_exchange="footprints",
         task_default_routing_key=settings.media_queue,

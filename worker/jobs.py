@@ -105,7 +105,10 @@ def process_job(
         os.mkdir(out_dir)
         try:
             manifest = process_file(
-                source, out_dir, settings, entry_number=number,
+                source,
+                out_dir,
+                settings,
+                entry_number=number,
                 on_progress=lambda pct, eta: report_progress(factory, job_id, pct, eta),
             )
         except MediaRefused as refusal:
@@ -114,7 +117,9 @@ def process_job(
             return JobState.REJECTED
         except (FfmpegFailed, SubprocessTimeout) as exc:
             log.warning("job %s failed: %s", job_id, exc)
-            finish_job(factory, job_id, JobState.FAILED, f"视频转码失败 (transcoding failed): {exc}")
+            finish_job(
+                factory, job_id, JobState.FAILED, f"视频转码失败 (transcoding failed): {exc}"
+            )
             return JobState.FAILED
         _store_assets(factory, store, settings, entry_id, source_key, out_dir, manifest)
     finish_job(factory, job_id, JobState.READY)

@@ -40,15 +40,24 @@ def transcode_entry(self: Task, job_id: int) -> str:
         retries = self.request.retries
         if retries >= settings.task_max_retries:
             log.error("job %s: giving up after %s retries: %s", job_id, retries, exc)
-            finish_job(factory, job_id, JobState.FAILED,
-                       f"存储或数据库暂时不可用，已重试 {retries} 次 (storage unavailable): {exc}")
+            finish_job(
+                factory,
+                job_id,
+                JobState.FAILED,
+                f"存储或数据库暂时不可用，已重试 {retries} 次 (storage unavailable): {exc}",
+            )
             return JobState.FAILED.value
         countdown = min(300, 5 * 2**retries)
-        log.warning("job %s: passing fault, retry %s in %s s: %s", job_id, retries + 1,
-                    countdown, exc)
+        log.warning(
+            "job %s: passing fault, retry %s in %s s: %s", job_id, retries + 1, countdown, exc
+        )
         try:
-            finish_job(factory, job_id, JobState.QUEUED,
-                       f"存储暂时不可用，{countdown} 秒后自动重试 (retrying): {exc}")
+            finish_job(
+                factory,
+                job_id,
+                JobState.QUEUED,
+                f"存储暂时不可用，{countdown} 秒后自动重试 (retrying): {exc}",
+            )
         except OperationalError:
             # The database itself is the fault: the retry below is all we can do now.
             log.warning("job %s: cannot record the retry while the database is down", job_id)

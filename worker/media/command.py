@@ -28,9 +28,7 @@ def build_command(
         "file:" + source_path, f=src.demuxer.split(",")[0], protocol_whitelist="file"
     )
     video = (
-        source.video.filter("fps", fps=plan.fps)
-        .filter("setsar", "1")
-        .filter("format", "yuv420p")
+        source.video.filter("fps", fps=plan.fps).filter("setsar", "1").filter("format", "yuv420p")
     )
     branches = video.filter_multi_output("split", len(plan.renditions) + 1)
     if src.has_audio:

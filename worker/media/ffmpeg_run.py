@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import IO, cast
 
 from worker.media.subprocesses import SubprocessTimeout, kill_group
 
@@ -77,10 +78,11 @@ def run_ffmpeg(
         timer = threading.Timer(timeout, _expire)
         timer.daemon = True
         timer.start()
+        progress = cast(IO[bytes], proc.stdout)  # a pipe: stdout=PIPE above
         try:
-            assert proc.stdout is not None  # noqa: S101 - set by Popen above
-            for raw in proc.stdout:
-                tracker.feed(raw.decode("ascii", "replace"))
+            with progress:
+                for raw in progress:
+                    tracker.feed(raw.decode("ascii", "replace"))
             proc.wait()
         except BaseException:
             # Worker shutdown or task revoke: never leave an orphan ffmpeg behind.
@@ -88,7 +90,6 @@ def run_ffmpeg(
             raise
         finally:
             timer.cancel()
-            proc.stdout.close()
         if expired.is_set():
             raise SubprocessTimeout(f"ffmpeg ran longer than {timeout:.0f} s")
         if proc.returncode != 0:

@@ -13,12 +13,52 @@ from worker.media.subprocesses import SubprocessTimeout, run_bounded
 
 # Demuxers we accept. ffprobe is told to use no other, so a playlist, a concat script or an
 # image sequence named `.mp4` is never even opened by its real demuxer.
-ALLOWED_DEMUXERS = ("mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "avi", "flv",
-                    "mpegts")
-ALLOWED_VIDEO_CODECS = {"h264", "hevc", "mpeg4", "vp8", "vp9", "av1", "mpeg2video", "mjpeg",
-                        "prores", "h263", "flv1", "wmv2", "wmv3", "msmpeg4v3"}
-ALLOWED_AUDIO_CODECS = {"aac", "mp3", "opus", "vorbis", "ac3", "eac3", "pcm_s16le", "pcm_s16be",
-                        "pcm_s24le", "pcm_f32le", "amr_nb", "amr_wb", "alac", "flac", "mp2"}
+ALLOWED_DEMUXERS = (
+    "mov",
+    "mp4",
+    "m4a",
+    "3gp",
+    "3g2",
+    "mj2",
+    "matroska",
+    "webm",
+    "avi",
+    "flv",
+    "mpegts",
+)
+ALLOWED_VIDEO_CODECS = {
+    "h264",
+    "hevc",
+    "mpeg4",
+    "vp8",
+    "vp9",
+    "av1",
+    "mpeg2video",
+    "mjpeg",
+    "prores",
+    "h263",
+    "flv1",
+    "wmv2",
+    "wmv3",
+    "msmpeg4v3",
+}
+ALLOWED_AUDIO_CODECS = {
+    "aac",
+    "mp3",
+    "opus",
+    "vorbis",
+    "ac3",
+    "eac3",
+    "pcm_s16le",
+    "pcm_s16be",
+    "pcm_s24le",
+    "pcm_f32le",
+    "amr_nb",
+    "amr_wb",
+    "alac",
+    "flac",
+    "mp2",
+}
 
 
 @dataclass(frozen=True)
@@ -42,17 +82,35 @@ class ProbeResult:
 
 def probe(path: str, limits: MediaLimits, ffprobe: str = "ffprobe") -> ProbeResult:
     """Probe `path` and check it against `limits`; raise MediaRefused with a reason."""
-    args = [ffprobe, "-v", "error", "-hide_banner",
-            "-format_whitelist", ",".join(ALLOWED_DEMUXERS), "-protocol_whitelist", "file",
-            "-show_format", "-show_streams", "-of", "json", "file:" + path]
+    args = [
+        ffprobe,
+        "-v",
+        "error",
+        "-hide_banner",
+        "-format_whitelist",
+        ",".join(ALLOWED_DEMUXERS),
+        "-protocol_whitelist",
+        "file",
+        "-show_format",
+        "-show_streams",
+        "-of",
+        "json",
+        "file:" + path,
+    ]
     try:
         result = run_bounded(args, timeout=limits.probe_timeout)
     except SubprocessTimeout as exc:
-        raise MediaRefused("probe_timeout", "分析视频文件超时，文件可能已损坏，请重新导出后上传",
-                           "probing the file timed out; it may be damaged") from exc
+        raise MediaRefused(
+            "probe_timeout",
+            "分析视频文件超时，文件可能已损坏，请重新导出后上传",
+            "probing the file timed out; it may be damaged",
+        ) from exc
     if result.returncode != 0:
-        raise MediaRefused("not_video", "无法识别为视频文件，请上传 MP4、MOV 等常见格式的视频",
-                           "the file is not a video in a supported format")
+        raise MediaRefused(
+            "not_video",
+            "无法识别为视频文件，请上传 MP4、MOV 等常见格式的视频",
+            "the file is not a video in a supported format",
+        )
     data = json.loads(result.stdout or b"{}")
     return check(parse(data), limits)
 
@@ -61,12 +119,20 @@ def parse(data: dict[str, Any]) -> ProbeResult:
     """Turn ffprobe's JSON into a ProbeResult, refusing files with no usable video."""
     fmt = data.get("format") or {}
     streams = data.get("streams") or []
-    video = next((s for s in streams if s.get("codec_type") == "video"
-                  and not (s.get("disposition") or {}).get("attached_pic")), None)
+    video = next(
+        (
+            s
+            for s in streams
+            if s.get("codec_type") == "video"
+            and not (s.get("disposition") or {}).get("attached_pic")
+        ),
+        None,
+    )
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     if video is None:
-        raise MediaRefused("no_video", "文件中没有视频画面，请上传视频文件",
-                           "the file has no video stream")
+        raise MediaRefused(
+            "no_video", "文件中没有视频画面，请上传视频文件", "the file has no video stream"
+        )
     rotation = _rotation(video)
     width, height = int(video.get("width") or 0), int(video.get("height") or 0)
     if rotation in (90, 270):
@@ -90,28 +156,42 @@ def parse(data: dict[str, Any]) -> ProbeResult:
 def check(info: ProbeResult, limits: MediaLimits) -> ProbeResult:
     """Refuse a probed file that breaks an allowlist or a limit."""
     if info.video_codec not in ALLOWED_VIDEO_CODECS:
-        raise MediaRefused("video_codec", f"不支持的视频编码 {info.video_codec}，请导出为 H.264 MP4",
-                           f"unsupported video codec {info.video_codec}")
+        raise MediaRefused(
+            "video_codec",
+            f"不支持的视频编码 {info.video_codec}，请导出为 H.264 MP4",
+            f"unsupported video codec {info.video_codec}",
+        )
     if info.audio_codec is not None and info.audio_codec not in ALLOWED_AUDIO_CODECS:
-        raise MediaRefused("audio_codec", f"不支持的音频编码 {info.audio_codec}，请导出为 AAC 音频",
-                           f"unsupported audio codec {info.audio_codec}")
+        raise MediaRefused(
+            "audio_codec",
+            f"不支持的音频编码 {info.audio_codec}，请导出为 AAC 音频",
+            f"unsupported audio codec {info.audio_codec}",
+        )
     if info.width <= 0 or info.height <= 0:
-        raise MediaRefused("no_size", "无法读取视频画面尺寸，文件可能已损坏",
-                           "the video has no readable frame size")
+        raise MediaRefused(
+            "no_size",
+            "无法读取视频画面尺寸，文件可能已损坏",
+            "the video has no readable frame size",
+        )
     if max(info.width, info.height) > limits.max_dimension:
         raise MediaRefused(
             "too_large_frame",
             f"视频分辨率 {info.width}×{info.height} 超过上限 {limits.max_dimension} 像素",
-            f"frame size {info.width}x{info.height} exceeds {limits.max_dimension} pixels")
+            f"frame size {info.width}x{info.height} exceeds {limits.max_dimension} pixels",
+        )
     if info.duration > limits.max_duration:
         raise MediaRefused(
             "too_long",
             f"视频时长 {format_duration_zh(info.duration)}，超过上限 "
             f"{format_duration_zh(limits.max_duration)}",
-            f"duration {info.duration:.1f} s exceeds {limits.max_duration:.0f} s")
+            f"duration {info.duration:.1f} s exceeds {limits.max_duration:.0f} s",
+        )
     if info.duration < limits.min_duration:
-        raise MediaRefused("too_short", "视频时长过短或无法读取时长，请检查文件",
-                           f"duration {info.duration:.2f} s is below {limits.min_duration} s")
+        raise MediaRefused(
+            "too_short",
+            "视频时长过短或无法读取时长，请检查文件",
+            f"duration {info.duration:.2f} s is below {limits.min_duration} s",
+        )
     return info
 
 

@@ -30,14 +30,20 @@ def render_watermark(
     size = max(12, round(min(frame_width, frame_height) * TEXT_SCALE))
     font = _font(font_path, size)
     probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
-    left, top, right, bottom = probe.textbbox((0, 0), label, font=font)
+    left, top, right, bottom = (round(v) for v in probe.textbbox((0, 0), label, font=font))
     pad = max(2, size // 4)
     image = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     alpha = round(255 * opacity)
     # A dark outline keeps the white text readable on bright and dark footage alike.
-    draw.text((pad - left, pad - top), label, font=font, fill=(255, 255, 255, alpha),
-              stroke_width=max(1, size // 12), stroke_fill=(0, 0, 0, round(alpha * 0.8)))
+    draw.text(
+        (pad - left, pad - top),
+        label,
+        font=font,
+        fill=(255, 255, 255, alpha),
+        stroke_width=max(1, size // 12),
+        stroke_fill=(0, 0, 0, round(alpha * 0.8)),
+    )
     return image
 
 

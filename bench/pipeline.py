@@ -1,0 +1,147 @@
+"""Benchmark the media path on a generated 60 s 1080x1920 30 fps phone-style clip.
+
+Prints: the worker's whole time for one job (download from S3 to all assets stored and
+recorded), the raw ffmpeg command it runs, their ratio, the realtime factor, and the peak
+memory of this Python process (ffmpeg runs in a child and is not counted).
+
+Needs the S3 server (`make bench` starts it). Run by hand: `make bench`.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from storage.database import make_engine, make_session_factory, upgrade
+from storage.models import Contest, Entry, Job, Role, User
+from storage.objects import ObjectStore, original_key
+from storage.settings import Settings
+from worker.jobs import process_job
+from worker.media.command import build_command
+from worker.media.limits import MediaLimits
+from worker.media.pipeline import _write_watermarks
+from worker.media.plan import plan_encoding
+from worker.media.probe import probe
+
+SECONDS = 60
+
+
+def make_source(path: Path) -> None:
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=1080x1920:rate=30:duration={SECONDS}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:duration={SECONDS}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-b:v",
+            "8M",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(path),
+        ],
+        check=True,
+    )
+
+
+def timed_raw_command(settings: Settings, source: Path, work: Path) -> float:
+    info = probe(str(source), MediaLimits.from_settings(settings), settings.ffprobe_bin)
+    plan = plan_encoding(info, settings.rendition_short_side)
+    out = work / "raw"
+    out.mkdir()
+    args = build_command(
+        plan, str(source), str(out), _write_watermarks(plan, str(out), settings, 1)
+    )
+    started = time.perf_counter()
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def timed_worker_job(settings: Settings, source: Path) -> float:
+    factory = make_session_factory(make_engine(settings.database_url))
+    store = ObjectStore(settings)
+    store.ensure_buckets()
+    with factory() as session:
+        now = datetime.now(UTC)
+        contest = Contest(
+            slug="bench",
+            title="bench",
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=1),
+        )
+        user = User(username="bench", display_name="bench", password_hash="-", role=Role.CONTESTANT)
+        entry = Entry(
+            contest=contest,
+            owner=user,
+            number=1,
+            title="t",
+            collective="c",
+            district="d",
+            industry="i",
+            contact_name="n",
+            contact_phone="13800138000",
+        )
+        session.add(entry)
+        session.flush()
+        key = original_key(entry.id, "bench")
+        store.put_file(settings.bucket_originals, key, str(source), "video/mp4")
+        job = Job(entry=entry, source_key=key)
+        session.add(job)
+        session.commit()
+        job_id = job.id
+    started = time.perf_counter()
+    state = process_job(factory, store, settings, job_id)
+    elapsed = time.perf_counter() - started
+    if state.value != "ready":
+        sys.exit(f"the job ended {state.value}")
+    return elapsed
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        db = work / "bench.db"
+        settings = Settings.from_env(
+            database_url=f"sqlite:///{db}",
+            bucket_originals="fp-bench-originals",
+            bucket_assets="fp-bench-assets",
+        )
+        upgrade(settings.database_url)
+        source = work / "source.mp4"
+        make_source(source)
+        print(
+            f"source: {SECONDS} s 1080x1920 30 fps, {source.stat().st_size / 1e6:.1f} MB, "
+            f"{os.cpu_count()} cores"
+        )
+        raw = timed_raw_command(settings, source, work)
+        whole = timed_worker_job(settings, source)
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"raw ffmpeg command:          {raw:7.2f} s")
+        print(
+            f"worker job (S3 in and out):  {whole:7.2f} s   ({whole / raw:.2f}x raw; "
+            f"target <= 1.10x)"
+        )
+        print(f"realtime factor:             {SECONDS / whole:7.2f}x")
+        print(f"worker peak memory:          {peak_mb:7.1f} MB (ffmpeg aside; target < 150 MB)")
+
+
+if __name__ == "__main__":
+    main()
