@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from kombu import Connection
 from minio import Minio
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -172,6 +173,8 @@ def worker(
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    with Connection(settings.broker_url) as conn:
+        conn.default_channel.queue_delete(settings.media_queue)
     if os.environ.get("FOOTPRINTS_SHOW_WORKER_LOG"):
         sys.stderr.write(log.read_text())
 
@@ -181,5 +184,6 @@ def _close_broker_connections() -> Iterator[None]:
     yield
     from worker.celery_app import celery
 
-    # The web side's publisher keeps a pooled broker connection; close it before exit.
-    celery.close()
+    # The web side's publisher keeps pooled broker connections; close them before exit.
+    celery.amqp.producer_pool.force_close_all()
+    celery.pool.force_close_all()

@@ -141,3 +141,25 @@ def test_form_upload_of_a_text_file_is_rejected_with_a_reason(
     assert "视频未通过检查" in shown and "无法识别为视频文件" in shown
     session.refresh(entry)
     assert entry.status is EntryStatus.REJECTED
+
+
+def test_requests_on_other_threads_publish_to_the_configured_queue(
+    app: Any, settings: Settings
+) -> None:
+    # Threaded web servers handle requests off the main thread; Celery's current app is
+    # per thread, so the task must be bound to our configured app explicitly.
+    import threading
+
+    from worker.tasks import transcode_entry
+
+    seen: dict[str, Any] = {}
+
+    def look() -> None:
+        task_app = transcode_entry.app
+        seen["queue"] = task_app.conf.task_default_queue
+        seen["broker"] = task_app.conf.broker_url
+
+    thread = threading.Thread(target=look)
+    thread.start()
+    thread.join()
+    assert seen == {"queue": settings.media_queue, "broker": settings.broker_url}

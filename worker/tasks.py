@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 
-from celery import Task, shared_task
+from celery import Task
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,6 +13,7 @@ from storage.database import make_engine, make_session_factory
 from storage.models import JobState
 from storage.objects import ObjectStore, ObjectStoreError
 from storage.settings import Settings
+from worker.celery_app import celery
 from worker.jobs import JobGone, finish_job, process_job
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,9 @@ def _resources() -> tuple[Settings, sessionmaker[Session], ObjectStore]:
     return settings, make_session_factory(make_engine(settings.database_url)), ObjectStore(settings)
 
 
-@shared_task(bind=True, name="footprints.transcode_entry", max_retries=None)
+# Bound to our app, not `shared_task`: Celery's "current app" is per thread, and in a threaded
+# web server a shared task would publish through a default app with default settings.
+@celery.task(bind=True, name="footprints.transcode_entry", max_retries=None)
 def transcode_entry(self: Task, job_id: int) -> str:
     """Make the web assets of the original that job `job_id` points at."""
     settings, factory, store = _resources()

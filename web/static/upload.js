@@ -66,11 +66,13 @@
       if (!result.ok) {
         showErrors(result.body.errors || {});
         text.textContent = result.body.error || "提交失败";
+        bar.hidden = true;
         box.hidden = false;
         button.disabled = false;
         return;
       }
       if (!file) { window.location = result.body.entry_url; return; }
+      bar.hidden = false;
       box.hidden = false;
       upload(result.body.upload_url, file, function (error) {
         if (error) {
@@ -82,6 +84,7 @@
       });
     }).catch(function () {
       text.textContent = "网络错误，请检查网络后重试";
+      bar.hidden = true;
       box.hidden = false;
       button.disabled = false;
     });
