@@ -22,6 +22,7 @@ from storage.database import make_engine, make_session_factory, upgrade
 from storage.models import Contest, Entry, Job, Role, User
 from storage.objects import ObjectStore, original_key
 from storage.settings import Settings
+from tests.media import make_clip
 from worker.jobs import process_job
 from worker.media.command import build_command
 from worker.media.limits import MediaLimits
@@ -33,33 +34,7 @@ SECONDS = 60
 
 
 def make_source(path: Path) -> None:
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"testsrc2=size=1080x1920:rate=30:duration={SECONDS}",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency=440:duration={SECONDS}",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-b:v",
-            "8M",
-            "-c:a",
-            "aac",
-            "-shortest",
-            str(path),
-        ],
-        check=True,
-    )
+    make_clip(path, 1080, 1920, SECONDS, fps=30, extra=["-preset", "veryfast", "-b:v", "8M"])
 
 
 def timed_raw_command(settings: Settings, source: Path, work: Path) -> float:
