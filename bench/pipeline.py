@@ -24,11 +24,7 @@ from storage.objects import ObjectStore, original_key
 from storage.settings import Settings
 from tests.media import make_clip
 from worker.jobs import process_job
-from worker.media.command import build_command
-from worker.media.limits import MediaLimits
-from worker.media.pipeline import _write_watermarks
-from worker.media.plan import plan_encoding
-from worker.media.probe import probe
+from worker.media.pipeline import command_for, plan_for, probe_file
 
 SECONDS = 60
 
@@ -38,13 +34,10 @@ def make_source(path: Path) -> None:
 
 
 def timed_raw_command(settings: Settings, source: Path, work: Path) -> float:
-    info = probe(str(source), MediaLimits.from_settings(settings), settings.ffprobe_bin)
-    plan = plan_encoding(info, settings.rendition_short_side)
+    plan = plan_for(probe_file(str(source), settings), settings)
     out = work / "raw"
     out.mkdir()
-    args = build_command(
-        plan, str(source), str(out), _write_watermarks(plan, str(out), settings, 1)
-    )
+    args = command_for(plan, str(source), str(out), settings, 1)
     started = time.perf_counter()
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started

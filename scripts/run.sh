@@ -24,7 +24,8 @@ footprints storage init
 footprints demo --accounts-file "$VAR/demo-accounts.txt"
 
 say "starting one worker (log: var/worker.log)"
-celery -A worker.celery_app worker --loglevel=INFO --concurrency=1 --without-gossip \
+celery -A worker.celery_app worker --beat --schedule "$VAR/celerybeat-schedule" \
+  --loglevel=INFO --concurrency=1 --without-gossip \
   --without-mingle >"$VAR/worker.log" 2>&1 &
 echo $! >"$PIDS/worker.pid"
 

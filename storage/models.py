@@ -77,6 +77,8 @@ class AssetKind(enum.StrEnum):
     ORIGINAL = "original"
     RENDITION = "rendition"
     POSTER = "poster"
+    STORYBOARD = "storyboard"
+    STORYBOARD_VTT = "storyboard_vtt"
 
 
 class User(Base):
@@ -138,14 +140,9 @@ class Entry(Base):
     def latest_job(self) -> Job | None:
         return self.jobs[-1] if self.jobs else None
 
-    def asset(self, kind: AssetKind, source_key: str | None = None) -> MediaAsset | None:
-        """The newest asset of a kind, optionally only those made from a given original."""
-        found = [
-            a
-            for a in self.assets
-            if a.kind == kind and (source_key is None or a.source_key == source_key)
-        ]
-        return found[-1] if found else None
+    def assets_from(self, source_key: str, kind: AssetKind) -> list[MediaAsset]:
+        """The assets of a kind made from the original at `source_key`."""
+        return [a for a in self.assets if a.kind == kind and a.source_key == source_key]
 
 
 class MediaAsset(Base):

@@ -134,6 +134,21 @@ class ObjectStore:
         except (S3Error, urllib3.exceptions.HTTPError) as exc:
             raise ObjectStoreError(f"cannot fetch {bucket}/{key}: {exc}") from exc
 
+    def get_bytes(self, bucket: str, key: str, max_bytes: int = 1024 * 1024) -> bytes:
+        """A small object's content (manifests, WebVTT); refuses objects over `max_bytes`."""
+        try:
+            response = self._client.get_object(bucket, key)
+        except (S3Error, urllib3.exceptions.HTTPError) as exc:
+            raise ObjectStoreError(f"cannot fetch {bucket}/{key}: {exc}") from exc
+        try:
+            data: bytes = response.read(max_bytes + 1)
+        finally:
+            response.close()
+            response.release_conn()
+        if len(data) > max_bytes:
+            raise ObjectStoreError(f"{bucket}/{key} is larger than {max_bytes} bytes")
+        return data
+
     def exists(self, bucket: str, key: str) -> bool:
         """Whether an object is stored under `key`."""
         try:

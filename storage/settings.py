@@ -82,6 +82,12 @@ class Settings:
     max_dimension: int = _setting(
         "MAX_DIMENSION", 4096, "Largest accepted width or height of a video, in pixels."
     )
+    max_fps: float = _setting(
+        "MAX_FPS", 240.0, "Highest accepted frame rate of a source (output is capped at 30)."
+    )
+    max_streams: int = _setting(
+        "MAX_STREAMS", 10, "Most audio, video and data streams a source may have."
+    )
     probe_timeout_seconds: float = _setting(
         "PROBE_TIMEOUT_SECONDS", 30.0, "Time limit of one ffprobe run, in seconds."
     )
@@ -91,13 +97,29 @@ class Settings:
         "An ffmpeg run may take this many times the video's duration (plus 60 s) before it is "
         "killed.",
     )
-    rendition_short_side: int = _setting(
-        "RENDITION_SHORT_SIDE", 720, "Short side of the web rendition, in pixels (never upscaled)."
+    rendition_ladder: str = _setting(
+        "RENDITION_LADDER",
+        "1080,720,480",
+        "Short sides of the renditions, in pixels; never upscaled, the smallest always made.",
+    )
+    storyboard_max_tiles: int = _setting(
+        "STORYBOARD_MAX_TILES", 100, "Most thumbnails in the scrubbing-preview sprite sheet."
     )
     watermark_text: str = _setting(
         "WATERMARK_TEXT",
         "中国梦·青春足迹",
         "Text drawn on every rendition beside the entry number.",
+    )
+    watermark_logo: str = _setting(
+        "WATERMARK_LOGO", "", "Image file of the contest logo drawn before the text (empty: none)."
+    )
+    watermark_position: str = _setting(
+        "WATERMARK_POSITION",
+        "bottom-right",
+        "Corner of the watermark: top-left, top-right, bottom-left or bottom-right.",
+    )
+    watermark_opacity: float = _setting(
+        "WATERMARK_OPACITY", 0.75, "Opacity of the watermark, from 0 to 1."
     )
     watermark_font: str = _setting(
         "WATERMARK_FONT",
@@ -114,6 +136,19 @@ class Settings:
     task_max_retries: int = _setting(
         "TASK_MAX_RETRIES", 5, "Retries of a media job after a passing fault (S3, broker)."
     )
+    max_attempts: int = _setting(
+        "MAX_ATTEMPTS",
+        3,
+        "Starts of one media job (crashed or killed workers included) before it is failed.",
+    )
+    stale_job_seconds: int = _setting(
+        "STALE_JOB_SECONDS",
+        600,
+        "A running job with no progress for this long is requeued by the sweeper.",
+    )
+    sweep_interval_seconds: int = _setting(
+        "SWEEP_INTERVAL_SECONDS", 60, "How often the sweeper looks for stuck or unsent jobs."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -126,6 +161,17 @@ class Settings:
                 values[f.name] = _parse(f.name, f.metadata["env"], raw, type(f.default))
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def ladder(self) -> tuple[int, ...]:
+        """The rendition short sides, largest first."""
+        try:
+            sides = {int(part) for part in self.rendition_ladder.split(",") if part.strip()}
+        except ValueError as exc:
+            raise SettingsError(f"RENDITION_LADDER={self.rendition_ladder!r}") from exc
+        if not sides or min(sides) < 64:
+            raise SettingsError(f"RENDITION_LADDER={self.rendition_ladder!r}: sides below 64")
+        return tuple(sorted(sides, reverse=True))
 
     @property
     def sqlite_path(self) -> str | None:

@@ -48,3 +48,10 @@ def ffprobe(path: Path | str) -> dict[str, Any]:
 
 def streams(info: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [s for s in info["streams"] if s["codec_type"] == kind]
+
+
+def image_size(path: Path | str) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.size

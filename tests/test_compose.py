@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 
-SERVICES = {"postgres", "rabbitmq", "minio", "migrate", "web", "worker"}
-APP_SERVICES = ["migrate", "web", "worker"]
+SERVICES = {"postgres", "rabbitmq", "minio", "migrate", "web", "worker", "beat"}
+APP_SERVICES = ["migrate", "web", "worker", "beat"]
 HEALTHCHECKED = ["postgres", "rabbitmq", "minio", "web", "worker"]
 REQUIRED_APP_ENV = [
     "DATABASE_URL",

@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from PIL import Image
 
+from tests.media import image_size
 from worker.media.command import build_command
 from worker.media.ffmpeg_run import ProgressTracker
 from worker.media.limits import MediaLimits
-from worker.media.plan import fit_short_side, plan_encoding
+from worker.media.plan import fit_short_side, ladder_for, plan_encoding, plan_storyboard
+from worker.media.poster import choose_poster, write_posters
 from worker.media.probe import ProbeResult, check, format_duration_zh, parse
 from worker.media.refusal import MediaRefused
-from worker.media.watermark import render_watermark
+from worker.media.storyboard import storyboard_vtt
+from worker.media.watermark import WatermarkStyle, overlay_position, render_watermark
 
 
 def probe_json(
@@ -55,7 +59,7 @@ def test_parse_reads_the_facts() -> None:
 
 @pytest.mark.parametrize(
     ("rotation", "expected"),
-    [(-90, (1080, 1920, 90)), (90, (1080, 1920, 270)), (180, (1920, 1080, 180))],
+    [(-90, (1080, 1920, 270)), (90, (1080, 1920, 90)), (180, (1920, 1080, 180))],
 )
 def test_display_rotation_gives_the_upright_size(rotation: float, expected: tuple) -> None:  # type: ignore[type-arg]
     info = source(rotation=rotation)
@@ -103,27 +107,67 @@ def test_rendition_size(size: tuple[int, int], short: int, expected: tuple[int, 
     assert fit_short_side(*size, short) == expected
 
 
-def test_plan_caps_frame_rate_and_picks_a_poster_time() -> None:
-    plan = plan_encoding(
-        parse(
-            {
-                **probe_json(duration="0.9"),
-                "streams": [{**probe_json()["streams"][0], "avg_frame_rate": "60/1"}],
-            }
-        )
-    )
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        ((1920, 1080), [1080, 720, 480]),
+        ((1280, 720), [720, 480]),
+        ((720, 1280), [720, 480]),
+        ((854, 480), [480]),
+        ((320, 240), [240]),  # smaller than every rung: once, at its own size
+    ],
+)
+def test_the_ladder_never_upscales_and_always_has_the_smallest(
+    size: tuple[int, int], expected: list[int]
+) -> None:
+    assert ladder_for(*size) == expected
+
+
+def test_plan_caps_frame_rate_and_spreads_poster_candidates() -> None:
+    fast = {**probe_json()["streams"][0], "avg_frame_rate": "60/1"}
+    plan = plan_encoding(parse({**probe_json(duration="14"), "streams": [fast]}))
     assert plan.fps == 30 and plan.keyframe_interval == 60
-    assert plan.poster_time == pytest.approx(0.3)
-    assert plan.renditions[0].name == "h264_720p"
+    assert plan.poster_interval == pytest.approx(2.0)
+    assert [r.name for r in plan.renditions] == ["h264_1080p", "h264_720p", "h264_480p"]
+    assert [r.maxrate_k for r in plan.renditions] == [5000, 2800, 1400]
+
+
+@pytest.mark.parametrize(
+    ("size", "duration", "tile", "count", "interval"),
+    [
+        ((1080, 1920), 12.0, (90, 160), 12, 1.0),  # vertical stays vertical
+        ((1920, 1080), 600.0, (160, 90), 100, 6.0),
+        ((640, 360), 0.5, (160, 90), 1, 1.0),
+    ],
+)
+def test_storyboard_plan(
+    size: tuple[int, int], duration: float, tile: tuple[int, int], count: int, interval: float
+) -> None:
+    board = plan_storyboard(source(width=size[0], height=size[1], duration=str(duration)))
+    assert (board.tile_width, board.tile_height) == tile
+    assert (board.count, board.interval) == (count, interval)
+    assert board.columns * board.rows >= board.count
+
+
+def test_storyboard_vtt_points_at_each_tile() -> None:
+    board = plan_storyboard(source(width=1080, height=1920, duration="12.5"))
+    vtt = storyboard_vtt(board, 12.5)
+    assert vtt.startswith("WEBVTT")
+    assert "00:00:00.000 --> 00:00:01.000\nstoryboard.jpg#xywh=0,0,90,160" in vtt
+    assert "storyboard.jpg#xywh=90,160,90,160" in vtt  # the 12th tile: row 2, column 2
+    assert vtt.rstrip().endswith("#xywh=180,160,90,160")  # the 13th, for the last half second
+    assert "00:00:12.000 --> 00:00:12.500" in vtt
 
 
 def test_the_command_is_one_ffmpeg_run_that_cannot_be_redirected() -> None:
     plan = plan_encoding(source())
-    args = build_command(plan, "/tmp/src", "/tmp/out", {"h264_720p": "/tmp/wm.png"})
+    marks = {r.name: f"/tmp/{r.name}.png" for r in plan.renditions}
+    args = build_command(plan, "/tmp/src", "/tmp/out", marks)
     assert args[0] == "ffmpeg" and args.count("-filter_complex") == 1
     first_input = args.index("-i")
     assert args[first_input - 4 : first_input] == ["-f", "mov", "-protocol_whitelist", "file"]
     assert args[first_input + 1] == "file:/tmp/src"
+    assert args.count("file:/tmp/src") == 1  # decoded once
     joined = " ".join(args)
     for option in (
         "+faststart",
@@ -131,15 +175,42 @@ def test_the_command_is_one_ffmpeg_run_that_cannot_be_redirected() -> None:
         "-vcodec libx264",
         "-acodec aac",
         "-progress pipe:1",
-        "/tmp/out/h264_720p.mp4",
-        "/tmp/out/poster.jpg",
+        "split=5",
+        "/tmp/out/h264_1080p.mp4",
+        "/tmp/out/h264_480p.mp4",
+        "/tmp/out/candidate_%02d.jpg",
+        "/tmp/out/storyboard.jpg",
+        "-colorspace bt709",
     ):
-        assert option in joined
+        assert option in joined, option
+    assert "zscale" not in joined and "bwdif" not in joined
+
+
+def test_hdr_and_interlaced_sources_get_tone_mapped_and_deinterlaced() -> None:
+    stream = {**probe_json()["streams"][0], "color_transfer": "smpte2084", "field_order": "tt"}
+    plan = plan_encoding(parse({**probe_json(), "streams": [stream]}))
+    assert plan.source.hdr and plan.source.interlaced
+    joined = " ".join(build_command(plan, "/s", "/o", {r.name: "/w.png" for r in plan.renditions}))
+    assert "tonemap=desat=0:tonemap=hable" in joined and "bwdif" in joined
 
 
 def test_silent_sources_get_a_silent_audio_track() -> None:
-    args = build_command(plan_encoding(source(audio=False)), "/s", "/o", {"h264_720p": "/w.png"})
+    plan = plan_encoding(source(audio=False))
+    args = build_command(plan, "/s", "/o", {r.name: "/w.png" for r in plan.renditions})
     assert any(a.startswith("anullsrc") for a in args)
+
+
+@pytest.mark.parametrize(
+    ("position", "expected"),
+    [
+        ("top-left", ("10", "10")),
+        ("bottom-right", ("W-w-10", "H-h-10")),
+        ("top-right", ("W-w-10", "10")),
+        ("bottom-left", ("10", "H-h-10")),
+    ],
+)
+def test_watermark_corner(position: str, expected: tuple[str, str]) -> None:
+    assert overlay_position(position, 10) == expected
 
 
 def test_progress_reports_percent_and_time_left() -> None:
@@ -153,17 +224,56 @@ def test_progress_reports_percent_and_time_left() -> None:
     assert len(reports) == 1 and reports[0][0] == 50.0 and reports[0][1] is not None
 
 
+FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+
+
 def test_watermark_scales_with_the_frame() -> None:
-    small = render_watermark(
-        "中国梦·青春足迹", 12, 640, 360, "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
-    )
-    large = render_watermark(
-        "中国梦·青春足迹", 12, 1920, 1080, "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
-    )
+    style = WatermarkStyle("中国梦·青春足迹", FONT)
+    small = render_watermark(style, 12, 640, 360)
+    large = render_watermark(style, 12, 1920, 1080)
     assert small.mode == "RGBA" and large.width > 2 * small.width
     assert small.getextrema()[3][1] > 0  # something is drawn
 
 
+def test_watermark_draws_the_logo_with_the_opacity(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    logo = tmp_path / "logo.png"
+    Image.new("RGBA", (200, 100), (200, 0, 0, 255)).save(logo)
+    plain = render_watermark(WatermarkStyle("青春", FONT, opacity=0.5), 1, 1280, 720)
+    marked = render_watermark(WatermarkStyle("青春", FONT, str(logo), opacity=0.5), 1, 1280, 720)
+    assert marked.width > plain.width
+    red = [p for p in marked.convert("RGBA").get_flattened_data() if p[0] > 150 and p[1] < 50]
+    assert red and max(p[3] for p in red) == 128
+
+
+@pytest.mark.parametrize(
+    ("position", "opacity"), [("middle", 0.5), ("top-left", 0.0), ("top-left", 1.5)]
+)
+def test_watermark_style_is_checked(position: str, opacity: float) -> None:
+    with pytest.raises(ValueError):
+        WatermarkStyle("t", FONT, position=position, opacity=opacity)
+
+
 def test_watermark_survives_a_missing_font() -> None:
-    image = render_watermark("中国梦·青春足迹", None, 640, 360, "/nonexistent.ttf")
+    image = render_watermark(WatermarkStyle("中国梦·青春足迹", "/nonexistent.ttf"), None, 640, 360)
     assert image.width > 0
+
+
+def test_poster_skips_black_and_blurry_frames(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from PIL import ImageDraw, ImageFilter
+
+    black = tmp_path / "candidate_00.jpg"
+    Image.new("RGB", (320, 180), (0, 0, 0)).save(black)
+    sharp_img = Image.new("RGB", (320, 180), (120, 120, 120))
+    draw = ImageDraw.Draw(sharp_img)
+    for x in range(0, 320, 8):
+        draw.line([(x, 0), (x, 180)], fill=(250, 250, 250), width=2)
+    sharp = tmp_path / "candidate_01.jpg"
+    sharp_img.save(sharp)
+    blurry = tmp_path / "candidate_02.jpg"
+    sharp_img.filter(ImageFilter.GaussianBlur(6)).save(blurry)
+    assert choose_poster([str(black), str(blurry), str(sharp)]) == str(sharp)
+    names = write_posters([str(black), str(blurry), str(sharp)], str(tmp_path))
+    assert names == ["poster_large.jpg", "poster_medium.jpg", "poster_small.jpg"]
+    sizes = [image_size(tmp_path / n) for n in names]
+    assert sizes == [(320, 180), (320, 180), (320, 180)]
+    assert not list(tmp_path.glob("candidate_*"))

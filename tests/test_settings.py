@@ -20,7 +20,7 @@ def test_defaults_suit_a_developer_machine() -> None:
     assert s.s3_endpoint == "127.0.0.1:8333"
     assert s.s3_secure is False
     assert s.max_upload_bytes == 4 * 1024**3
-    assert s.rendition_short_side == 720
+    assert s.ladder == (1080, 720, 480)
 
 
 def test_environment_values_are_typed() -> None:
@@ -70,3 +70,9 @@ def test_readme_lists_every_setting() -> None:
     for line in settings_table().splitlines()[2:]:
         variable = line.split("|")[1].strip()
         assert variable in readme, f"{variable} is missing from the README's settings table"
+
+
+@pytest.mark.parametrize("ladder", ["", "720,abc", "720,32"])
+def test_a_bad_ladder_is_explained(ladder: str) -> None:
+    with pytest.raises(SettingsError, match="RENDITION_LADDER"):
+        _ = Settings.from_env({}, rendition_ladder=ladder).ladder

@@ -34,13 +34,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_store(app)
     init_celery(app)
 
-    from web import admin, api, auth, judge, ops, pages, submit
+    from web import admin, api, auth, judge, media, ops, pages, submit
     from web.cli import register_commands
     from web.template_helpers import init_templates
 
     init_templates(app)
     register_commands(app)
-    for module in (pages, auth, submit, judge, admin, ops, api):
+    for module in (pages, auth, submit, judge, admin, ops, media, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)
     return app

@@ -11,13 +11,13 @@ from werkzeug.exceptions import HTTPException
 
 from judging.submissions import SubmissionError, create_entry, current_contest, validate_fields
 from storage.models import Entry, Role, User
+from web.access import STAFF, can_read_entry
 from web.entry_view import entry_status
 from web.extensions import db
 from web.openapi import openapi_document
 from web.uploads import UploadTooLarge, accept_video
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-STAFF = {Role.ORGANIZER, Role.OPERATOR}
 
 
 class ApiError(HTTPException):
@@ -46,7 +46,7 @@ def _user(*roles: Role) -> User:
 def _readable_entry(entry_id: int) -> Entry:
     user = _user()
     entry = db.session.get(Entry, entry_id)
-    if entry is None or (entry.owner_id != user.id and user.role not in STAFF):
+    if entry is None or not can_read_entry(user.id, user.role, entry):
         raise ApiError(404, "作品不存在 (no such entry)")
     return entry
 

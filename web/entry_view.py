@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
+
 from storage.models import AssetKind, Entry, EntryStatus, JobState
 from web.extensions import store
 
@@ -55,17 +57,47 @@ def entry_status(entry: Entry) -> dict[str, Any]:
     return data
 
 
+# The rendition a browser plays by default: 720p where there is one (phones, slow links).
+PREFERRED_SHORT_SIDE = 720
+
+
 def _media(entry: Entry) -> dict[str, Any] | None:
-    # Show the newest set of assets that is complete, whichever upload it came from.
-    rendition = entry.asset(AssetKind.RENDITION)
-    if rendition is None:
+    # The newest upload that finished; a replacement shows only once it is ready too.
+    ready = [job for job in entry.jobs if job.state is JobState.READY]
+    if not ready:
         return None
-    poster = entry.asset(AssetKind.POSTER, rendition.source_key)
+    source_key = ready[-1].source_key
+    renditions = sorted(
+        entry.assets_from(source_key, AssetKind.RENDITION),
+        key=lambda a: min(a.width or 0, a.height or 0),
+    )
+    if not renditions:
+        return None
     s3 = store()
+    fitting = [a for a in renditions if min(a.width or 0, a.height or 0) <= PREFERRED_SHORT_SIDE]
+    chosen = fitting[-1] if fitting else renditions[0]
+    posters = {a.label: a for a in entry.assets_from(source_key, AssetKind.POSTER)}
+    poster = posters.get("poster_large") or next(iter(posters.values()), None)
+    has_storyboard = bool(entry.assets_from(source_key, AssetKind.STORYBOARD_VTT))
     return {
-        "rendition_url": s3.presigned_url(rendition.bucket, rendition.object_key),
+        "rendition_url": s3.presigned_url(chosen.bucket, chosen.object_key),
         "poster_url": s3.presigned_url(poster.bucket, poster.object_key) if poster else None,
-        "width": rendition.width,
-        "height": rendition.height,
-        "duration": rendition.duration,
+        "width": chosen.width,
+        "height": chosen.height,
+        "duration": chosen.duration,
+        "renditions": [
+            {
+                "label": a.label,
+                "width": a.width,
+                "height": a.height,
+                "url": s3.presigned_url(a.bucket, a.object_key),
+            }
+            for a in reversed(renditions)
+        ],
+        "posters": {
+            label: s3.presigned_url(a.bucket, a.object_key) for label, a in posters.items()
+        },
+        "storyboard_vtt_url": (
+            url_for("media.storyboard", entry_id=entry.id) if has_storyboard else None
+        ),
     }

@@ -6,13 +6,11 @@ import logging
 import uuid
 from typing import IO
 
-from kombu.exceptions import OperationalError as BrokerError
-
 from judging.submissions import SubmissionError, record_original
-from storage.models import Entry, Job, utcnow
+from storage.models import Entry, Job
 from storage.objects import ObjectStoreError, TooLargeError, original_key
 from web.extensions import db, settings_of, store
-from worker.tasks import transcode_entry
+from worker.dispatch import publish_job
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +50,4 @@ def accept_video(entry: Entry, stream: IO[bytes], declared_length: int | None) -
 
 def publish(job: Job) -> bool:
     """Send a committed job to the workers; False (job left queued) when the broker is down."""
-    try:
-        transcode_entry.apply_async(args=[job.id])
-    except (BrokerError, OSError) as exc:
-        # The job row is committed and stays queued: `footprints jobs republish` sends it.
-        log.error("job %s not published, broker unavailable: %s", job.id, exc)
-        return False
-    job.published_at = utcnow()
-    db.session.commit()
-    return True
+    return publish_job(db.session, job)

@@ -34,6 +34,14 @@ def configure_celery(app: Celery, settings: Settings) -> Celery:
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5},
         worker_hijack_root_logger=False,
         worker_cancel_long_running_tasks_on_connection_loss=True,
+        # The sweeper (periodic, run by `celery beat`): requeues jobs whose worker vanished.
+        beat_schedule={
+            "sweep-jobs": {
+                "task": "footprints.sweep_jobs",
+                "schedule": float(settings.sweep_interval_seconds),
+                "options": {"expires": float(settings.sweep_interval_seconds)},
+            }
+        },
     )
     return app
 

@@ -7,10 +7,10 @@ Running the same job twice gives the same object keys and one set of asset rows.
 from __future__ import annotations
 
 import logging
-import mimetypes
 import os
 import tempfile
 
+from PIL import Image
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,19 +24,31 @@ from worker.media.refusal import MediaRefused
 from worker.media.subprocesses import SubprocessTimeout
 
 log = logging.getLogger(__name__)
+CONTENT_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".vtt": "text/vtt"}
 
 
 class JobGone(LookupError):
     """The job's row does not exist."""
 
 
-def start_job(factory: sessionmaker[Session], job_id: int) -> bool:
-    """Mark a job running; False when it is already finished (a redelivered message)."""
+def start_job(factory: sessionmaker[Session], job_id: int, max_attempts: int) -> bool:
+    """Mark a job running; False when it is finished or has been tried too often.
+
+    A file that kills its worker (out of memory, a decoder crash) comes back again and again
+    through late acknowledgement; after `max_attempts` starts it is failed instead.
+    """
     with session_scope(factory) as session:
         job = session.get(Job, job_id)
         if job is None:
             raise JobGone(job_id)
         if job.state.finished:
+            return False
+        if job.attempts >= max_attempts:
+            job.state = JobState.FAILED
+            job.finished_at = utcnow()
+            job.reason = f"处理 {job.attempts} 次均中断，已停止重试，请联系组委会 (gave up)"
+            job.entry.status = EntryStatus.FAILED
+            session.commit()
             return False
         job.state = JobState.RUNNING
         job.attempts += 1
@@ -91,14 +103,16 @@ def process_job(
     factory: sessionmaker[Session], store: ObjectStore, settings: Settings, job_id: int
 ) -> JobState:
     """Process one job to its end state. Passing faults (S3, database) propagate for a retry."""
-    if not start_job(factory, job_id):
+    if not start_job(factory, job_id, settings.max_attempts):
         log.info("job %s already finished; nothing to do", job_id)
         with session_scope(factory) as session:
             return session.get_one(Job, job_id).state
     with session_scope(factory) as session:
         job = session.get_one(Job, job_id)
         source_key, entry_id, number = job.source_key, job.entry_id, job.entry.number
-    with tempfile.TemporaryDirectory(prefix=f"job{job_id}-", dir=settings.work_dir or None) as tmp:
+    with tempfile.TemporaryDirectory(
+        prefix=f"footprints-job{job_id}-", dir=settings.work_dir or None
+    ) as tmp:
         source = os.path.join(tmp, "source")
         store.get_file(settings.bucket_originals, source_key, source)
         out_dir = os.path.join(tmp, "out")
@@ -127,6 +141,18 @@ def process_job(
     return JobState.READY
 
 
+def _outputs(manifest: Manifest) -> list[tuple[AssetKind, str, int | None, int | None]]:
+    """Every file of a manifest with its kind and frame size."""
+    largest = manifest.renditions[0]
+    board = manifest.storyboard
+    return [
+        *((AssetKind.RENDITION, r.file, r.width, r.height) for r in manifest.renditions),
+        *((AssetKind.POSTER, name, None, None) for name in manifest.poster),
+        (AssetKind.STORYBOARD, board.image, board.tile_width, board.tile_height),
+        (AssetKind.STORYBOARD_VTT, board.vtt, largest.width, largest.height),
+    ]
+
+
 def _store_assets(
     factory: sessionmaker[Session],
     store: ObjectStore,
@@ -137,18 +163,14 @@ def _store_assets(
     manifest: Manifest,
 ) -> None:
     """Upload every output under its deterministic key and record it, once."""
-    outputs: list[tuple[AssetKind, str, int | None, int | None]] = [
-        (AssetKind.RENDITION, r.file, r.width, r.height) for r in manifest.renditions
-    ]
-    largest = max(manifest.renditions, key=lambda r: r.width * r.height)
-    outputs += [(AssetKind.POSTER, name, largest.width, largest.height) for name in manifest.poster]
     with session_scope(factory) as session:
-        for kind, name, width, height in outputs:
+        for kind, name, width, height in _outputs(manifest):
             key = derived_key(source_key, name)
-            content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            stored = store.put_file(
-                settings.bucket_assets, key, os.path.join(out_dir, name), content_type
-            )
+            content_type = CONTENT_TYPES.get(os.path.splitext(name)[1], "application/octet-stream")
+            path = os.path.join(out_dir, name)
+            if kind is AssetKind.POSTER:
+                width, height = _image_size(path)
+            stored = store.put_file(settings.bucket_assets, key, path, content_type)
             asset = session.scalar(select(MediaAsset).where(MediaAsset.object_key == key))
             if asset is None:
                 asset = MediaAsset(entry_id=entry_id, object_key=key, source_key=source_key)
@@ -162,3 +184,8 @@ def _store_assets(
             asset.width, asset.height = width, height
             asset.duration = manifest.source.duration if kind is AssetKind.RENDITION else None
         session.commit()
+
+
+def _image_size(path: str) -> tuple[int, int]:
+    with Image.open(path) as image:
+        return image.size

@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import functools
+import glob
 import logging
+import os
+import shutil
+import tempfile
+import time
+from datetime import timedelta
 
 from celery import Task
+from celery.signals import worker_process_init
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.database import make_engine, make_session_factory
+from storage.database import make_engine, make_session_factory, session_scope
 from storage.models import JobState
 from storage.objects import ObjectStore, ObjectStoreError
 from storage.settings import Settings
 from worker.celery_app import celery
+from worker.dispatch import sweep
 from worker.jobs import JobGone, finish_job, process_job
 
 log = logging.getLogger(__name__)
 
 TRANSIENT = (ObjectStoreError, OperationalError)
+# Temporary job folders older than this belong to no running job (the longest allowed
+# transcode is far shorter).
+LEFTOVER_AGE = 24 * 3600
 
 
 @functools.cache
@@ -65,3 +76,39 @@ def transcode_entry(self: Task, job_id: int) -> str:
             # The database itself is the fault: the retry below is all we can do now.
             log.warning("job %s: cannot record the retry while the database is down", job_id)
         raise self.retry(exc=exc, countdown=countdown) from exc
+
+
+@celery.task(name="footprints.sweep_jobs")
+def sweep_jobs() -> dict[str, list[int]]:
+    """Requeue stuck jobs and send unsent ones (run every SWEEP_INTERVAL_SECONDS by beat)."""
+    settings, factory, _store = _resources()
+    with session_scope(factory) as session:
+        result = sweep(
+            session, timedelta(seconds=settings.stale_job_seconds), settings.max_attempts
+        )
+    if result.requeued or result.republished or result.given_up:
+        log.warning(
+            "sweep: requeued %s, republished %s, gave up %s",
+            result.requeued,
+            result.republished,
+            result.given_up,
+        )
+    return {
+        "requeued": result.requeued,
+        "republished": result.republished,
+        "given_up": result.given_up,
+    }
+
+
+@worker_process_init.connect
+def _remove_leftover_work_dirs(**_kwargs: object) -> None:
+    # A worker killed mid-job cannot remove its temporary folder; the next one does.
+    settings = Settings.from_env()
+    root = settings.work_dir or tempfile.gettempdir()
+    cutoff = time.time() - LEFTOVER_AGE
+    for path in glob.glob(os.path.join(root, "footprints-job*-*")):
+        try:
+            if os.path.getmtime(path) < cutoff:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue

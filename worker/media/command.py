@@ -1,13 +1,53 @@
-"""The single ffmpeg command of a plan, built with ffmpeg-python."""
+"""The single ffmpeg command of a plan, built with ffmpeg-python.
+
+The source is decoded once; a split filter feeds every rendition, the poster candidates and
+the storyboard sprite sheet.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import ffmpeg
 
 from worker.media.plan import AUDIO_BITRATE, CRF, EncodingPlan
-from worker.media.watermark import margin_for
+from worker.media.watermark import margin_for, overlay_position
+
+# PQ/HLG to SDR: linearise, map primaries to BT.709, tone-map, then back to BT.709 video.
+TONEMAP = (
+    ("zscale", {"t": "linear", "npl": 100}),
+    ("format", {"pix_fmts": "gbrpf32le"}),
+    ("zscale", {"p": "bt709"}),
+    ("tonemap", {"tonemap": "hable", "desat": 0}),
+    ("zscale", {"t": "bt709", "m": "bt709", "r": "tv"}),
+)
+BT709 = {"colorspace": "bt709", "color_primaries": "bt709", "color_trc": "bt709"}
+
+
+def _common_video(plan: EncodingPlan, source: Any) -> Any:
+    """Filters every output shares: deinterlace, tone-map, constant frame rate, 8-bit."""
+    video = source.video
+    if plan.source.interlaced:
+        video = video.filter("bwdif", mode="send_frame", deint="interlaced")
+    if plan.source.hdr:
+        for name, options in TONEMAP:
+            video = video.filter(name, **options)
+    # A constant frame rate, capped: phones record variable frame rate.
+    return video.filter("fps", fps=plan.fps).filter("format", "yuv420p")
+
+
+def _audio(plan: EncodingPlan, source: Any) -> Any:
+    if plan.source.has_audio:
+        # Resample to 48 kHz, stretching or padding to follow the video's clock; first_pts=0
+        # pads a late-starting audio track with silence so it stays in sync.
+        return source.audio.filter("aresample", 48000, first_pts=0, **{"async": 1})
+    # Every player behaves better with an audio track; give silent sources a silent one.
+    return ffmpeg.input(
+        "anullsrc=channel_layout=stereo:sample_rate=48000",
+        f="lavfi",
+        t=f"{plan.source.duration:.3f}",
+    ).audio
 
 
 def build_command(
@@ -15,39 +55,31 @@ def build_command(
     source_path: str,
     out_dir: str,
     watermarks: dict[str, str],
+    position: str = "bottom-right",
     ffmpeg_bin: str = "ffmpeg",
 ) -> list[str]:
-    """ffmpeg's argument list: every rendition and the poster from one decode of the source.
-
-    `watermarks` maps each rendition's name to its watermark PNG.
-    """
+    """ffmpeg's argument list for `plan`; `watermarks` maps rendition names to PNG files."""
     src = plan.source
     # Force the demuxer the probe accepted and allow reading local files only: a file that
     # claims to be something else, or points elsewhere, cannot change what ffmpeg opens.
     source = ffmpeg.input(
         "file:" + source_path, f=src.demuxer.split(",")[0], protocol_whitelist="file"
     )
-    video = (
-        source.video.filter("fps", fps=plan.fps).filter("setsar", "1").filter("format", "yuv420p")
-    )
-    branches = video.filter_multi_output("split", len(plan.renditions) + 1)
-    if src.has_audio:
-        audio = source.audio.filter("aresample", 48000, **{"async": 1})
-    else:
-        # Every player behaves better with an audio track; give silent sources a silent one.
-        audio = ffmpeg.input(
-            "anullsrc=channel_layout=stereo:sample_rate=48000", f="lavfi", t=f"{src.duration:.3f}"
-        ).audio
+    branches = _common_video(plan, source).filter_multi_output("split", len(plan.renditions) + 2)
+    audio = _audio(plan, source).filter_multi_output("asplit", len(plan.renditions))
     outputs = []
     for index, rendition in enumerate(plan.renditions):
         mark = ffmpeg.input("file:" + watermarks[rendition.name], protocol_whitelist="file")
-        margin = margin_for(rendition.width, rendition.height)
-        scaled = branches[index].filter("scale", rendition.width, rendition.height)
-        marked = ffmpeg.overlay(scaled, mark, x=f"W-w-{margin}", y=f"H-h-{margin}")
+        x, y = overlay_position(position, margin_for(rendition.width, rendition.height))
+        scaled = (
+            branches[index]
+            .filter("scale", rendition.width, rendition.height, out_color_matrix="bt709")
+            .filter("setsar", "1")
+        )
         outputs.append(
             ffmpeg.output(
-                marked,
-                audio,
+                ffmpeg.overlay(scaled, mark, x=x, y=y),
+                audio[index],
                 os.path.join(out_dir, rendition.file_name),
                 vcodec="libx264",
                 preset="veryfast",
@@ -55,9 +87,11 @@ def build_command(
                 pix_fmt="yuv420p",
                 maxrate=f"{rendition.maxrate_k}k",
                 bufsize=f"{rendition.maxrate_k * 2}k",
+                # Keyframes on the same 2-second grid in every rendition, for switching.
                 g=plan.keyframe_interval,
                 keyint_min=plan.keyframe_interval,
                 sc_threshold=0,
+                force_key_frames="expr:gte(t,n_forced*2)",
                 acodec="aac",
                 ac=2,
                 ar=48000,
@@ -65,23 +99,53 @@ def build_command(
                 # Drop phone metadata (location, device) and chapters from every output.
                 map_metadata=-1,
                 map_chapters=-1,
+                **BT709,
                 **{"b:a": AUDIO_BITRATE, "profile:v": "high", "fflags": "+bitexact"},
             )
         )
-    largest = max(plan.renditions, key=lambda r: r.width * r.height)
-    poster = (
+    largest = plan.largest
+    candidates = (
         branches[len(plan.renditions)]
-        .filter("select", f"gte(t,{plan.poster_time:.3f})")
+        .filter(
+            "select",
+            # The first frame (in case the clip is a single frame), then one every interval.
+            f"isnan(prev_selected_t)+gte(t-prev_selected_t,{plan.poster_interval:.3f})",
+        )
         .filter("scale", largest.width, largest.height)
+        .filter("setsar", "1")
     )
     outputs.append(
         ffmpeg.output(
-            poster,
-            os.path.join(out_dir, plan.poster_file),
+            candidates,
+            os.path.join(out_dir, plan.candidate_pattern),
+            vframes=plan.poster_candidates,
+            fps_mode="passthrough",
+            map_metadata=-1,
+            **{"q:v": 2},
+        )
+    )
+    board = plan.storyboard
+    sprite = (
+        branches[len(plan.renditions) + 1]
+        # `select`, not `fps`: the fps filter makes no frame at all from a clip shorter than
+        # its interval.
+        .filter(
+            "select",
+            f"isnan(prev_selected_t)+gte(t-prev_selected_t,{board.interval:g})",
+        )
+        .filter("scale", board.tile_width, board.tile_height)
+        .filter("setsar", "1")
+        .filter("tile", f"{board.columns}x{board.rows}")
+    )
+    outputs.append(
+        ffmpeg.output(
+            sprite,
+            os.path.join(out_dir, board.image_file),
             vframes=1,
             update=1,
+            fps_mode="passthrough",
             map_metadata=-1,
-            **{"q:v": 3},
+            **{"q:v": 4},
         )
     )
     graph = ffmpeg.merge_outputs(*outputs).global_args(

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, cast
 
-from worker.media.subprocesses import SubprocessTimeout, kill_group
+from worker.media.subprocesses import SubprocessTimeout, kill_group, popen
 
 # (percent 0-100, estimated seconds left or None)
 ProgressCallback = Callable[[float, float | None], None]
@@ -62,13 +62,7 @@ def run_ffmpeg(
     tracker = ProgressTracker(duration, on_progress)
     # stderr goes to a file: a pipe nobody drains could fill up and stall ffmpeg.
     with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen(  # noqa: S603 - args are built by us, never a shell string
-            list(args),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            start_new_session=True,
-        )
+        proc = popen(args, stdout=subprocess.PIPE, stderr=errors)
         expired = threading.Event()
 
         def _expire() -> None:

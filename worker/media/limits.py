@@ -14,6 +14,9 @@ class MediaLimits:
     max_dimension: int = 4096
     probe_timeout: float = 30.0
     timeout_factor: float = 10.0
+    max_bytes: int = 4 * 1024**3
+    max_fps: float = 240.0
+    max_streams: int = 10
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MediaLimits:
@@ -23,6 +26,9 @@ class MediaLimits:
             max_dimension=settings.max_dimension,
             probe_timeout=settings.probe_timeout_seconds,
             timeout_factor=settings.transcode_timeout_factor,
+            max_bytes=settings.max_upload_bytes,
+            max_fps=settings.max_fps,
+            max_streams=settings.max_streams,
         )
 
     def transcode_timeout(self, duration: float) -> float:

@@ -1,4 +1,4 @@
-"""The whole media pipeline on local files: probe, plan, watermark, one ffmpeg run.
+"""The whole media pipeline on local files: probe, plan, watermark, one ffmpeg run, posters.
 
 The worker task and `footprints media process` both call `process_file`; neither the queue
 nor S3 is needed here.
@@ -6,9 +6,10 @@ nor S3 is needed here.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from storage.settings import Settings
@@ -16,8 +17,11 @@ from worker.media.command import build_command
 from worker.media.ffmpeg_run import ProgressCallback, run_ffmpeg
 from worker.media.limits import MediaLimits
 from worker.media.plan import EncodingPlan, plan_encoding
+from worker.media.poster import write_posters
 from worker.media.probe import ProbeResult, probe
-from worker.media.watermark import render_watermark
+from worker.media.refusal import MediaRefused
+from worker.media.storyboard import storyboard_vtt
+from worker.media.watermark import WatermarkStyle, render_watermark
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,15 @@ class RenditionFile:
     width: int
     height: int
     bitrate: int
-    duration: float
+
+
+@dataclass(frozen=True)
+class StoryboardFiles:
+    image: str
+    vtt: str
+    interval: float
+    tile_width: int
+    tile_height: int
 
 
 @dataclass(frozen=True)
@@ -35,19 +47,61 @@ class Manifest:
 
     source: ProbeResult
     renditions: list[RenditionFile]
-    poster: list[str]
-    extra: dict[str, Any] = field(default_factory=dict)
+    poster: list[str]  # large, medium, small
+    storyboard: StoryboardFiles
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["source"] = self.source.as_dict()
-        return data
+        return asdict(self)
 
     def write(self, out_dir: str) -> str:
         path = os.path.join(out_dir, "manifest.json")
         with open(path, "w", encoding="utf-8") as fh:
             json.dump(self.as_dict(), fh, ensure_ascii=False, indent=2)
         return path
+
+
+def watermark_style(settings: Settings) -> WatermarkStyle:
+    """The watermark's look, from settings."""
+    return WatermarkStyle(
+        text=settings.watermark_text,
+        font_path=settings.watermark_font,
+        logo_path=settings.watermark_logo,
+        position=settings.watermark_position,
+        opacity=settings.watermark_opacity,
+    )
+
+
+def probe_file(path: str, settings: Settings) -> ProbeResult:
+    """Probe and check a source; raise MediaRefused with a reason when it must be refused."""
+    limits = MediaLimits.from_settings(settings)
+    size = os.path.getsize(path)
+    if size > limits.max_bytes:
+        raise MediaRefused(
+            "too_large_file",
+            f"文件大小 {size / 1024**2:.0f} MB，超过上限 {limits.max_bytes / 1024**2:.0f} MB",
+            f"file size {size} bytes exceeds {limits.max_bytes}",
+        )
+    return probe(path, limits, settings.ffprobe_bin)
+
+
+def plan_for(info: ProbeResult, settings: Settings) -> EncodingPlan:
+    """The encoding plan for a probed source under `settings`."""
+    return plan_encoding(info, settings.ladder, settings.storyboard_max_tiles)
+
+
+def command_for(
+    plan: EncodingPlan, source_path: str, out_dir: str, settings: Settings, entry_number: int | None
+) -> list[str]:
+    """Write the watermark images into `out_dir` and return the ffmpeg command of `plan`."""
+    style = watermark_style(settings)
+    watermarks = {}
+    for rendition in plan.renditions:
+        path = os.path.join(out_dir, f"watermark_{rendition.name}.png")
+        render_watermark(style, entry_number, rendition.width, rendition.height).save(path)
+        watermarks[rendition.name] = path
+    return build_command(
+        plan, source_path, out_dir, watermarks, style.position, settings.ffmpeg_bin
+    )
 
 
 def process_file(
@@ -61,43 +115,33 @@ def process_file(
 
     Raises MediaRefused for a file that must not be processed.
     """
+    info = probe_file(source_path, settings)
+    plan = plan_for(info, settings)
     limits = MediaLimits.from_settings(settings)
-    info = probe(source_path, limits, settings.ffprobe_bin)
-    plan = plan_encoding(info, settings.rendition_short_side)
-    watermarks = _write_watermarks(plan, out_dir, settings, entry_number)
-    args = build_command(plan, source_path, out_dir, watermarks, settings.ffmpeg_bin)
+    args = command_for(plan, source_path, out_dir, settings, entry_number)
     run_ffmpeg(args, info.duration, limits.transcode_timeout(info.duration), on_progress)
-    for path in watermarks.values():
+    for path in glob.glob(os.path.join(out_dir, "watermark_*.png")):
         os.remove(path)
-    renditions = [
-        RenditionFile(
-            file=r.file_name,
-            width=r.width,
-            height=r.height,
-            bitrate=_bitrate(os.path.join(out_dir, r.file_name), info.duration),
-            duration=info.duration,
-        )
-        for r in plan.renditions
-    ]
-    return Manifest(source=info, renditions=renditions, poster=[plan.poster_file])
-
-
-def _write_watermarks(
-    plan: EncodingPlan, out_dir: str, settings: Settings, entry_number: int | None
-) -> dict[str, str]:
-    paths = {}
-    for rendition in plan.renditions:
-        image = render_watermark(
-            settings.watermark_text,
-            entry_number,
-            rendition.width,
-            rendition.height,
-            settings.watermark_font,
-        )
-        path = os.path.join(out_dir, f"watermark_{rendition.name}.png")
-        image.save(path)
-        paths[rendition.name] = path
-    return paths
+    posters = write_posters(sorted(glob.glob(os.path.join(out_dir, "candidate_*.jpg"))), out_dir)
+    board = plan.storyboard
+    with open(os.path.join(out_dir, board.vtt_file), "w", encoding="utf-8") as fh:
+        fh.write(storyboard_vtt(board, info.duration))
+    return Manifest(
+        source=info,
+        renditions=[
+            RenditionFile(
+                file=r.file_name,
+                width=r.width,
+                height=r.height,
+                bitrate=_bitrate(os.path.join(out_dir, r.file_name), info.duration),
+            )
+            for r in plan.renditions
+        ],
+        poster=posters,
+        storyboard=StoryboardFiles(
+            board.image_file, board.vtt_file, board.interval, board.tile_width, board.tile_height
+        ),
+    )
 
 
 def _bitrate(path: str, duration: float) -> int:

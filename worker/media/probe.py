@@ -42,6 +42,9 @@ ALLOWED_VIDEO_CODECS = {
     "wmv3",
     "msmpeg4v3",
 }
+INTERLACED_ORDERS = {"tt", "bb", "tb", "bt"}
+# PQ (HDR10, Dolby Vision base layers) and HLG: what phones record as "HDR video".
+HDR_TRANSFERS = {"smpte2084", "arib-std-b67"}
 ALLOWED_AUDIO_CODECS = {
     "aac",
     "mp3",
@@ -69,12 +72,19 @@ class ProbeResult:
     demuxer: str
     video_codec: str
     audio_codec: str | None
-    width: int
+    width: int  # as displayed: pixel aspect and rotation applied
     height: int
     rotation: int
     duration: float
     fps: float
     has_audio: bool
+    size_bytes: int = 0
+    streams: int = 1
+    pix_fmt: str = "yuv420p"
+    interlaced: bool = False
+    hdr: bool = False
+    audio_channels: int = 0
+    audio_sample_rate: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -135,6 +145,8 @@ def parse(data: dict[str, Any]) -> ProbeResult:
         )
     rotation = _rotation(video)
     width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+    # Non-square pixels (anamorphic DV, some phones' slow-motion modes): display width.
+    width = round(width * _sample_aspect(video))
     if rotation in (90, 270):
         width, height = height, width
     duration = _duration(fmt, video)
@@ -150,6 +162,13 @@ def parse(data: dict[str, Any]) -> ProbeResult:
         duration=duration,
         fps=_fps(video),
         has_audio=audio is not None,
+        size_bytes=int(fmt.get("size") or 0),
+        streams=len(streams),
+        pix_fmt=str(video.get("pix_fmt", "")),
+        interlaced=str(video.get("field_order", "progressive")) in INTERLACED_ORDERS,
+        hdr=str(video.get("color_transfer", "")) in HDR_TRANSFERS,
+        audio_channels=int(audio.get("channels") or 0) if audio else 0,
+        audio_sample_rate=int(audio.get("sample_rate") or 0) if audio else 0,
     )
 
 
@@ -166,6 +185,25 @@ def check(info: ProbeResult, limits: MediaLimits) -> ProbeResult:
             "audio_codec",
             f"不支持的音频编码 {info.audio_codec}，请导出为 AAC 音频",
             f"unsupported audio codec {info.audio_codec}",
+        )
+    if info.size_bytes > limits.max_bytes:
+        raise MediaRefused(
+            "too_large_file",
+            f"文件大小 {info.size_bytes / 1024**2:.0f} MB，超过上限 "
+            f"{limits.max_bytes / 1024**2:.0f} MB",
+            f"file size {info.size_bytes} bytes exceeds {limits.max_bytes}",
+        )
+    if info.streams > limits.max_streams:
+        raise MediaRefused(
+            "too_many_streams",
+            f"文件包含 {info.streams} 路音视频流，超过上限 {limits.max_streams} 路，请重新导出",
+            f"{info.streams} streams exceed {limits.max_streams}",
+        )
+    if info.fps > limits.max_fps:
+        raise MediaRefused(
+            "too_high_fps",
+            f"视频帧率 {info.fps:.0f} 帧/秒，超过上限 {limits.max_fps:.0f} 帧/秒，请以正常速度导出",
+            f"frame rate {info.fps} exceeds {limits.max_fps}",
         )
     if info.width <= 0 or info.height <= 0:
         raise MediaRefused(
@@ -207,16 +245,30 @@ def format_duration_zh(seconds: float) -> str:
 
 
 def _rotation(video: dict[str, Any]) -> int:
-    # Phones record upright video as landscape frames plus a display matrix; newer ffprobe
-    # reports it as side data, older as a `rotate` tag.
-    angle: float = 0
+    """Degrees counterclockwise that a player turns the stored frames (ffprobe's sense).
+
+    Phones record upright video as landscape frames plus a display matrix; ffprobe reports
+    it as side data, older files as a clockwise `rotate` tag.
+    """
+    angle: float | None = None
     for side in video.get("side_data_list") or []:
         if "rotation" in side:
             angle = float(side["rotation"])
     tag = (video.get("tags") or {}).get("rotate")
-    if not angle and tag:
+    if angle is None and tag:
         angle = -float(tag)
-    return int(round(-angle)) % 360 // 90 * 90
+    return int(round(angle or 0)) % 360 // 90 * 90
+
+
+def _sample_aspect(video: dict[str, Any]) -> float:
+    raw = str(video.get("sample_aspect_ratio", "1:1"))
+    num, _, den = raw.partition(":")
+    try:
+        ratio = Fraction(int(num), int(den))
+    except (ValueError, ZeroDivisionError):
+        return 1.0
+    # 0:1 means "unknown"; absurd ratios are treated as square rather than trusted.
+    return float(ratio) if Fraction(1, 4) <= ratio <= 4 else 1.0
 
 
 def _duration(fmt: dict[str, Any], video: dict[str, Any]) -> float:

@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess  # noqa: S404 - the media tools are external programs by design
+import sys
 from collections.abc import Sequence
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def die_with_parent() -> None:
+    """In a child before exec: be killed when the process that started us dies.
+
+    A worker killed with SIGKILL cannot kill its ffmpeg; the kernel then does, so a crashed
+    worker never leaves an orphan transcode behind.
+    """
+    if _libc is not None:
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def popen(args: Sequence[str], **kwargs: object) -> subprocess.Popen[bytes]:
+    """Start a media tool in its own process group, tied to our life."""
+    return subprocess.Popen(  # noqa: S603 - args are built by us, never a shell string
+        list(args),
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=die_with_parent,  # noqa: PLW1509 - no threads touch state before exec
+        **kwargs,  # type: ignore[call-overload]
+    )
 
 
 class SubprocessTimeout(RuntimeError):
@@ -23,13 +49,7 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 def run_bounded(args: Sequence[str], timeout: float) -> subprocess.CompletedProcess[bytes]:
     """Run `args` to completion within `timeout` seconds, capturing its output."""
-    proc = subprocess.Popen(  # noqa: S603 - args are built by us, never a shell string
-        list(args),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    proc = popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:

@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PIL import Image, ImageDraw, ImageFont
 
 # Fraction of the rendition's short side taken by the watermark's text height.
 TEXT_SCALE = 0.045
+POSITIONS = ("top-left", "top-right", "bottom-left", "bottom-right")
+
+
+@dataclass(frozen=True)
+class WatermarkStyle:
+    text: str
+    font_path: str
+    logo_path: str = ""
+    position: str = "bottom-right"
+    opacity: float = 0.75
+
+    def __post_init__(self) -> None:
+        if self.position not in POSITIONS:
+            raise ValueError(f"watermark position {self.position!r} is not one of {POSITIONS}")
+        if not 0 < self.opacity <= 1:
+            raise ValueError(f"watermark opacity {self.opacity} is not in (0, 1]")
 
 
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -17,27 +35,41 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default(size)
 
 
+def _logo(path: str, height: int, alpha: float) -> Image.Image | None:
+    if not path:
+        return None
+    with Image.open(path) as img:
+        logo = img.convert("RGBA")
+    logo = logo.resize(
+        (max(1, round(logo.width * height / logo.height)), height), Image.Resampling.LANCZOS
+    )
+    faded = logo.getchannel("A").point(lambda a: round(a * alpha))
+    logo.putalpha(faded)
+    return logo
+
+
 def render_watermark(
-    text: str,
-    entry_number: int | None,
-    frame_width: int,
-    frame_height: int,
-    font_path: str,
-    opacity: float = 0.75,
+    style: WatermarkStyle, entry_number: int | None, frame_width: int, frame_height: int
 ) -> Image.Image:
-    """A transparent RGBA image with the contest text and entry number, sized for a frame."""
-    label = text if entry_number is None else f"{text}  No.{entry_number:04d}"
+    """A transparent RGBA image with the logo, contest text and entry number for a frame."""
+    label = style.text if entry_number is None else f"{style.text}  No.{entry_number:04d}"
     size = max(12, round(min(frame_width, frame_height) * TEXT_SCALE))
-    font = _font(font_path, size)
-    probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
-    left, top, right, bottom = (round(v) for v in probe.textbbox((0, 0), label, font=font))
+    font = _font(style.font_path, size)
+    measure = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
+    left, top, right, bottom = (round(v) for v in measure.textbbox((0, 0), label, font=font))
     pad = max(2, size // 4)
-    image = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (0, 0, 0, 0))
+    text_w, text_h = right - left, bottom - top
+    logo = _logo(style.logo_path, round(text_h * 1.6), style.opacity)
+    logo_w = logo.width + pad if logo else 0
+    height = max(text_h, logo.height if logo else 0) + 2 * pad
+    image = Image.new("RGBA", (logo_w + text_w + 2 * pad, height), (0, 0, 0, 0))
+    if logo:
+        image.alpha_composite(logo, (pad, (height - logo.height) // 2))
     draw = ImageDraw.Draw(image)
-    alpha = round(255 * opacity)
+    alpha = round(255 * style.opacity)
     # A dark outline keeps the white text readable on bright and dark footage alike.
     draw.text(
-        (pad - left, pad - top),
+        (pad + logo_w - left, (height - text_h) // 2 - top),
         label,
         font=font,
         fill=(255, 255, 255, alpha),
@@ -50,3 +82,11 @@ def render_watermark(
 def margin_for(frame_width: int, frame_height: int) -> int:
     """Distance of the watermark from the frame's edges, in pixels."""
     return max(8, round(min(frame_width, frame_height) * 0.03))
+
+
+def overlay_position(position: str, margin: int) -> tuple[str, str]:
+    """ffmpeg overlay x and y expressions that put the watermark in a corner."""
+    vertical, horizontal = position.split("-")
+    x = f"{margin}" if horizontal == "left" else f"W-w-{margin}"
+    y = f"{margin}" if vertical == "top" else f"H-h-{margin}"
+    return x, y

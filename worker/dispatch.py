@@ -1,0 +1,72 @@
+"""Publish a committed job to the workers, and find jobs that need publishing again."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from kombu.exceptions import OperationalError as BrokerError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Job, JobState, utcnow
+
+log = logging.getLogger(__name__)
+# A job row younger than this may still be on its way to the broker from the web.
+UNSENT_GRACE = timedelta(seconds=30)
+
+
+def publish_job(session: Session, job: Job) -> bool:
+    """Send a committed job's id to the queue; False (job left queued) when the broker is down."""
+    from worker.tasks import transcode_entry  # the task module imports this one
+
+    try:
+        transcode_entry.apply_async(args=[job.id])
+    except (BrokerError, OSError) as exc:
+        log.error("job %s not published, broker unavailable: %s", job.id, exc)
+        return False
+    job.published_at = utcnow()
+    session.commit()
+    return True
+
+
+@dataclass
+class SweepResult:
+    requeued: list[int] = field(default_factory=list)
+    republished: list[int] = field(default_factory=list)
+    given_up: list[int] = field(default_factory=list)
+
+
+def sweep(
+    session: Session, stale_after: timedelta, max_attempts: int, now: datetime | None = None
+) -> SweepResult:
+    """Requeue running jobs that stopped reporting, and send jobs the broker never got.
+
+    Safe to run from several places at once: rows are locked and skipped when taken.
+    """
+    now = now or utcnow()
+    result = SweepResult()
+    stuck = select(Job).where(Job.state == JobState.RUNNING, Job.updated_at < now - stale_after)
+    for job in session.scalars(stuck.with_for_update(skip_locked=True)):
+        if job.attempts >= max_attempts:
+            job.state = JobState.FAILED
+            job.finished_at = now
+            job.reason = f"处理 {job.attempts} 次均中断，已停止重试，请联系组委会 (gave up)"
+            result.given_up.append(job.id)
+        else:
+            job.state = JobState.QUEUED
+            job.published_at = None
+            job.reason = "处理中断（工作进程无响应），已自动重新排队 (requeued)"
+            result.requeued.append(job.id)
+    session.commit()
+    unsent = select(Job).where(
+        Job.state == JobState.QUEUED,
+        Job.published_at.is_(None),
+        Job.created_at < now - UNSENT_GRACE,
+    )
+    for job in session.scalars(unsent.with_for_update(skip_locked=True)).all():
+        if publish_job(session, job):
+            result.republished.append(job.id)
+    session.commit()
+    return result
