@@ -24,6 +24,7 @@ from storage.objects import ObjectStore, original_key
 from storage.settings import Settings
 from tests.media import make_clip
 from worker.jobs import process_job
+from worker.media.command import CANDIDATES, STORYBOARD, build_command
 from worker.media.pipeline import command_for, plan_for, probe_file
 
 SECONDS = 60
@@ -33,14 +34,35 @@ def make_source(path: Path) -> None:
     make_clip(path, 1080, 1920, SECONDS, fps=30, extra=["-preset", "veryfast", "-b:v", "8M"])
 
 
-def timed_raw_command(settings: Settings, source: Path, work: Path) -> float:
-    plan = plan_for(probe_file(str(source), settings), settings)
-    out = work / "raw"
-    out.mkdir()
-    args = command_for(plan, str(source), str(out), settings, 1)
+def _run(args: list[str]) -> float:
     started = time.perf_counter()
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
+
+
+def timed_commands(settings: Settings, source: Path, work: Path) -> tuple[float, float]:
+    """Seconds of (the one command the worker runs, one command per output in turn)."""
+    plan = plan_for(probe_file(str(source), settings), settings)
+    out = work / "raw"
+    out.mkdir()
+    single = _run(command_for(plan, str(source), str(out), settings, 1))  # writes watermarks
+    marks = {r.name: str(out / f"watermark_{r.name}.png") for r in plan.renditions}
+    parts = [r.name for r in plan.renditions] + [CANDIDATES, STORYBOARD]
+    naive = sum(
+        _run(
+            build_command(
+                plan,
+                str(source),
+                str(out),
+                marks,
+                settings.watermark_position,
+                settings.ffmpeg_bin,
+                parts=[part],
+            )
+        )
+        for part in parts
+    )
+    return single, naive
 
 
 def timed_worker_job(settings: Settings, source: Path) -> float:

@@ -75,7 +75,19 @@ def test_api_upload_becomes_watermarked_playable_rendition(
     assert data["status"] == "ready", data
     assert data["job"]["percent"] == 100
     media = data["media"]
-    assert (media["width"], media["height"]) == (720, 1280)
+    assert (media["width"], media["height"]) == (720, 1280)  # the default for phones
+    assert [(r["width"], r["height"]) for r in media["renditions"]] == [
+        (1080, 1920),
+        (720, 1280),
+        (480, 854),
+    ]
+    assert set(media["posters"]) == {"poster_large", "poster_medium", "poster_small"}
+    vtt = client.get(media["storyboard_vtt_url"], headers=headers)
+    assert vtt.status_code == 200 and vtt.mimetype == "text/vtt"
+    sprite_url = vtt.get_data(as_text=True).split("\n")[3].split("#xywh=")[0]
+    sprite = requests.get(sprite_url, timeout=30)
+    assert sprite.status_code == 200
+    assert Image.open(io.BytesIO(sprite.content)).size == (3 * 90, 160)
 
     rendition = tmp_path / "rendition.mp4"
     rendition.write_bytes(requests.get(media["rendition_url"], timeout=30).content)
@@ -97,7 +109,8 @@ def test_api_upload_becomes_watermarked_playable_rendition(
     # The original is kept, and every asset row points at a stored object.
     session.expire_all()
     assets = session.scalars(select(MediaAsset).where(MediaAsset.entry_id == entry_id)).all()
-    assert {a.kind for a in assets} == {AssetKind.ORIGINAL, AssetKind.RENDITION, AssetKind.POSTER}
+    assert {a.kind for a in assets} == set(AssetKind)
+    assert len(assets) == 1 + 3 + 3 + 2
     original = next(a for a in assets if a.kind == AssetKind.ORIGINAL)
     assert original.bytes == clip.stat().st_size
     store = ObjectStore(settings)

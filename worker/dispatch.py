@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -10,7 +11,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Job, JobState, utcnow
+from storage.models import EntryStatus, Job, JobState, utcnow
 
 log = logging.getLogger(__name__)
 # A job row younger than this may still be on its way to the broker from the web.
@@ -39,7 +40,11 @@ class SweepResult:
 
 
 def sweep(
-    session: Session, stale_after: timedelta, max_attempts: int, now: datetime | None = None
+    session: Session,
+    stale_after: timedelta,
+    max_attempts: int,
+    now: datetime | None = None,
+    publish: Callable[[Session, Job], bool] = publish_job,
 ) -> SweepResult:
     """Requeue running jobs that stopped reporting, and send jobs the broker never got.
 
@@ -48,25 +53,29 @@ def sweep(
     now = now or utcnow()
     result = SweepResult()
     stuck = select(Job).where(Job.state == JobState.RUNNING, Job.updated_at < now - stale_after)
-    for job in session.scalars(stuck.with_for_update(skip_locked=True)):
+    requeued = []
+    for job in session.scalars(stuck.with_for_update(skip_locked=True)).all():
         if job.attempts >= max_attempts:
             job.state = JobState.FAILED
             job.finished_at = now
             job.reason = f"处理 {job.attempts} 次均中断，已停止重试，请联系组委会 (gave up)"
+            job.entry.status = EntryStatus.FAILED
             result.given_up.append(job.id)
         else:
             job.state = JobState.QUEUED
             job.published_at = None
             job.reason = "处理中断（工作进程无响应），已自动重新排队 (requeued)"
-            result.requeued.append(job.id)
+            requeued.append(job)
     session.commit()
+    result.requeued = [job.id for job in requeued]
     unsent = select(Job).where(
         Job.state == JobState.QUEUED,
         Job.published_at.is_(None),
         Job.created_at < now - UNSENT_GRACE,
     )
-    for job in session.scalars(unsent.with_for_update(skip_locked=True)).all():
-        if publish_job(session, job):
+    unsent_jobs = session.scalars(unsent.with_for_update(skip_locked=True)).all()
+    for job in [*requeued, *(j for j in unsent_jobs if j not in requeued)]:
+        if publish(session, job):
             result.republished.append(job.id)
     session.commit()
     return result

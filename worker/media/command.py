@@ -7,11 +7,12 @@ the storyboard sprite sheet.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from typing import Any
 
 import ffmpeg
 
-from worker.media.plan import AUDIO_BITRATE, CRF, EncodingPlan
+from worker.media.plan import AUDIO_BITRATE, CRF, EncodingPlan, Rendition
 from worker.media.watermark import margin_for, overlay_position
 
 # PQ/HLG to SDR: linearise, map primaries to BT.709, tone-map, then back to BT.709 video.
@@ -50,6 +51,9 @@ def _audio(plan: EncodingPlan, source: Any) -> Any:
     ).audio
 
 
+CANDIDATES, STORYBOARD = "candidates", "storyboard"
+
+
 def build_command(
     plan: EncodingPlan,
     source_path: str,
@@ -57,56 +61,96 @@ def build_command(
     watermarks: dict[str, str],
     position: str = "bottom-right",
     ffmpeg_bin: str = "ffmpeg",
+    parts: Collection[str] | None = None,
 ) -> list[str]:
-    """ffmpeg's argument list for `plan`; `watermarks` maps rendition names to PNG files."""
-    src = plan.source
+    """ffmpeg's argument list for `plan`; `watermarks` maps rendition names to PNG files.
+
+    `parts` limits the outputs to some renditions (by name), "candidates" and "storyboard";
+    by default one run makes them all.
+    """
+    renditions = [r for r in plan.renditions if parts is None or r.name in parts]
+    extras = [p for p in (CANDIDATES, STORYBOARD) if parts is None or p in parts]
     # Force the demuxer the probe accepted and allow reading local files only: a file that
     # claims to be something else, or points elsewhere, cannot change what ffmpeg opens.
     source = ffmpeg.input(
-        "file:" + source_path, f=src.demuxer.split(",")[0], protocol_whitelist="file"
+        "file:" + source_path, f=plan.source.demuxer.split(",")[0], protocol_whitelist="file"
     )
-    branches = _common_video(plan, source).filter_multi_output("split", len(plan.renditions) + 2)
-    audio = _audio(plan, source).filter_multi_output("asplit", len(plan.renditions))
+    video = _common_video(plan, source)
+    count = len(renditions) + len(extras)
+    branches = iter(video.filter_multi_output("split", count) if count > 1 else [video])
     outputs = []
-    for index, rendition in enumerate(plan.renditions):
-        mark = ffmpeg.input("file:" + watermarks[rendition.name], protocol_whitelist="file")
-        x, y = overlay_position(position, margin_for(rendition.width, rendition.height))
-        scaled = (
-            branches[index]
-            .filter("scale", rendition.width, rendition.height, out_color_matrix="bt709")
-            .filter("setsar", "1")
+    if renditions:
+        audio = _audio(plan, source)
+        sounds = (
+            audio.filter_multi_output("asplit", len(renditions)) if len(renditions) > 1 else [audio]
         )
-        outputs.append(
-            ffmpeg.output(
-                ffmpeg.overlay(scaled, mark, x=x, y=y),
-                audio[index],
-                os.path.join(out_dir, rendition.file_name),
-                vcodec="libx264",
-                preset="veryfast",
-                crf=CRF,
-                pix_fmt="yuv420p",
-                maxrate=f"{rendition.maxrate_k}k",
-                bufsize=f"{rendition.maxrate_k * 2}k",
-                # Keyframes on the same 2-second grid in every rendition, for switching.
-                g=plan.keyframe_interval,
-                keyint_min=plan.keyframe_interval,
-                sc_threshold=0,
-                force_key_frames="expr:gte(t,n_forced*2)",
-                acodec="aac",
-                ac=2,
-                ar=48000,
-                movflags="+faststart",
-                # Drop phone metadata (location, device) and chapters from every output.
-                map_metadata=-1,
-                map_chapters=-1,
-                **BT709,
-                **{"b:a": AUDIO_BITRATE, "profile:v": "high", "fflags": "+bitexact"},
+        for index, rendition in enumerate(renditions):
+            outputs.append(
+                _rendition_output(
+                    plan,
+                    next(branches),
+                    sounds[index],
+                    rendition,
+                    watermarks[rendition.name],
+                    position,
+                    out_dir,
+                )
             )
-        )
+    if CANDIDATES in extras:
+        outputs.append(_candidates_output(plan, next(branches), out_dir))
+    if STORYBOARD in extras:
+        outputs.append(_storyboard_output(plan, next(branches), out_dir))
+    graph = ffmpeg.merge_outputs(*outputs).global_args(
+        "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1"
+    )
+    return list(ffmpeg.compile(graph, cmd=ffmpeg_bin, overwrite_output=True))
+
+
+def _rendition_output(
+    plan: EncodingPlan,
+    video: Any,
+    audio: Any,
+    rendition: Rendition,
+    watermark: str,
+    position: str,
+    out_dir: str,
+) -> Any:
+    mark = ffmpeg.input("file:" + watermark, protocol_whitelist="file")
+    x, y = overlay_position(position, margin_for(rendition.width, rendition.height))
+    scaled = video.filter(
+        "scale", rendition.width, rendition.height, out_color_matrix="bt709"
+    ).filter("setsar", "1")
+    return ffmpeg.output(
+        ffmpeg.overlay(scaled, mark, x=x, y=y),
+        audio,
+        os.path.join(out_dir, rendition.file_name),
+        vcodec="libx264",
+        preset="veryfast",
+        crf=CRF,
+        pix_fmt="yuv420p",
+        maxrate=f"{rendition.maxrate_k}k",
+        bufsize=f"{rendition.maxrate_k * 2}k",
+        # Keyframes on the same 2-second grid in every rendition, for switching.
+        g=plan.keyframe_interval,
+        keyint_min=plan.keyframe_interval,
+        sc_threshold=0,
+        force_key_frames="expr:gte(t,n_forced*2)",
+        acodec="aac",
+        ac=2,
+        ar=48000,
+        movflags="+faststart",
+        # Drop phone metadata (location, device) and chapters from every output.
+        map_metadata=-1,
+        map_chapters=-1,
+        **BT709,
+        **{"b:a": AUDIO_BITRATE, "profile:v": "high", "fflags": "+bitexact"},
+    )
+
+
+def _candidates_output(plan: EncodingPlan, video: Any, out_dir: str) -> Any:
     largest = plan.largest
-    candidates = (
-        branches[len(plan.renditions)]
-        .filter(
+    frames = (
+        video.filter(
             "select",
             # The first frame (in case the clip is a single frame), then one every interval.
             f"isnan(prev_selected_t)+gte(t-prev_selected_t,{plan.poster_interval:.3f})",
@@ -114,41 +158,32 @@ def build_command(
         .filter("scale", largest.width, largest.height)
         .filter("setsar", "1")
     )
-    outputs.append(
-        ffmpeg.output(
-            candidates,
-            os.path.join(out_dir, plan.candidate_pattern),
-            vframes=plan.poster_candidates,
-            fps_mode="passthrough",
-            map_metadata=-1,
-            **{"q:v": 2},
-        )
+    return ffmpeg.output(
+        frames,
+        os.path.join(out_dir, plan.candidate_pattern),
+        vframes=plan.poster_candidates,
+        fps_mode="passthrough",
+        map_metadata=-1,
+        **{"q:v": 2},
     )
+
+
+def _storyboard_output(plan: EncodingPlan, video: Any, out_dir: str) -> Any:
     board = plan.storyboard
     sprite = (
-        branches[len(plan.renditions) + 1]
         # `select`, not `fps`: the fps filter makes no frame at all from a clip shorter than
         # its interval.
-        .filter(
-            "select",
-            f"isnan(prev_selected_t)+gte(t-prev_selected_t,{board.interval:g})",
-        )
+        video.filter("select", f"isnan(prev_selected_t)+gte(t-prev_selected_t,{board.interval:g})")
         .filter("scale", board.tile_width, board.tile_height)
         .filter("setsar", "1")
         .filter("tile", f"{board.columns}x{board.rows}")
     )
-    outputs.append(
-        ffmpeg.output(
-            sprite,
-            os.path.join(out_dir, board.image_file),
-            vframes=1,
-            update=1,
-            fps_mode="passthrough",
-            map_metadata=-1,
-            **{"q:v": 4},
-        )
+    return ffmpeg.output(
+        sprite,
+        os.path.join(out_dir, board.image_file),
+        vframes=1,
+        update=1,
+        fps_mode="passthrough",
+        map_metadata=-1,
+        **{"q:v": 4},
     )
-    graph = ffmpeg.merge_outputs(*outputs).global_args(
-        "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1"
-    )
-    return list(ffmpeg.compile(graph, cmd=ffmpeg_bin, overwrite_output=True))

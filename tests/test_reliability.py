@@ -1,0 +1,237 @@
+"""Never stuck, never lost: redelivery, re-runs, the sweeper, a worker killed mid-transcode."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kombu import Connection
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import AssetKind, EntryStatus, Job, JobState, MediaAsset, utcnow
+from storage.objects import ObjectStore, original_key
+from storage.settings import Settings
+from tests.conftest import ROOT, settings_env
+from tests.factories import PASSWORD, make_entry, make_user
+from tests.media import make_clip
+from web import create_app
+from worker.dispatch import sweep
+from worker.jobs import process_job, start_job
+
+pytestmark = pytest.mark.integration
+
+
+def stored_job(session: Session, store: ObjectStore, settings: Settings, clip: Path) -> Job:
+    entry = make_entry(session, make_user(session))
+    key = original_key(entry.id, f"upload{entry.id}")
+    store.put_file(settings.bucket_originals, key, str(clip), "video/mp4")
+    job = Job(entry=entry, source_key=key)
+    session.add(job)
+    session.commit()
+    return job
+
+
+def asset_rows(session: Session, entry_id: int) -> list[MediaAsset]:
+    session.expire_all()
+    query = select(MediaAsset).where(MediaAsset.entry_id == entry_id).order_by(MediaAsset.id)
+    return list(session.scalars(query))
+
+
+def test_a_rerun_gives_the_same_keys_and_one_set_of_assets(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    object_store: ObjectStore,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    job = stored_job(session, object_store, settings, make_clip(tmp_path / "c.mp4", 640, 360, 1))
+    assert process_job(session_factory, object_store, settings, job.id) is JobState.READY
+    first = [(a.object_key, a.sha256) for a in asset_rows(session, job.entry_id)]
+    # A redelivered message for a finished job does nothing.
+    assert process_job(session_factory, object_store, settings, job.id) is JobState.READY
+    # A crash after the outputs were stored: the job runs again from the start.
+    session.refresh(job)
+    job.state = JobState.RUNNING
+    session.commit()
+    assert process_job(session_factory, object_store, settings, job.id) is JobState.READY
+    again = [(a.object_key, a.sha256) for a in asset_rows(session, job.entry_id)]
+    assert [k for k, _ in again] == [k for k, _ in first]
+    session.refresh(job)
+    assert job.attempts == 2 and job.entry.status is EntryStatus.READY
+
+
+def test_a_refused_file_is_final_and_its_original_kept(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    object_store: ObjectStore,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    bogus = tmp_path / "x.mp4"
+    bogus.write_bytes(b"#EXTM3U\n#EXTINF:1,\nfile:///etc/passwd\n")
+    job = stored_job(session, object_store, settings, bogus)
+    assert process_job(session_factory, object_store, settings, job.id) is JobState.REJECTED
+    session.refresh(job)
+    assert job.reason.startswith("无法识别为视频文件") and job.attempts == 1
+    assert object_store.exists(settings.bucket_originals, job.source_key)
+    assert [a.kind for a in asset_rows(session, job.entry_id)] == []
+
+
+def test_a_job_that_keeps_killing_workers_is_failed(
+    session: Session,
+    session_factory: sessionmaker[Session],
+) -> None:
+    entry = make_entry(session, make_user(session))
+    job = Job(entry=entry, source_key="entries/0/originals/x", state=JobState.RUNNING, attempts=3)
+    session.add(job)
+    session.commit()
+    assert start_job(session_factory, job.id, max_attempts=3) is False
+    session.expire_all()
+    assert job.state is JobState.FAILED and "已停止重试" in job.reason
+    assert job.entry.status is EntryStatus.FAILED
+
+
+def test_the_sweeper_requeues_silent_jobs_and_sends_unsent_ones(session: Session) -> None:
+    entry = make_entry(session, make_user(session))
+    old = utcnow() - timedelta(hours=1)
+    silent = Job(
+        entry=entry,
+        source_key="k1",
+        state=JobState.RUNNING,
+        attempts=1,
+        updated_at=old,
+        published_at=old,
+    )
+    hopeless = Job(entry=entry, source_key="k2", state=JobState.RUNNING, attempts=3, updated_at=old)
+    unsent = Job(entry=entry, source_key="k3", created_at=old)
+    fresh_unsent = Job(entry=entry, source_key="k4")
+    busy = Job(entry=entry, source_key="k5", state=JobState.RUNNING, attempts=1)
+    session.add_all([silent, hopeless, unsent, fresh_unsent, busy])
+    session.commit()
+    sent: list[int] = []
+
+    def publish(s: Session, job: Job) -> bool:
+        sent.append(job.id)
+        job.published_at = utcnow()
+        return True
+
+    result = sweep(session, timedelta(minutes=10), max_attempts=3, publish=publish)
+    assert result.requeued == [silent.id] and result.given_up == [hopeless.id]
+    assert sorted(sent) == sorted([silent.id, unsent.id]) == sorted(result.republished)
+    session.expire_all()
+    assert silent.state is JobState.QUEUED and "重新排队" in silent.reason
+    assert hopeless.state is JobState.FAILED and hopeless.entry.status is EntryStatus.FAILED
+    assert fresh_unsent.published_at is None and busy.state is JobState.RUNNING
+
+
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker.celery_app",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=1",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"fault-{os.getpid()}-{time.monotonic_ns()}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return proc
+
+
+def _wait(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_killing_the_worker_mid_transcode_still_finishes_the_job_once(
+    settings: Settings,
+    session: Session,
+    object_store: ObjectStore,
+    tmp_path: Path,
+) -> None:
+    fault = dataclasses.replace(settings, media_queue=f"{settings.media_queue}-fault")
+    env = settings_env(fault)
+    log = tmp_path / "workers.log"
+    first = _start_worker(env, log)
+    second = None
+    app = create_app({"SETTINGS": fault, "TESTING": True})
+    try:
+        user = make_user(session)
+        entry = make_entry(session, user)
+        clip = make_clip(tmp_path / "long.mp4", 1080, 1920, 10, 30)
+        client = app.test_client()
+        with open(clip, "rb") as fh:
+            response = client.put(
+                f"/api/v1/entries/{entry.id}/video", data=fh, auth=(user.username, PASSWORD)
+            )
+        assert response.status_code == 202, response.get_json()
+        job_id = response.get_json()["job"]["id"]
+
+        def progressed() -> bool:
+            session.expire_all()
+            job = session.get(Job, job_id)
+            return job is not None and job.state is JobState.RUNNING and job.percent > 0
+
+        _wait(progressed, 90, "the first worker to make progress")
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        # ffmpeg goes down with its worker: no orphan keeps transcoding.
+        _wait(
+            lambda: (
+                subprocess.run(
+                    ["pgrep", "-f", f"footprints-job{job_id}-"], capture_output=True
+                ).returncode
+                != 0
+            ),
+            10,
+            "ffmpeg to die",
+        )
+
+        second = _start_worker(env, log)
+
+        def finished() -> bool:
+            session.expire_all()
+            job = session.get(Job, job_id)
+            return job is not None and job.state.finished
+
+        _wait(finished, 180, "the second worker to finish the job")
+        job = session.get_one(Job, job_id)
+        assert job.state is JobState.READY, (job.reason, log.read_text()[-3000:])
+        assert job.attempts == 2
+        kinds = [a.kind for a in asset_rows(session, entry.id)]
+        assert kinds.count(AssetKind.RENDITION) == 3 and kinds.count(AssetKind.POSTER) == 3
+        assert kinds.count(AssetKind.ORIGINAL) == 1
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=30)
+        with Connection(fault.broker_url) as conn:
+            conn.default_channel.queue_delete(fault.media_queue)
+        app.extensions["footprints.engine"].dispose()
