@@ -175,7 +175,6 @@ def test_the_command_is_one_ffmpeg_run_that_cannot_be_redirected() -> None:
         "-vcodec libx264",
         "-acodec aac",
         "-progress pipe:1",
-        "split=5",
         "/tmp/out/h264_1080p.mp4",
         "/tmp/out/h264_480p.mp4",
         "/tmp/out/candidate_%02d.jpg",
@@ -184,6 +183,11 @@ def test_the_command_is_one_ffmpeg_run_that_cannot_be_redirected() -> None:
     ):
         assert option in joined, option
     assert "zscale" not in joined and "bwdif" not in joined
+    graph = args[args.index("-filter_complex") + 1]
+    assert graph.count("[0:v]") == 1 and graph.count("[0:a]") == 1
+    # A cascade: the full-size rung needs no scaling, each smaller one scales the one above.
+    assert "scale=1920:1080" not in graph
+    assert "scale=1280:720" in graph and "scale=854:480" in graph
 
 
 def test_hdr_and_interlaced_sources_get_tone_mapped_and_deinterlaced() -> None:

@@ -76,34 +76,81 @@ def build_command(
         "file:" + source_path, f=plan.source.demuxer.split(",")[0], protocol_whitelist="file"
     )
     video = _common_video(plan, source)
-    count = len(renditions) + len(extras)
-    branches = iter(video.filter_multi_output("split", count) if count > 1 else [video])
     outputs = []
     if renditions:
-        audio = _audio(plan, source)
-        sounds = (
-            audio.filter_multi_output("asplit", len(renditions)) if len(renditions) > 1 else [audio]
-        )
+        audio = _fan_out(_audio(plan, source), len(renditions), "asplit")
+        # A cascade: each rung is scaled from the one above it, which costs far less than
+        # scaling every rung from the full-size source.
+        current = video
         for index, rendition in enumerate(renditions):
+            first, last = index == 0, index == len(renditions) - 1
+            current = _scaled(plan, current, rendition, from_source=first)
+            wants = [True, first and CANDIDATES in extras, last and STORYBOARD in extras]
+            streams = iter(_fan_out(current, sum(wants) + (not last)))
             outputs.append(
                 _rendition_output(
                     plan,
-                    next(branches),
-                    sounds[index],
+                    next(streams),
+                    audio[index],
                     rendition,
                     watermarks[rendition.name],
                     position,
                     out_dir,
                 )
             )
-    if CANDIDATES in extras:
-        outputs.append(_candidates_output(plan, next(branches), out_dir))
-    if STORYBOARD in extras:
-        outputs.append(_storyboard_output(plan, next(branches), out_dir))
+            if wants[1]:
+                outputs.append(_candidates_output(plan, next(streams), out_dir, scaled=True))
+            if wants[2]:
+                outputs.append(_storyboard_output(plan, next(streams), out_dir))
+            if not last:
+                current = next(streams)
+    else:
+        streams = iter(_fan_out(video, len(extras)))
+        if CANDIDATES in extras:
+            outputs.append(_candidates_output(plan, next(streams), out_dir, scaled=False))
+        if STORYBOARD in extras:
+            outputs.append(_storyboard_output(plan, next(streams), out_dir))
     graph = ffmpeg.merge_outputs(*outputs).global_args(
-        "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1"
+        "-hide_banner",
+        "-nostdin",
+        "-nostats",
+        "-loglevel",
+        "error",
+        "-progress",
+        "pipe:1",
+        # Slice-threaded filters (overlay, the tone mapping) use every core, not one.
+        "-filter_complex_threads",
+        str(os.cpu_count() or 1),
     )
     return list(ffmpeg.compile(graph, cmd=ffmpeg_bin, overwrite_output=True))
+
+
+def _fan_out(stream: Any, count: int, kind: str = "split") -> list[Any]:
+    """`count` copies of a stream (ffmpeg-python needs an explicit split for more than one)."""
+    if count == 1:
+        return [stream]
+    node = stream.filter_multi_output(kind, count)
+    # Index explicitly: the node answers any index, so list() would never end.
+    return [node[i] for i in range(count)]
+
+
+def _scaled(plan: EncodingPlan, video: Any, rendition: Rendition, from_source: bool) -> Any:
+    src = plan.source
+    if (
+        from_source
+        and src.square_pixels
+        and src.colorspace == "bt709"
+        and (src.width, src.height) == (rendition.width, rendition.height)
+    ):
+        return video  # already the right size, shape and colours: nothing to do
+    # From the source, convert its colour matrix (SD video is BT.601) to BT.709 as well;
+    # later rungs are scaled from a BT.709 rung.
+    matrix = (
+        {"in_color_matrix": src.colorspace or "auto", "out_color_matrix": "bt709"}
+        if from_source
+        else {}
+    )
+    return video.filter("scale", rendition.width, rendition.height, **matrix).filter("setsar", "1")
 
 
 def _rendition_output(
@@ -117,11 +164,8 @@ def _rendition_output(
 ) -> Any:
     mark = ffmpeg.input("file:" + watermark, protocol_whitelist="file")
     x, y = overlay_position(position, margin_for(rendition.width, rendition.height))
-    scaled = video.filter(
-        "scale", rendition.width, rendition.height, out_color_matrix="bt709"
-    ).filter("setsar", "1")
     return ffmpeg.output(
-        ffmpeg.overlay(scaled, mark, x=x, y=y),
+        ffmpeg.overlay(video, mark, x=x, y=y),
         audio,
         os.path.join(out_dir, rendition.file_name),
         vcodec="libx264",
@@ -147,17 +191,14 @@ def _rendition_output(
     )
 
 
-def _candidates_output(plan: EncodingPlan, video: Any, out_dir: str) -> Any:
-    largest = plan.largest
-    frames = (
-        video.filter(
-            "select",
-            # The first frame (in case the clip is a single frame), then one every interval.
-            f"isnan(prev_selected_t)+gte(t-prev_selected_t,{plan.poster_interval:.3f})",
-        )
-        .filter("scale", largest.width, largest.height)
-        .filter("setsar", "1")
+def _candidates_output(plan: EncodingPlan, video: Any, out_dir: str, scaled: bool) -> Any:
+    frames = video.filter(
+        "select",
+        # The first frame (in case the clip is a single frame), then one every interval.
+        f"isnan(prev_selected_t)+gte(t-prev_selected_t,{plan.poster_interval:.3f})",
     )
+    if not scaled:
+        frames = _scaled(plan, frames, plan.largest, from_source=True)
     return ffmpeg.output(
         frames,
         os.path.join(out_dir, plan.candidate_pattern),

@@ -85,6 +85,8 @@ class ProbeResult:
     hdr: bool = False
     audio_channels: int = 0
     audio_sample_rate: int = 0
+    square_pixels: bool = True
+    colorspace: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -146,11 +148,13 @@ def parse(data: dict[str, Any]) -> ProbeResult:
     rotation = _rotation(video)
     width, height = int(video.get("width") or 0), int(video.get("height") or 0)
     # Non-square pixels (anamorphic DV, some phones' slow-motion modes): display width.
-    width = round(width * _sample_aspect(video))
+    aspect = _sample_aspect(video)
+    width = round(width * aspect)
     if rotation in (90, 270):
         width, height = height, width
     duration = _duration(fmt, video)
     demuxer = str(fmt.get("format_name", ""))
+    hdr = str(video.get("color_transfer", "")) in HDR_TRANSFERS
     return ProbeResult(
         container=demuxer.split(",")[0],
         demuxer=demuxer,
@@ -166,9 +170,11 @@ def parse(data: dict[str, Any]) -> ProbeResult:
         streams=len(streams),
         pix_fmt=str(video.get("pix_fmt", "")),
         interlaced=str(video.get("field_order", "progressive")) in INTERLACED_ORDERS,
-        hdr=str(video.get("color_transfer", "")) in HDR_TRANSFERS,
+        hdr=hdr,
         audio_channels=int(audio.get("channels") or 0) if audio else 0,
         audio_sample_rate=int(audio.get("sample_rate") or 0) if audio else 0,
+        square_pixels=aspect == 1.0,
+        colorspace=_colorspace(video, hdr),
     )
 
 
@@ -258,6 +264,18 @@ def _rotation(video: dict[str, Any]) -> int:
     if angle is None and tag:
         angle = -float(tag)
     return int(round(angle or 0)) % 360 // 90 * 90
+
+
+def _colorspace(video: dict[str, Any], hdr: bool) -> str:
+    """The source's YUV matrix, as the scale filter names it."""
+    if hdr:
+        return "bt709"  # after tone mapping, whatever the source said
+    tagged = str(video.get("color_space", ""))
+    if tagged in {"bt709", "bt470bg", "smpte170m", "fcc", "smpte240m"}:
+        return tagged
+    # Untagged: HD video is BT.709 by convention, SD video BT.601 (smpte170m).
+    height = min(int(video.get("width") or 0), int(video.get("height") or 0))
+    return "bt709" if height >= 720 else "smpte170m"
 
 
 def _sample_aspect(video: dict[str, Any]) -> float:
