@@ -8,11 +8,19 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 start_rabbitmq() {
-  port_open 127.0.0.1 5672 && return 0
-  command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
-  say "starting RabbitMQ"
-  $SUDO rabbitmq-server -detached
-  wait_port 127.0.0.1 5672 90 RabbitMQ
+  if ! port_open 127.0.0.1 5672; then
+    command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
+    say "starting RabbitMQ"
+    $SUDO rabbitmq-server -detached
+    wait_port 127.0.0.1 5672 90 RabbitMQ
+  fi
+  # Tasks acknowledge late: raise the broker's 30-minute consumer timeout to the one our
+  # settings assume, so a long transcode is not cut off (a running broker takes it at once).
+  local ms=$(( ${BROKER_CONSUMER_TIMEOUT_SECONDS:-7200} * 1000 ))
+  if command -v rabbitmqctl >/dev/null; then
+    $SUDO rabbitmqctl -q eval "application:set_env(rabbit, consumer_timeout, $ms)." >/dev/null \
+      || echo "note: could not set RabbitMQ's consumer_timeout; long transcodes may be cut off" >&2
+  fi
 }
 
 start_postgres() {

@@ -97,6 +97,12 @@ class Settings:
         "An ffmpeg run may take this many times the video's duration (plus 60 s) before it is "
         "killed.",
     )
+    consumer_timeout_seconds: int = _setting(
+        "BROKER_CONSUMER_TIMEOUT_SECONDS",
+        7200,
+        "RabbitMQ's consumer_timeout as configured on the broker; every ffmpeg run is kept "
+        "shorter, so a long transcode is never cut off by the broker.",
+    )
     rendition_ladder: str = _setting(
         "RENDITION_LADDER",
         "1080,720,480",

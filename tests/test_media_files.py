@@ -445,3 +445,13 @@ def test_cli_refusals_exit_3_with_the_reason(tmp_path: Path) -> None:
     assert result.returncode == 3 and json.loads(result.stdout) == expected
     result = footprints("media", "process", str(bad), "--out", str(tmp_path / "o"))
     assert result.returncode == 3 and json.loads(result.stdout) == expected
+
+
+def test_a_file_cut_short_after_its_index_is_refused(tmp_path: Path) -> None:
+    # The index (moov) is at the front and announces 4 s; the media data stops after 1 s.
+    full = make_clip(tmp_path / "full.mp4", 320, 240, 4, extra=["-movflags", "+faststart"])
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 4])
+    with pytest.raises(MediaRefused) as caught:
+        run_pipeline(cut, tmp_path)
+    assert caught.value.code == "incomplete" and "视频文件不完整" in caught.value.reason_zh

@@ -281,3 +281,9 @@ def test_poster_skips_black_and_blurry_frames(tmp_path) -> None:  # type: ignore
     sizes = [image_size(tmp_path / n) for n in names]
     assert sizes == [(320, 180), (320, 180), (320, 180)]
     assert not list(tmp_path.glob("candidate_*"))
+
+
+def test_transcode_time_limit_grows_with_duration_but_stays_inside_the_broker_timeout() -> None:
+    limits = MediaLimits(timeout_factor=10, consumer_timeout=1800)
+    assert limits.transcode_timeout(30) == 360
+    assert limits.transcode_timeout(600) == 1500

@@ -131,14 +131,21 @@ def process_job(
             return JobState.REJECTED
         except (FfmpegFailed, SubprocessTimeout) as exc:
             log.warning("job %s failed: %s", job_id, exc)
-            finish_job(
-                factory, job_id, JobState.FAILED, f"视频转码失败 (transcoding failed): {exc}"
-            )
+            finish_job(factory, job_id, JobState.FAILED, failure_reason(exc))
             return JobState.FAILED
         _store_assets(factory, store, settings, entry_id, source_key, out_dir, manifest)
     finish_job(factory, job_id, JobState.READY)
     log.info("job %s ready", job_id)
     return JobState.READY
+
+
+def failure_reason(exc: Exception) -> str:
+    """What contestants and operators read when ffmpeg fails or runs out of time."""
+    if isinstance(exc, SubprocessTimeout):
+        zh = "视频处理超时，组委会将协助处理；也可尝试压缩或剪短后重新上传"
+    else:
+        zh = "视频处理失败，组委会将协助处理；也可尝试用手机或剪辑软件重新导出后上传"
+    return f"{zh} (ffmpeg: {str(exc)[-500:]})"
 
 
 def _outputs(manifest: Manifest) -> list[tuple[AssetKind, str, int | None, int | None]]:

@@ -33,6 +33,7 @@ class ProgressTracker:
     callback: ProgressCallback | None
     every: float = 2.0
     started: float = 0.0
+    encoded: float = 0.0  # seconds of output written so far
     _last_report: float = 0.0
 
     def __post_init__(self) -> None:
@@ -42,10 +43,11 @@ class ProgressTracker:
         key, _, value = line.strip().partition("=")
         if key not in {"out_time_us", "out_time_ms"} or not value.lstrip("-").isdigit():
             return
+        self.encoded = max(self.encoded, int(value) / 1_000_000)
         now = time.monotonic()
         if self.callback is None or now - self._last_report < self.every or self.duration <= 0:
             return
-        done = max(0.0, min(1.0, int(value) / 1_000_000 / self.duration))
+        done = max(0.0, min(1.0, self.encoded / self.duration))
         elapsed = now - self.started
         eta = elapsed * (1 - done) / done if done > 0.01 else None
         self._last_report = now
@@ -57,8 +59,11 @@ def run_ffmpeg(
     duration: float,
     timeout: float,
     on_progress: ProgressCallback | None = None,
-) -> None:
-    """Run ffmpeg `args` (which must include `-progress pipe:1`) within `timeout` seconds."""
+) -> float:
+    """Run ffmpeg `args` (which must include `-progress pipe:1`) within `timeout` seconds.
+
+    Returns the seconds of output it wrote.
+    """
     tracker = ProgressTracker(duration, on_progress)
     # stderr goes to a file: a pipe nobody drains could fill up and stall ffmpeg.
     with tempfile.TemporaryFile() as errors:
@@ -90,3 +95,4 @@ def run_ffmpeg(
             errors.seek(0)
             detail = errors.read()[-2000:].decode("utf-8", "replace").strip()
             raise FfmpegFailed(proc.returncode, detail)
+    return tracker.encoded

@@ -17,6 +17,7 @@ class MediaLimits:
     max_bytes: int = 4 * 1024**3
     max_fps: float = 240.0
     max_streams: int = 10
+    consumer_timeout: float = 7200.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MediaLimits:
@@ -29,8 +30,14 @@ class MediaLimits:
             max_bytes=settings.max_upload_bytes,
             max_fps=settings.max_fps,
             max_streams=settings.max_streams,
+            consumer_timeout=settings.consumer_timeout_seconds,
         )
 
     def transcode_timeout(self, duration: float) -> float:
-        """How long one ffmpeg run over a source of `duration` seconds may take."""
-        return 60.0 + self.timeout_factor * duration
+        """How long one ffmpeg run over a source of `duration` seconds may take.
+
+        Proportional to the duration, and always inside the broker's consumer timeout (with
+        five minutes for downloading and uploading): past that, RabbitMQ would close the
+        channel of a late-acknowledging worker and redeliver the job while it still runs.
+        """
+        return min(60.0 + self.timeout_factor * duration, self.consumer_timeout - 300.0)

@@ -18,10 +18,13 @@ from worker.media.ffmpeg_run import ProgressCallback, run_ffmpeg
 from worker.media.limits import MediaLimits
 from worker.media.plan import EncodingPlan, plan_encoding
 from worker.media.poster import write_posters
-from worker.media.probe import ProbeResult, probe
+from worker.media.probe import ProbeResult, format_duration_zh, probe
 from worker.media.refusal import MediaRefused
 from worker.media.storyboard import storyboard_vtt
 from worker.media.watermark import WatermarkStyle, render_watermark
+
+# A run must write at least this share of the announced duration to count as complete.
+COMPLETE_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,15 @@ def process_file(
     plan = plan_for(info, settings)
     limits = MediaLimits.from_settings(settings)
     args = command_for(plan, source_path, out_dir, settings, entry_number)
-    run_ffmpeg(args, info.duration, limits.transcode_timeout(info.duration), on_progress)
+    encoded = run_ffmpeg(args, info.duration, limits.transcode_timeout(info.duration), on_progress)
+    if encoded < info.duration * COMPLETE_SHARE - 0.5:
+        # The index promised more than the file holds: cut off while recording or copying.
+        raise MediaRefused(
+            "incomplete",
+            f"视频文件不完整：只能读出 {format_duration_zh(encoded)}，文件标称 "
+            f"{format_duration_zh(info.duration)}。可能是上传或导出中断，请重新导出后上传",
+            f"only {encoded:.1f} s of the {info.duration:.1f} s announced could be decoded",
+        )
     for path in glob.glob(os.path.join(out_dir, "watermark_*.png")):
         os.remove(path)
     posters = write_posters(sorted(glob.glob(os.path.join(out_dir, "candidate_*.jpg"))), out_dir)
