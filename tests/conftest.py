@@ -132,15 +132,10 @@ def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
 
 
-@pytest.fixture(scope="session")
-def worker(
-    settings: Settings, object_store: ObjectStore, tmp_path_factory
-) -> Iterator[subprocess.Popen[bytes]]:  # type: ignore[no-untyped-def]
-    """A real Celery worker process on this run's private queue."""
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = settings_env(settings)
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
+def start_worker(env: dict[str, str], log: Path, name: str) -> subprocess.Popen[bytes]:
+    """A Celery worker process in its own process group (so a test can kill it whole)."""
+    with open(log, "ab") as out:
+        return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -154,13 +149,23 @@ def worker(
                 "--without-mingle",
                 "--without-heartbeat",
                 "-n",
-                f"test-{RUN_ID}@%h",
+                f"{name}@%h",
             ],
             cwd=ROOT,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
+
+
+@pytest.fixture(scope="session")
+def worker(
+    settings: Settings, object_store: ObjectStore, tmp_path_factory
+) -> Iterator[subprocess.Popen[bytes]]:  # type: ignore[no-untyped-def]
+    """A real Celery worker process on this run's private queue."""
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    proc = start_worker(settings_env(settings), log, f"test-{RUN_ID}")
     deadline = time.monotonic() + 60
     while b"ready." not in log.read_bytes():
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -6,7 +6,6 @@ import dataclasses
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.models import AssetKind, EntryStatus, Job, JobState, MediaAsset, utcnow
 from storage.objects import ObjectStore, original_key
 from storage.settings import Settings
-from tests.conftest import ROOT, settings_env
+from tests.conftest import settings_env, start_worker
 from tests.factories import PASSWORD, make_entry, make_user
 from tests.media import make_clip
 from web import create_app
@@ -133,33 +132,6 @@ def test_the_sweeper_requeues_silent_jobs_and_sends_unsent_ones(session: Session
     assert fresh_unsent.published_at is None and busy.state is JobState.RUNNING
 
 
-def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "worker.celery_app",
-                "worker",
-                "--loglevel=INFO",
-                "--concurrency=1",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                f"fault-{os.getpid()}-{time.monotonic_ns()}@%h",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return proc
-
-
 def _wait(condition: Any, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -178,7 +150,7 @@ def test_killing_the_worker_mid_transcode_still_finishes_the_job_once(
     fault = dataclasses.replace(settings, media_queue=f"{settings.media_queue}-fault")
     env = settings_env(fault)
     log = tmp_path / "workers.log"
-    first = _start_worker(env, log)
+    first = start_worker(env, log, f"fault-{time.monotonic_ns()}")
     second = None
     app = create_app({"SETTINGS": fault, "TESTING": True})
     try:
@@ -213,7 +185,7 @@ def test_killing_the_worker_mid_transcode_still_finishes_the_job_once(
             "ffmpeg to die",
         )
 
-        second = _start_worker(env, log)
+        second = start_worker(env, log, f"fault-{time.monotonic_ns()}")
 
         def finished() -> bool:
             session.expire_all()

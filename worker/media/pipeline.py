@@ -76,15 +76,7 @@ def watermark_style(settings: Settings) -> WatermarkStyle:
 
 def probe_file(path: str, settings: Settings) -> ProbeResult:
     """Probe and check a source; raise MediaRefused with a reason when it must be refused."""
-    limits = MediaLimits.from_settings(settings)
-    size = os.path.getsize(path)
-    if size > limits.max_bytes:
-        raise MediaRefused(
-            "too_large_file",
-            f"文件大小 {size / 1024**2:.0f} MB，超过上限 {limits.max_bytes / 1024**2:.0f} MB",
-            f"file size {size} bytes exceeds {limits.max_bytes}",
-        )
-    return probe(path, limits, settings.ffprobe_bin)
+    return probe(path, MediaLimits.from_settings(settings), settings.ffprobe_bin)
 
 
 def plan_for(info: ProbeResult, settings: Settings) -> EncodingPlan:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any
@@ -94,6 +95,13 @@ class ProbeResult:
 
 def probe(path: str, limits: MediaLimits, ffprobe: str = "ffprobe") -> ProbeResult:
     """Probe `path` and check it against `limits`; raise MediaRefused with a reason."""
+    size = os.path.getsize(path)
+    if size > limits.max_bytes:
+        raise MediaRefused(
+            "too_large_file",
+            f"文件大小 {size / 1024**2:.0f} MB，超过上限 {limits.max_bytes / 1024**2:.0f} MB",
+            f"file size {size} bytes exceeds {limits.max_bytes}",
+        )
     args = [
         ffprobe,
         "-v",
@@ -191,13 +199,6 @@ def check(info: ProbeResult, limits: MediaLimits) -> ProbeResult:
             "audio_codec",
             f"不支持的音频编码 {info.audio_codec}，请导出为 AAC 音频",
             f"unsupported audio codec {info.audio_codec}",
-        )
-    if info.size_bytes > limits.max_bytes:
-        raise MediaRefused(
-            "too_large_file",
-            f"文件大小 {info.size_bytes / 1024**2:.0f} MB，超过上限 "
-            f"{limits.max_bytes / 1024**2:.0f} MB",
-            f"file size {info.size_bytes} bytes exceeds {limits.max_bytes}",
         )
     if info.streams > limits.max_streams:
         raise MediaRefused(
