@@ -207,3 +207,22 @@ def test_killing_the_worker_mid_transcode_still_finishes_the_job_once(
         with Connection(fault.broker_url) as conn:
             conn.default_channel.queue_delete(fault.media_queue)
         app.extensions["footprints.engine"].dispose()
+
+
+def test_an_operator_can_retry_a_failed_job(
+    client: Any, auth: Any, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage.models import Role
+
+    entry = make_entry(session, make_user(session))
+    job = Job(entry=entry, source_key="k", state=JobState.FAILED, attempts=3, reason="x")
+    session.add(job)
+    session.commit()
+    sent: list[int] = []
+    monkeypatch.setattr("worker.dispatch.publish_job", lambda s, j: sent.append(j.id) or True)
+    auth.login(make_user(session, Role.OPERATOR).username)
+    page = client.post(f"/ops/jobs/{job.id}/retry", follow_redirects=True)
+    assert "已重新排队" in page.get_data(as_text=True)
+    session.expire_all()
+    assert job.state is JobState.QUEUED and job.attempts == 0 and sent == [job.id]
+    assert client.post("/ops/jobs/999999/retry").status_code == 404

@@ -84,6 +84,20 @@ def jobs_republish() -> None:
     click.echo(f"republished {sent} of {len(jobs)} jobs")
 
 
+@jobs_cli.command("retry")
+@click.argument("job_id", type=int)
+def jobs_retry(job_id: int) -> None:
+    """Run a failed, rejected or stuck job again from the start."""
+    from storage.models import Job
+    from worker.dispatch import requeue_job
+
+    job = db.session.get(Job, job_id)
+    if job is None:
+        raise click.ClickException(f"no job {job_id}")
+    sent = requeue_job(db.session, job)
+    click.echo(f"job {job_id} requeued" + ("" if sent else "; the broker is down, it stays queued"))
+
+
 @media_cli.command("probe")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def media_probe(path: str) -> None:

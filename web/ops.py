@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy import func, select
 
 from storage.models import Job, JobState, Role
@@ -12,6 +12,7 @@ from web.auth import roles_required
 from web.entry_view import JOB_LABELS
 from web.extensions import db
 from web.uploads import publish
+from worker.dispatch import requeue_job
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
 operator_only = roles_required(Role.OPERATOR)
@@ -31,6 +32,21 @@ def unpublished_jobs() -> list[Job]:
     """Queued jobs that never reached the broker (it was down when they were created)."""
     query = select(Job).where(Job.state == JobState.QUEUED, Job.published_at.is_(None))
     return list(db.session.scalars(query.order_by(Job.id)))
+
+
+@bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
+@operator_only
+def retry(job_id: int) -> Any:
+    job = db.session.get(Job, job_id)
+    if job is None:
+        abort(404)
+    if job.state is JobState.QUEUED:
+        flash(f"任务 #{job.id} 已在队列中", "info")
+    elif requeue_job(db.session, job):
+        flash(f"任务 #{job.id} 已重新排队", "success")
+    else:
+        flash(f"任务 #{job.id} 已重置，但消息队列暂时不可用，稍后自动发送", "error")
+    return redirect(url_for(".index"))
 
 
 @bp.route("/republish", methods=["POST"])

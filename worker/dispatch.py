@@ -79,3 +79,20 @@ def sweep(
             result.republished.append(job.id)
     session.commit()
     return result
+
+
+def requeue_job(session: Session, job: Job) -> bool:
+    """Run a failed, rejected or stuck job again from the start (an operator's retry).
+
+    Returns whether it reached the broker; unsent, it stays queued for the sweeper.
+    """
+    job.state = JobState.QUEUED
+    job.attempts = 0
+    job.percent = 0.0
+    job.eta_seconds = None
+    job.reason = "已由运维人员重新排队 (requeued by an operator)"
+    job.finished_at = None
+    job.published_at = None
+    job.entry.status = EntryStatus.SUBMITTED
+    session.commit()
+    return publish_job(session, job)
