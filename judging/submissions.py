@@ -14,6 +14,7 @@ from storage.models import (
     AssetKind,
     Contest,
     Entry,
+    EntryCategory,
     EntryStatus,
     Job,
     MediaAsset,
@@ -23,6 +24,7 @@ from storage.models import (
 from storage.objects import StoredObject
 
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 FIELD_LIMITS = {
     "title": 100,
     "collective": 100,
@@ -30,18 +32,27 @@ FIELD_LIMITS = {
     "industry": 100,
     "contact_name": 50,
     "contact_phone": 30,
+    "email": 120,
     "summary": 1000,
 }
 FIELD_LABELS = {
     "title": "作品名称",
     "collective": "集体名称",
+    "category": "类别",
     "district": "所属县（市）区或市直单位",
     "industry": "行业",
     "contact_name": "联系人",
     "contact_phone": "联系电话",
-    "summary": "简介",
+    "email": "电子邮箱",
+    "summary": "作品简介",
+    "authorized": "作品授权声明",
 }
-REQUIRED = ("title", "collective", "district", "industry", "contact_name", "contact_phone")
+AUTHORIZATION = (
+    "本集体保证作品为原创，拥有作品及其中肖像、音乐等素材的使用权；同意主办方在征集、评选、"
+    "展播和宣传中以非商业方式使用本作品（包括加注水印、转码、剪辑片段和公开展示）。"
+)
+REQUIRED = ("title", "collective", "district", "industry", "contact_name", "contact_phone", "email")
+YES = {True, "y", "yes", "on", "true", "1"}
 
 
 class SubmissionError(ValueError):
@@ -57,15 +68,21 @@ class SubmissionError(ValueError):
 class EntryFields:
     title: str
     collective: str
+    category: EntryCategory
     district: str
     industry: str
     contact_name: str
     contact_phone: str
+    email: str
     summary: str = ""
 
 
-def validate_fields(data: dict[str, object]) -> EntryFields:
-    """Check the entry form's fields; raise SubmissionError naming every wrong one."""
+def validate_fields(data: dict[str, object], contest: Contest | None = None) -> EntryFields:
+    """Check the entry form's fields; raise SubmissionError naming every wrong one.
+
+    With a contest, the district and industry must be among its choices (when it has any)
+    and the authorisation statement must be accepted.
+    """
     errors: dict[str, str] = {}
     clean: dict[str, str] = {}
     for name, limit in FIELD_LIMITS.items():
@@ -81,9 +98,22 @@ def validate_fields(data: dict[str, object]) -> EntryFields:
     if "contact_phone" not in errors and not PHONE.match(phone):
         errors["contact_phone"] = "联系电话格式不正确，请填写 11 位手机号或带区号的座机号"
     clean["contact_phone"] = phone
+    if "email" not in errors and not EMAIL.match(clean["email"]):
+        errors["email"] = "电子邮箱格式不正确"
+    try:
+        category = EntryCategory(str(data.get("category") or ""))
+    except ValueError:
+        errors["category"] = "请选择类别：青年文明号集体或争创集体"
+        category = EntryCategory.COLLECTIVE
+    if contest is not None:
+        for name, choices in (("district", contest.districts), ("industry", contest.industries)):
+            if choices and name not in errors and clean[name] not in choices:
+                errors[name] = f"请从列表中选择{FIELD_LABELS[name]}"
+        if data.get("authorized") not in YES:
+            errors["authorized"] = "请阅读并同意作品授权声明"
     if errors:
         raise SubmissionError("请修改标红的项目后再提交", errors)
-    return EntryFields(**clean)
+    return EntryFields(category=category, **clean)
 
 
 def current_contest(session: Session) -> Contest | None:
@@ -106,14 +136,16 @@ def _aware(moment: datetime) -> datetime:
 
 
 def create_entry(session: Session, contest: Contest, owner: User, fields: EntryFields) -> Entry:
-    """Add a draft entry with the next free number; commits."""
+    """Add a draft entry with the next free number, authorisation accepted now; commits."""
     check_open(contest)
     for _ in range(5):
         number = (
             session.scalar(select(func.max(Entry.number)).where(Entry.contest_id == contest.id))
             or 0
         ) + 1
-        entry = Entry(contest=contest, owner=owner, number=number, **fields.__dict__)
+        entry = Entry(
+            contest=contest, owner=owner, number=number, authorized_at=utcnow(), **fields.__dict__
+        )
         session.add(entry)
         try:
             session.commit()
@@ -124,9 +156,33 @@ def create_entry(session: Session, contest: Contest, owner: User, fields: EntryF
     raise SubmissionError("系统繁忙，请稍后再试")
 
 
+def check_changeable(entry: Entry, now: datetime | None = None) -> None:
+    """Raise SubmissionError unless the entry may still be edited, replaced or withdrawn."""
+    if entry.status is EntryStatus.WITHDRAWN:
+        raise SubmissionError("作品已撤回，不能再修改")
+    check_open(entry.contest, now)
+
+
+def update_entry(session: Session, entry: Entry, fields: EntryFields) -> Entry:
+    """Change an entry's fields before the deadline; commits."""
+    check_changeable(entry)
+    for name, value in fields.__dict__.items():
+        setattr(entry, name, value)
+    session.commit()
+    return entry
+
+
+def withdraw_entry(session: Session, entry: Entry) -> Entry:
+    """Withdraw an entry before the deadline; its files stay stored. Commits."""
+    check_changeable(entry)
+    entry.status = EntryStatus.WITHDRAWN
+    session.commit()
+    return entry
+
+
 def record_original(session: Session, entry: Entry, stored: StoredObject) -> Job:
     """Record an uploaded original and queue a job for it; commits before anyone publishes."""
-    check_open(entry.contest)
+    check_changeable(entry)
     session.add(
         MediaAsset(
             entry=entry,

@@ -6,6 +6,7 @@ import enum
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -61,6 +62,15 @@ class EntryStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class EntryCategory(enum.StrEnum):
+    COLLECTIVE = "collective"  # 青年文明号集体
+    ASPIRING = "aspiring"  # 青年文明号争创集体
+
+    @property
+    def label(self) -> str:
+        return {"collective": "青年文明号集体", "aspiring": "争创集体"}[self.value]
+
+
 class JobState(enum.StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -103,6 +113,9 @@ class Contest(Base):
     opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     blind: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The choices of the entry form; an empty list lets contestants type their own.
+    districts: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    industries: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     entries: Mapped[list[Entry]] = relationship(back_populates="contest")
@@ -119,11 +132,17 @@ class Entry(Base):
     number: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(100))  # 作品名称
     collective: Mapped[str] = mapped_column(String(100))  # 集体名称
+    category: Mapped[EntryCategory] = mapped_column(
+        _enum(EntryCategory), default=EntryCategory.COLLECTIVE, server_default="collective"
+    )  # 类别
     district: Mapped[str] = mapped_column(String(100))  # 所属县（市）区或市直单位
     industry: Mapped[str] = mapped_column(String(100))  # 行业
     contact_name: Mapped[str] = mapped_column(String(50))  # 联系人
     contact_phone: Mapped[str] = mapped_column(String(30))  # 联系电话
+    email: Mapped[str] = mapped_column(String(120), default="", server_default="")  # 电子邮箱
     summary: Mapped[str] = mapped_column(Text, default="")  # 简介
+    # When the contact person accepted the authorisation statement (作品授权声明).
+    authorized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[EntryStatus] = mapped_column(_enum(EntryStatus), default=EntryStatus.DRAFT)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(

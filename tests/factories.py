@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -43,15 +44,20 @@ def open_contest(session: Session) -> Contest:
         title="测试征集活动",
         opens_at=now - timedelta(days=1),
         closes_at=now + timedelta(days=30),
+        districts=["历下区", "市中区", "市直单位"],
+        industries=["医疗卫生", "交通运输"],
     )
     session.add(contest)
     session.commit()
     return contest
 
 
-ENTRY_FIELDS = {
+ENTRY_FIELDS: dict[str, Any] = {
     "title": "我们的青春足迹",
     "collective": "市第一医院急诊科青年文明号",
+    "category": "collective",
+    "email": "youth@example.org",
+    "authorized": "y",
     "district": "市直单位",
     "industry": "医疗卫生",
     "contact_name": "张三",
@@ -71,7 +77,8 @@ def make_entry(session: Session, owner: User, contest: Contest | None = None) ->
         )
         or 0
     ) + 1
-    entry = Entry(contest=contest, owner=owner, number=number, **ENTRY_FIELDS)
+    fields = {k: v for k, v in ENTRY_FIELDS.items() if k != "authorized"}
+    entry = Entry(contest=contest, owner=owner, number=number, **fields)
     session.add(entry)
     session.commit()
     return entry

@@ -128,7 +128,7 @@ def test_the_sweeper_requeues_silent_jobs_and_sends_unsent_ones(session: Session
     assert sorted(sent) == sorted([silent.id, unsent.id]) == sorted(result.republished)
     session.expire_all()
     assert silent.state is JobState.QUEUED and "重新排队" in silent.reason
-    assert hopeless.state is JobState.FAILED and hopeless.entry.status is EntryStatus.FAILED
+    assert hopeless.state is JobState.FAILED
     assert fresh_unsent.published_at is None and busy.state is JobState.RUNNING
 
 
@@ -226,3 +226,24 @@ def test_an_operator_can_retry_a_failed_job(
     session.expire_all()
     assert job.state is JobState.QUEUED and job.attempts == 0 and sent == [job.id]
     assert client.post("/ops/jobs/999999/retry").status_code == 404
+
+
+def test_a_finishing_job_leaves_a_withdrawn_or_replaced_entry_alone(
+    session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    from worker.jobs import finish_job
+
+    entry = make_entry(session, make_user(session))
+    old = Job(entry=entry, source_key="old", state=JobState.RUNNING)
+    new = Job(entry=entry, source_key="new", state=JobState.RUNNING)
+    session.add_all([old, new])
+    entry.status = EntryStatus.PROCESSING
+    session.commit()
+    finish_job(session_factory, old.id, JobState.FAILED, "x")  # superseded by the new upload
+    session.expire_all()
+    assert entry.status is EntryStatus.PROCESSING
+    entry.status = EntryStatus.WITHDRAWN
+    session.commit()
+    finish_job(session_factory, new.id, JobState.READY)
+    session.expire_all()
+    assert entry.status is EntryStatus.WITHDRAWN and new.state is JobState.READY

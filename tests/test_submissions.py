@@ -9,12 +9,15 @@ from sqlalchemy.orm import Session
 
 from judging.submissions import (
     SubmissionError,
+    check_changeable,
     check_open,
     create_entry,
+    update_entry,
     validate_fields,
+    withdraw_entry,
 )
-from storage.models import Contest
-from tests.factories import ENTRY_FIELDS, make_user, open_contest
+from storage.models import Contest, EntryStatus
+from tests.factories import ENTRY_FIELDS, make_entry, make_user, open_contest, unique
 
 
 @pytest.mark.parametrize(
@@ -49,11 +52,54 @@ def test_all_wrong_fields_are_reported_together() -> None:
     assert set(caught.value.errors) == {
         "title",
         "collective",
+        "category",
         "district",
         "industry",
         "contact_name",
         "contact_phone",
+        "email",
     }
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("district", "火星区", "请从列表中选择所属县（市）区或市直单位"),
+        ("industry", "航天", "请从列表中选择行业"),
+        ("authorized", "", "请阅读并同意作品授权声明"),
+        ("category", "other", "请选择类别"),
+        ("email", "not-an-address", "电子邮箱格式不正确"),
+    ],
+)
+def test_contest_choices_and_the_statement(field: str, value: str, message: str) -> None:
+    contest = Contest(slug="c", title="t", districts=["市直单位"], industries=["医疗卫生"])
+    with pytest.raises(SubmissionError) as caught:
+        validate_fields({**ENTRY_FIELDS, field: value}, contest)
+    assert set(caught.value.errors) == {field} and message in caught.value.errors[field]
+
+
+def test_a_contest_without_lists_takes_free_text() -> None:
+    contest = Contest(slug="c", title="t", districts=[], industries=[])
+    fields = validate_fields({**ENTRY_FIELDS, "district": "新区", "industry": "航天"}, contest)
+    assert (fields.district, fields.industry) == ("新区", "航天")
+
+
+def test_edits_and_withdrawal_before_the_deadline_only(session: Session) -> None:
+    contest = open_contest(session)
+    entry = create_entry(session, contest, make_user(session), validate_fields(ENTRY_FIELDS))
+    assert entry.authorized_at is not None
+    update_entry(session, entry, validate_fields({**ENTRY_FIELDS, "title": "新的名字"}))
+    assert entry.title == "新的名字"
+    withdraw_entry(session, entry)
+    assert entry.status is EntryStatus.WITHDRAWN
+    with pytest.raises(SubmissionError, match="已撤回"):
+        update_entry(session, entry, validate_fields(ENTRY_FIELDS))
+    late = Contest(slug=unique("late-"), title="t", closes_at=datetime.now(UTC) - timedelta(1))
+    closed = make_entry(session, make_user(session), late)
+    with pytest.raises(SubmissionError, match="已截止"):
+        withdraw_entry(session, closed)
+    with pytest.raises(SubmissionError, match="已截止"):
+        check_changeable(closed)
 
 
 def test_submissions_close_at_the_deadline() -> None:

@@ -276,3 +276,55 @@ def test_demo_command_creates_accounts_once(runner: Any, session: Session, tmp_p
 def test_settings_command_prints_the_table(runner: Any) -> None:
     out = runner.invoke(args=["settings"]).output
     assert "| `DATABASE_URL` |" in out
+
+
+def test_contestant_edits_then_withdraws_an_entry(
+    client: FlaskClient, auth: Any, session: Session
+) -> None:
+    user = make_user(session)
+    entry = make_entry(session, user)
+    auth.login(user.username)
+    form = client.get(f"/submit/{entry.id}/edit").get_data(as_text=True)
+    assert ENTRY_FIELDS["collective"] in form and "作品授权声明" in form
+    saved = client.post(
+        f"/submit/{entry.id}/edit",
+        data={**ENTRY_FIELDS, "title": "改过的名字"},
+        follow_redirects=True,
+    )
+    assert "作品信息已保存" in saved.get_data(as_text=True)
+    bad = client.post(f"/submit/{entry.id}/edit", data={**ENTRY_FIELDS, "district": "别处"})
+    assert "请从列表中选择" in bad.get_data(as_text=True)
+    page = client.post(f"/submit/{entry.id}/withdraw", follow_redirects=True)
+    text = page.get_data(as_text=True)
+    assert "作品已撤回" in text and "修改作品信息" not in text
+    session.refresh(entry)
+    assert entry.title == "改过的名字" and entry.status is EntryStatus.WITHDRAWN
+    again = client.get(f"/submit/{entry.id}/edit", follow_redirects=True)
+    assert "不能再修改" in again.get_data(as_text=True)
+
+
+def test_nothing_changes_after_the_deadline(
+    client: FlaskClient, auth: Any, session: Session
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from storage.models import Contest
+
+    closed = Contest(
+        slug=unique("closed-"),
+        title="已截止的活动",
+        closes_at=datetime.now(UTC) - timedelta(hours=1),
+    )
+    user = make_user(session)
+    entry = make_entry(session, user, closed)
+    auth.login(user.username)
+    page = client.get(f"/submit/{entry.id}").get_data(as_text=True)
+    assert "征集已截止" in page and "撤回作品" not in page
+    client.post(f"/submit/{entry.id}/withdraw")
+    client.post(f"/submit/{entry.id}/edit", data={**ENTRY_FIELDS, "title": "迟到的修改"})
+    upload = client.put(
+        f"/api/v1/entries/{entry.id}/video", data=b"x" * 10, auth=(user.username, PASSWORD)
+    )
+    assert upload.status_code == 400 and "已截止" in upload.get_json()["error"]
+    session.refresh(entry)
+    assert entry.title == ENTRY_FIELDS["title"] and entry.status is EntryStatus.DRAFT

@@ -75,7 +75,7 @@ def create() -> Any:
     if contest is None:
         raise ApiError(409, "目前没有进行中的征集活动 (no open contest)")
     try:
-        entry = create_entry(db.session, contest, user, validate_fields(data))
+        entry = create_entry(db.session, contest, user, validate_fields(data, contest))
     except SubmissionError as exc:
         raise ApiError(400, exc.message, exc.errors) from exc
     response = jsonify(entry_status(entry))

@@ -13,6 +13,34 @@ from storage.models import Contest, Role, User
 from web.auth import hash_password
 
 DEMO_SLUG = "qingchun-zuji-demo"
+DEMO_DISTRICTS = [
+    "历下区",
+    "市中区",
+    "槐荫区",
+    "天桥区",
+    "历城区",
+    "长清区",
+    "章丘区",
+    "济阳区",
+    "莱芜区",
+    "钢城区",
+    "平阴县",
+    "商河县",
+    "市直单位",
+]
+DEMO_INDUSTRIES = [
+    "交通运输",
+    "医疗卫生",
+    "金融",
+    "教育",
+    "公安政法",
+    "能源电力",
+    "通信",
+    "商贸服务",
+    "文化旅游",
+    "城市建设",
+    "其他",
+]
 DEMO_USERS = {
     Role.CONTESTANT: ("demo-contestant", "示例联系人（团市委青年文明号集体）"),
     Role.JUDGE: ("demo-judge", "示例评委"),
@@ -41,6 +69,8 @@ def seed_demo(session: Session) -> list[DemoAccount]:
                 opens_at=now - timedelta(days=1),
                 closes_at=now + timedelta(days=60),
                 blind=True,
+                districts=DEMO_DISTRICTS,
+                industries=DEMO_INDUSTRIES,
             )
         )
     accounts = []

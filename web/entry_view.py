@@ -35,6 +35,8 @@ def entry_status(entry: Entry) -> dict[str, Any]:
         "number": entry.number,
         "title": entry.title,
         "collective": entry.collective,
+        "category": entry.category.value,
+        "category_label": entry.category.label,
         "district": entry.district,
         "industry": entry.industry,
         "summary": entry.summary,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import PasswordField, StringField, TextAreaField
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from judging.submissions import FIELD_LABELS, FIELD_LIMITS
+from storage.models import Contest, EntryCategory
 
 
 class LoginForm(FlaskForm):
@@ -37,19 +39,43 @@ def _text(name: str) -> StringField:
     return StringField(FIELD_LABELS[name], render_kw={"maxlength": FIELD_LIMITS[name]})
 
 
+def _choice(name: str) -> SelectField:
+    # Choices come from the contest; the rules in `judging.submissions` check them.
+    return SelectField(FIELD_LABELS[name], validate_choice=False)
+
+
 class EntryForm(FlaskForm):
     """The entry's fields; the rules that check them live in `judging.submissions`."""
 
     title = _text("title")
     collective = _text("collective")
-    district = _text("district")
-    industry = _text("industry")
+    category = SelectField(
+        FIELD_LABELS["category"],
+        choices=[
+            SelectChoice("", "请选择"),
+            *(SelectChoice(c.value, c.label) for c in EntryCategory),
+        ],
+        validate_choice=False,
+    )
+    district = _choice("district")
+    industry = _choice("industry")
     contact_name = _text("contact_name")
     contact_phone = _text("contact_phone")
+    email = _text("email")
     summary = TextAreaField(
         FIELD_LABELS["summary"], render_kw={"maxlength": FIELD_LIMITS["summary"]}
     )
+    authorized = BooleanField("我已阅读并同意作品授权声明")
     video = FileField("视频文件", render_kw={"accept": "video/*"})
+
+    def use_contest(self, contest: Contest) -> EntryForm:
+        """Offer the contest's districts and industries as choices."""
+        for field, choices in (
+            (self.district, contest.districts),
+            (self.industry, contest.industries),
+        ):
+            field.choices = [SelectChoice("", "请选择"), *(SelectChoice(c) for c in choices)]
+        return self
 
 
 class VideoForm(FlaskForm):

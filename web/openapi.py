@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from judging.submissions import FIELD_LABELS, FIELD_LIMITS, REQUIRED
+from judging.submissions import AUTHORIZATION, FIELD_LABELS, FIELD_LIMITS, REQUIRED
+from storage.models import EntryCategory
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _ENTRY = {"$ref": "#/components/schemas/EntryStatus"}
@@ -32,10 +33,15 @@ def _entry_id() -> list[dict[str, Any]]:
 
 def openapi_document() -> dict[str, Any]:
     """The API's OpenAPI document."""
-    fields = {
+    fields: dict[str, Any] = {
         name: {"type": "string", "maxLength": limit, "description": FIELD_LABELS[name]}
         for name, limit in FIELD_LIMITS.items()
     }
+    fields["category"] = {
+        "enum": [c.value for c in EntryCategory],
+        "description": "类别: collective 青年文明号集体, aspiring 争创集体",
+    }
+    fields["authorized"] = {"type": "boolean", "const": True, "description": AUTHORIZATION}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Footprints (青春足迹) API", "version": "1"},
@@ -109,7 +115,11 @@ def openapi_document() -> dict[str, Any]:
                         "errors": {"type": "object", "additionalProperties": {"type": "string"}},
                     },
                 },
-                "EntryFields": {"type": "object", "required": list(REQUIRED), "properties": fields},
+                "EntryFields": {
+                    "type": "object",
+                    "required": [*REQUIRED, "category", "authorized"],
+                    "properties": fields,
+                },
                 "Job": {
                     "type": "object",
                     "properties": {

@@ -1,4 +1,4 @@
-"""Contestants: their entries, the entry form, video upload and the entry page."""
+"""Contestants: their entries, the entry form, edits, withdrawal, video upload, the entry page."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
-from judging.submissions import SubmissionError, create_entry, current_contest, validate_fields
+from judging.submissions import (
+    AUTHORIZATION,
+    SubmissionError,
+    check_changeable,
+    create_entry,
+    current_contest,
+    update_entry,
+    validate_fields,
+    withdraw_entry,
+)
 from storage.models import Entry, Role, User
 from web.auth import roles_required
 from web.entry_view import entry_status
@@ -29,8 +38,33 @@ def own_entry(entry_id: int) -> Entry:
     return entry
 
 
+def changeable(entry: Entry) -> bool:
+    try:
+        check_changeable(entry)
+    except SubmissionError:
+        return False
+    return True
+
+
 def wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
+
+
+def _show_errors(form: EntryForm, exc: SubmissionError) -> None:
+    for name, message in exc.errors.items():
+        getattr(form, name).errors = [message]
+    flash(exc.message, "error")
+
+
+def _form_page(form: EntryForm, entry: Entry | None, contest: Any) -> str:
+    return render_template(
+        "submit/form.html",
+        form=form,
+        entry=entry,
+        contest=contest,
+        authorization=AUTHORIZATION,
+        max_mb=settings_of().max_upload_bytes // 1024**2,
+    )
 
 
 @bp.route("/")
@@ -47,23 +81,20 @@ def index() -> Any:
 @bp.route("/new", methods=["GET", "POST"])
 @contestant_only
 def new() -> Any:
-    form = EntryForm()
     contest = current_contest(db.session)
     if contest is None:
         flash("目前没有进行中的征集活动", "error")
         return redirect(url_for("pages.index"))
+    form = EntryForm().use_contest(contest)
     if form.validate_on_submit():
         try:
-            fields = validate_fields(form.data)
-            entry = create_entry(
-                db.session, contest, db.session.get_one(User, current_user.id), fields
-            )
+            fields = validate_fields(form.data, contest)
+            owner = db.session.get_one(User, current_user.id)
+            entry = create_entry(db.session, contest, owner, fields)
         except SubmissionError as exc:
-            for name, message in exc.errors.items():
-                getattr(form, name).errors = [message]
             if wants_json():
                 return jsonify(error=exc.message, errors=exc.errors), 400
-            flash(exc.message, "error")
+            _show_errors(form, exc)
         else:
             if wants_json():
                 return jsonify(
@@ -74,12 +105,41 @@ def new() -> Any:
             return _upload_then_show(entry, form.video.data)
     elif wants_json() and request.method == "POST":
         return jsonify(error="表单已过期，请刷新页面后重试", errors=form.errors), 400
-    return render_template(
-        "submit/new.html",
-        form=form,
-        contest=contest,
-        max_mb=settings_of().max_upload_bytes // 1024**2,
-    )
+    return _form_page(form, None, contest)
+
+
+@bp.route("/<int:entry_id>/edit", methods=["GET", "POST"])
+@contestant_only
+def edit(entry_id: int) -> Any:
+    item = own_entry(entry_id)
+    if not changeable(item):
+        flash("征集已截止或作品已撤回，不能再修改", "error")
+        return redirect(url_for(".entry", entry_id=item.id))
+    form = EntryForm(obj=item).use_contest(item.contest)
+    if request.method == "GET":
+        form.authorized.data = item.authorized_at is not None
+    if form.validate_on_submit():
+        try:
+            update_entry(db.session, item, validate_fields(form.data, item.contest))
+        except SubmissionError as exc:
+            _show_errors(form, exc)
+        else:
+            flash("作品信息已保存", "success")
+            return redirect(url_for(".entry", entry_id=item.id))
+    return _form_page(form, item, item.contest)
+
+
+@bp.route("/<int:entry_id>/withdraw", methods=["POST"])
+@contestant_only
+def withdraw(entry_id: int) -> Any:
+    item = own_entry(entry_id)
+    try:
+        withdraw_entry(db.session, item)
+    except SubmissionError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("作品已撤回", "success")
+    return redirect(url_for(".entry", entry_id=item.id))
 
 
 @bp.route("/<int:entry_id>")
@@ -87,7 +147,11 @@ def new() -> Any:
 def entry(entry_id: int) -> Any:
     item = own_entry(entry_id)
     return render_template(
-        "submit/entry.html", entry=item, status=entry_status(item), video_form=VideoForm()
+        "submit/entry.html",
+        entry=item,
+        status=entry_status(item),
+        video_form=VideoForm(),
+        changeable=changeable(item),
     )
 
 

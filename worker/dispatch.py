@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import EntryStatus, Job, JobState, utcnow
+from worker.jobs import set_entry_status
 
 log = logging.getLogger(__name__)
 # A job row younger than this may still be on its way to the broker from the web.
@@ -59,7 +60,7 @@ def sweep(
             job.state = JobState.FAILED
             job.finished_at = now
             job.reason = f"处理 {job.attempts} 次均中断，已停止重试，请联系组委会 (gave up)"
-            job.entry.status = EntryStatus.FAILED
+            set_entry_status(job, EntryStatus.FAILED)
             result.given_up.append(job.id)
         else:
             job.state = JobState.QUEUED
@@ -93,6 +94,6 @@ def requeue_job(session: Session, job: Job) -> bool:
     job.reason = "已由运维人员重新排队 (requeued by an operator)"
     job.finished_at = None
     job.published_at = None
-    job.entry.status = EntryStatus.SUBMITTED
+    set_entry_status(job, EntryStatus.SUBMITTED)
     session.commit()
     return publish_job(session, job)
