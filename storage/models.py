@@ -210,3 +210,29 @@ class Job(Base):
     )
 
     entry: Mapped[Entry] = relationship(back_populates="jobs")
+
+
+class Upload(Base):
+    """A resumable upload in progress: S3 multipart parts arriving chunk by chunk."""
+
+    __tablename__ = "uploads"
+
+    # Random and unguessable: the upload's URL is its only handle.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    length: Mapped[int] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    chunk_bytes: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    bucket: Mapped[str] = mapped_column(String(63))
+    object_key: Mapped[str] = mapped_column(String(512))
+    s3_upload_id: Mapped[str] = mapped_column(String(1024))
+    etags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True
+    )
+
+    entry: Mapped[Entry] = relationship()

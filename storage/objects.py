@@ -8,10 +8,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import IO, BinaryIO, cast
+from typing import BinaryIO, Protocol, cast
 
 import urllib3
 from minio import Minio
+from minio.datatypes import Part
 from minio.error import S3Error
 
 from storage.settings import Settings
@@ -32,10 +33,14 @@ class StoredObject:
     sha256: str
 
 
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class HashingReader:
     """Wraps a stream, counting and hashing what is read, refusing more than `limit` bytes."""
 
-    def __init__(self, stream: IO[bytes], limit: int | None = None) -> None:
+    def __init__(self, stream: Readable, limit: int | None = None) -> None:
         self._stream = stream
         self._limit = limit
         self.bytes = 0
@@ -103,7 +108,7 @@ class ObjectStore:
         self,
         bucket: str,
         key: str,
-        stream: IO[bytes],
+        stream: Readable,
         content_type: str,
         limit: int | None = None,
     ) -> StoredObject:
@@ -167,6 +172,45 @@ class ObjectStore:
             self._client.remove_object(bucket, key)
         except (S3Error, urllib3.exceptions.HTTPError) as exc:
             raise ObjectStoreError(f"cannot delete {bucket}/{key}: {exc}") from exc
+
+    # Multipart uploads, for resumable uploads that arrive in parts. The minio SDK exposes
+    # these S3 calls only with a leading underscore; they are stable across minio 7.x.
+    def start_multipart(self, bucket: str, key: str, content_type: str) -> str:
+        """Begin a multipart upload; returns its upload id."""
+        try:
+            return self._client._create_multipart_upload(  # noqa: SLF001
+                bucket, key, {"Content-Type": content_type}
+            )
+        except (S3Error, urllib3.exceptions.HTTPError) as exc:
+            raise ObjectStoreError(f"cannot start an upload to {bucket}/{key}: {exc}") from exc
+
+    def put_part(self, bucket: str, key: str, upload_id: str, number: int, data: bytes) -> str:
+        """Store part `number` (from 1) of a multipart upload; returns its ETag."""
+        try:
+            return self._client._upload_part(  # noqa: SLF001
+                bucket, key, data, None, upload_id, number
+            )
+        except (S3Error, urllib3.exceptions.HTTPError) as exc:
+            raise ObjectStoreError(f"cannot store part {number} of {bucket}/{key}: {exc}") from exc
+
+    def complete_multipart(self, bucket: str, key: str, upload_id: str, etags: list[str]) -> int:
+        """Join the parts into the object; returns the object's size."""
+        parts = [Part(number, etag) for number, etag in enumerate(etags, start=1)]
+        try:
+            self._client._complete_multipart_upload(bucket, key, upload_id, parts)  # noqa: SLF001
+            return int(self._client.stat_object(bucket, key).size or 0)
+        except (S3Error, urllib3.exceptions.HTTPError) as exc:
+            raise ObjectStoreError(f"cannot complete {bucket}/{key}: {exc}") from exc
+
+    def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
+        """Drop an unfinished multipart upload and its parts."""
+        try:
+            self._client._abort_multipart_upload(bucket, key, upload_id)  # noqa: SLF001
+        except S3Error as exc:
+            if exc.code != "NoSuchUpload":
+                raise ObjectStoreError(f"cannot abort {bucket}/{key}: {exc}") from exc
+        except urllib3.exceptions.HTTPError as exc:
+            raise ObjectStoreError(f"cannot abort {bucket}/{key}: {exc}") from exc
 
     def presigned_url(self, bucket: str, key: str, seconds: int | None = None) -> str:
         """A time-limited GET URL that a browser can use directly."""

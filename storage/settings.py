@@ -73,6 +73,14 @@ class Settings:
     max_upload_bytes: int = _setting(
         "MAX_UPLOAD_BYTES", 4 * 1024**3, "Largest accepted video upload, in bytes."
     )
+    upload_chunk_bytes: int = _setting(
+        "UPLOAD_CHUNK_BYTES",
+        8 * 1024**2,
+        "Size of each part of a resumable upload (at least 5 MiB, S3's smallest part).",
+    )
+    upload_expiry_hours: float = _setting(
+        "UPLOAD_EXPIRY_HOURS", 24.0, "Unfinished resumable uploads are dropped after this long."
+    )
     max_duration_seconds: float = _setting(
         "MAX_DURATION_SECONDS", 600.0, "Longest accepted video, in seconds."
     )

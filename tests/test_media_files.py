@@ -455,3 +455,40 @@ def test_a_file_cut_short_after_its_index_is_refused(tmp_path: Path) -> None:
     with pytest.raises(MediaRefused) as caught:
         run_pipeline(cut, tmp_path)
     assert caught.value.code == "incomplete" and "视频文件不完整" in caught.value.reason_zh
+
+
+@pytest.mark.parametrize("container", ["mp4", "mov", "3gp", "mkv", "webm", "avi", "flv", "ts"])
+def test_upload_sniffing_knows_every_accepted_container(tmp_path: Path, container: str) -> None:
+    from worker.media.sniff import HEAD_BYTES, looks_like_video
+
+    path = tmp_path / f"clip.{container}"
+    codec = {
+        "webm": ["-c:v", "libvpx"],
+        "flv": ["-c:v", "flv1"],
+        "3gp": ["-c:v", "h263", "-s", "176x144"],
+    }
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=320x240:r=10:d=0.3",
+        *codec.get(container, ["-c:v", "mpeg4"]),
+        str(path),
+    )
+    assert looks_like_video(path.read_bytes()[:HEAD_BYTES])
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"",
+        b"hello world, not video",
+        b"\x89PNG\r\n\x1a\n" + b"\0" * 8,
+        b"%PDF-1.7\n" + b"\0" * 8,
+        b"PK\x03\x04" + b"\0" * 12,
+    ],
+)
+def test_upload_sniffing_refuses_other_files(head: bytes) -> None:
+    from worker.media.sniff import looks_like_video
+
+    assert not looks_like_video(head)

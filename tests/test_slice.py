@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import time
 from pathlib import Path
@@ -117,7 +118,11 @@ def test_api_upload_becomes_watermarked_playable_rendition(
     assert all(store.exists(a.bucket, a.object_key) for a in assets)
 
 
-def test_form_upload_of_a_text_file_is_rejected_with_a_reason(
+# Starts like an MP4 (so it passes the upload's magic-byte check) but holds no video.
+BROKEN_MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"not really a video\n" * 50
+
+
+def test_form_upload_of_a_broken_video_is_rejected_on_the_job(
     client: FlaskClient,
     auth: Any,
     session: Session,
@@ -129,10 +134,7 @@ def test_form_upload_of_a_text_file_is_rejected_with_a_reason(
     auth.login(user.username)
     page = client.post(
         "/submit/new",
-        data={
-            **ENTRY_FIELDS,
-            "video": (io.BytesIO(b"just some notes, not a video\n" * 50), "notes.mp4"),
-        },
+        data={**ENTRY_FIELDS, "video": (io.BytesIO(BROKEN_MP4), "broken.mp4")},
         content_type="multipart/form-data",
     )
     assert page.status_code == 302
@@ -144,16 +146,35 @@ def test_form_upload_of_a_text_file_is_rejected_with_a_reason(
     assert "无法识别为视频文件" in data["job"]["reason"]
     assert data["media"] is None
 
-    # Nothing is lost: the uploaded file is still stored as it came.
+    # Nothing is lost: the uploaded file is still stored as it came, its hash recorded.
     session.expire_all()
     original = session.scalar(select(MediaAsset).where(MediaAsset.entry_id == entry.id))
-    assert original is not None and original.bytes == len(b"just some notes, not a video\n" * 50)
+    assert original is not None and original.bytes == len(BROKEN_MP4)
+    assert original.sha256 == hashlib.sha256(BROKEN_MP4).hexdigest()
     assert ObjectStore(settings).exists(original.bucket, original.object_key)
 
     shown = client.get(f"/submit/{entry.id}").get_data(as_text=True)
     assert "视频未通过检查" in shown and "无法识别为视频文件" in shown
     session.refresh(entry)
     assert entry.status is EntryStatus.REJECTED
+
+
+def test_a_file_that_is_no_video_at_all_is_refused_before_storing(
+    client: FlaskClient, auth: Any, session: Session
+) -> None:
+    open_contest(session)
+    user = make_user(session, Role.CONTESTANT)
+    auth.login(user.username)
+    page = client.post(
+        "/submit/new",
+        data={**ENTRY_FIELDS, "video": (io.BytesIO(b"just some notes\n" * 50), "notes.mp4")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    assert "所选文件不是视频文件" in page.get_data(as_text=True)
+    entry = session.scalar(select(Entry).where(Entry.owner_id == user.id))
+    assert entry is not None and entry.status is EntryStatus.DRAFT
+    assert session.scalars(select(MediaAsset).where(MediaAsset.entry_id == entry.id)).all() == []
 
 
 def test_requests_on_other_threads_publish_to_the_configured_queue(

@@ -34,13 +34,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_store(app)
     init_celery(app)
 
-    from web import admin, api, auth, judge, media, ops, pages, submit
+    from web import admin, api, auth, judge, media, ops, pages, resumable, submit
     from web.cli import register_commands
     from web.template_helpers import init_templates
 
     init_templates(app)
     register_commands(app)
-    for module in (pages, auth, submit, judge, admin, ops, media, api):
+    for module in (pages, auth, submit, judge, admin, ops, media, api, resumable):
         app.register_blueprint(module.bp)
+    # The API takes JSON, raw bodies or tus headers, none of which a cross-site form can
+    # send; it answers no CORS preflight, so browsers on other sites cannot call it.
     csrf.exempt(api.bp)
+    csrf.exempt(resumable.bp)
     return app

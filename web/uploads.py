@@ -11,6 +11,7 @@ from storage.models import Entry, Job
 from storage.objects import ObjectStoreError, TooLargeError, original_key
 from web.extensions import db, settings_of, store
 from worker.dispatch import publish_job
+from worker.media.sniff import HEAD_BYTES, looks_like_video
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,9 @@ class UploadTooLarge(UploadError):
     """An upload was longer than the size limit."""
 
 
+NOT_VIDEO = "所选文件不是视频文件，请选择 MP4、MOV 等格式的视频"
+
+
 def accept_video(entry: Entry, stream: IO[bytes], declared_length: int | None) -> Job:
     """Store `stream` as the entry's new original and queue its processing."""
     settings = settings_of()
@@ -30,22 +34,45 @@ def accept_video(entry: Entry, stream: IO[bytes], declared_length: int | None) -
     too_large = f"文件过大：上限为 {limit // 1024**2} MB"
     if declared_length is not None and declared_length > limit:
         raise UploadTooLarge(too_large)
+    head = stream.read(HEAD_BYTES)
+    if not head:
+        raise UploadError("上传的文件是空的，请重新选择视频文件")
+    if not looks_like_video(head):
+        raise UploadError(NOT_VIDEO)
     key = original_key(entry.id, uuid.uuid4().hex)
     try:
         stored = store().put_stream(
-            settings.bucket_originals, key, stream, "application/octet-stream", limit=limit
+            settings.bucket_originals,
+            key,
+            PrefixedReader(head, stream),
+            "application/octet-stream",
+            limit=limit,
         )
     except TooLargeError as exc:
         raise UploadTooLarge(too_large) from exc
     except ObjectStoreError as exc:
         log.error("upload for entry %s not stored: %s", entry.id, exc)
         raise UploadError("存储服务暂时不可用，视频未保存，请稍后重新上传") from exc
-    if stored.bytes == 0:
-        store().delete(stored.bucket, stored.key)
-        raise UploadError("上传的文件是空的，请重新选择视频文件")
     job = record_original(db.session, entry, stored)
     publish(job)
     return job
+
+
+class PrefixedReader:
+    """A stream that yields `head` (already read from `rest`) and then the rest of `rest`."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            if size < 0:
+                data, self._head = self._head + self._rest.read(), b""
+                return data
+            data, self._head = self._head[:size], self._head[size:]
+            return data
+        return self._rest.read(size)
 
 
 def publish(job: Job) -> bool:

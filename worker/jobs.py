@@ -6,6 +6,7 @@ Running the same job twice gives the same object keys and one set of asset rows.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -122,6 +123,7 @@ def process_job(
     ) as tmp:
         source = os.path.join(tmp, "source")
         store.get_file(settings.bucket_originals, source_key, source)
+        _record_original_hash(factory, source_key, source)
         out_dir = os.path.join(tmp, "out")
         os.mkdir(out_dir)
         try:
@@ -144,6 +146,21 @@ def process_job(
     finish_job(factory, job_id, JobState.READY)
     log.info("job %s ready", job_id)
     return JobState.READY
+
+
+def _record_original_hash(factory: sessionmaker[Session], source_key: str, path: str) -> None:
+    # Resumable uploads arrive in parts, so nobody saw the whole file before the worker.
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(block)
+    with session_scope(factory) as session:
+        session.execute(
+            update(MediaAsset)
+            .where(MediaAsset.object_key == source_key, MediaAsset.sha256 == "")
+            .values(sha256=digest.hexdigest())
+        )
+        session.commit()
 
 
 def failure_reason(exc: Exception) -> str:

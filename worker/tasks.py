@@ -20,6 +20,7 @@ from storage.database import make_engine, make_session_factory, session_scope
 from storage.models import JobState
 from storage.objects import ObjectStore, ObjectStoreError
 from storage.settings import Settings
+from storage.uploads import drop_expired_uploads
 from worker.celery_app import celery
 from worker.dispatch import sweep
 from worker.jobs import JobGone, finish_job, process_job
@@ -81,11 +82,16 @@ def transcode_entry(self: Task, job_id: int) -> str:
 @celery.task(name="footprints.sweep_jobs")
 def sweep_jobs() -> dict[str, list[int]]:
     """Requeue stuck jobs and send unsent ones (run every SWEEP_INTERVAL_SECONDS by beat)."""
-    settings, factory, _store = _resources()
+    settings, factory, store = _resources()
     with session_scope(factory) as session:
         result = sweep(
             session, timedelta(seconds=settings.stale_job_seconds), settings.max_attempts
         )
+        dropped = drop_expired_uploads(
+            session, store, timedelta(hours=settings.upload_expiry_hours)
+        )
+    if dropped:
+        log.info("sweep: dropped %s abandoned uploads", len(dropped))
     if result.requeued or result.republished or result.given_up:
         log.warning(
             "sweep: requeued %s, republished %s, gave up %s",

@@ -1,0 +1,216 @@
+"""Resumable uploads in the tus 1.0 protocol (core, creation, checksum, termination).
+
+Each chunk becomes one S3 multipart part, so the web process holds one chunk at a time and
+shares no disk with anyone; a dropped chunk is simply sent again from the last offset.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from judging.submissions import SubmissionError, check_changeable, record_original
+from storage.models import Entry, Upload, utcnow
+from storage.objects import ObjectStoreError, StoredObject, original_key
+from storage.uploads import drop_upload
+from web.extensions import db, settings_of, store
+from web.uploads import NOT_VIDEO, publish
+from worker.media.sniff import HEAD_BYTES, looks_like_video
+
+bp = Blueprint("uploads", __name__, url_prefix="/api/v1")
+log = logging.getLogger(__name__)
+TUS = {"Tus-Resumable": "1.0.0"}
+STORAGE_DOWN = "存储服务暂时不可用，已上传的部分会保留，请稍后继续上传"
+
+
+def _answer(status: int, message: str = "", **headers: Any) -> Response:
+    response = jsonify(error=message) if message else Response(status=status)
+    response.status_code = status
+    response.headers.update({**TUS, "Cache-Control": "no-store", **headers})
+    return response
+
+
+def _own_upload(upload_id: str) -> Upload | None:
+    upload = db.session.get(Upload, upload_id)
+    if upload is None or not current_user.is_authenticated or upload.owner_id != current_user.id:
+        return None
+    return upload
+
+
+@bp.route("/uploads", methods=["OPTIONS"])
+def options() -> Response:
+    return _answer(
+        204,
+        **{
+            "Tus-Version": "1.0.0",
+            "Tus-Extension": "creation,checksum,termination",
+            "Tus-Checksum-Algorithm": "sha256",
+            "Tus-Max-Size": str(settings_of().max_upload_bytes),
+        },
+    )
+
+
+@bp.post("/entries/<int:entry_id>/uploads")
+def create(entry_id: int) -> Response:
+    """Start an upload of `Upload-Length` bytes for the caller's entry."""
+    if not current_user.is_authenticated:
+        return _answer(401, "请先登录")
+    entry = db.session.get(Entry, entry_id)
+    if entry is None or entry.owner_id != current_user.id:
+        return _answer(404, "作品不存在")
+    settings = settings_of()
+    length = request.headers.get("Upload-Length", "")
+    if not length.isdigit() or int(length) == 0:
+        return _answer(400, "缺少文件大小，或文件是空的")
+    if int(length) > settings.max_upload_bytes:
+        return _answer(413, f"文件过大：上限为 {settings.max_upload_bytes // 1024**2} MB")
+    try:
+        check_changeable(entry)
+    except SubmissionError as exc:
+        return _answer(409, exc.message)
+    upload_id = uuid.uuid4().hex
+    key = original_key(entry.id, upload_id)
+    try:
+        s3_id = store().start_multipart(settings.bucket_originals, key, "application/octet-stream")
+    except ObjectStoreError as exc:
+        log.error("upload for entry %s not started: %s", entry.id, exc)
+        return _answer(503, "存储服务暂时不可用，请稍后再试")
+    db.session.add(
+        Upload(
+            id=upload_id,
+            entry=entry,
+            owner_id=current_user.id,
+            length=int(length),
+            chunk_bytes=max(settings.upload_chunk_bytes, 5 * 1024**2),
+            filename=_filename(request.headers.get("Upload-Metadata", "")),
+            bucket=settings.bucket_originals,
+            object_key=key,
+            s3_upload_id=s3_id,
+            etags=[],
+        )
+    )
+    db.session.commit()
+    location = url_for(".upload", upload_id=upload_id)
+    return _answer(201, Location=location, **{"Upload-Offset": "0"})
+
+
+@bp.route("/uploads/<upload_id>", methods=["HEAD"])
+def upload(upload_id: str) -> Response:
+    found = _own_upload(upload_id)
+    if found is None:
+        return _answer(404)
+    return _answer(
+        200,
+        **{
+            "Upload-Offset": str(found.offset),
+            "Upload-Length": str(found.length),
+            "Footprints-Chunk-Size": str(found.chunk_bytes),
+        },
+    )
+
+
+@bp.route("/uploads/<upload_id>", methods=["PATCH"])
+def append(upload_id: str) -> Response:
+    """Take the next chunk at `Upload-Offset`; the last one completes the upload."""
+    found = _own_upload(upload_id)
+    if found is None:
+        return _answer(404, "上传不存在或已过期，请重新选择文件上传")
+    if request.content_type != "application/offset+octet-stream":
+        return _answer(415, "上传格式不正确")
+    if found.completed_at is not None:
+        return _answer(204, **{"Upload-Offset": str(found.offset)})
+    offset = request.headers.get("Upload-Offset", "")
+    if offset != str(found.offset):
+        return _answer(409, "上传进度不一致，请刷新后继续", **{"Upload-Offset": str(found.offset)})
+    expected = min(found.chunk_bytes, found.length - found.offset)
+    # At most one chunk is read into memory, whatever the client sends.
+    data = request.stream.read(expected + 1)
+    if len(data) != expected:
+        return _answer(
+            400,
+            f"分片大小应为 {expected} 字节，收到 {len(data)} 字节；请从断点重新发送",
+            **{"Upload-Offset": str(found.offset)},
+        )
+    problem = _check_chunk(found, data, request.headers.get("Upload-Checksum", ""))
+    if problem:
+        return problem
+    try:
+        etag = store().put_part(
+            found.bucket, found.object_key, found.s3_upload_id, len(found.etags) + 1, data
+        )
+    except ObjectStoreError as exc:
+        log.error("upload %s: part not stored: %s", found.id, exc)
+        return _answer(503, STORAGE_DOWN, **{"Upload-Offset": str(found.offset)})
+    found.etags = [*found.etags, etag]
+    found.offset += len(data)
+    db.session.commit()
+    headers = {"Upload-Offset": str(found.offset)}
+    if found.offset == found.length:
+        try:
+            entry_url = _complete(db.session, found)
+        except ObjectStoreError as exc:
+            log.error("upload %s: not completed: %s", found.id, exc)
+            return _answer(503, STORAGE_DOWN, **headers)
+        except SubmissionError as exc:
+            return _answer(409, exc.message, **headers)
+        headers["Footprints-Entry"] = entry_url
+    return _answer(204, **headers)
+
+
+@bp.route("/uploads/<upload_id>", methods=["DELETE"])
+def terminate(upload_id: str) -> Response:
+    found = _own_upload(upload_id)
+    if found is None:
+        return _answer(404)
+    if found.completed_at is None:
+        drop_upload(db.session, store(), found)
+    return _answer(204)
+
+
+def _check_chunk(found: Upload, data: bytes, checksum: str) -> Response | None:
+    if found.offset == 0 and not looks_like_video(data[:HEAD_BYTES]):
+        # Refused before anything is kept: the parts and the row go.
+        drop_upload(db.session, store(), found)
+        return _answer(415, NOT_VIDEO)
+    if checksum:
+        algorithm, _, digest = checksum.partition(" ")
+        if algorithm != "sha256":
+            return _answer(400, "不支持的校验算法")
+        if base64.b64encode(hashlib.sha256(data).digest()).decode() != digest:
+            # tus's "checksum mismatch": the chunk was damaged on the way; send it again.
+            return _answer(460, "分片校验失败，请重新发送", **{"Upload-Offset": str(found.offset)})
+    return None
+
+
+def _complete(session: Session, found: Upload) -> str:
+    size = store().complete_multipart(
+        found.bucket, found.object_key, found.s3_upload_id, found.etags
+    )
+    if size != found.length:
+        raise ObjectStoreError(f"stored {size} bytes of {found.length}")
+    found.completed_at = utcnow()
+    # The worker records the original's sha256 as it downloads it.
+    job = record_original(
+        session, found.entry, StoredObject(found.bucket, found.object_key, size, "")
+    )
+    publish(job)
+    return url_for("submit.entry", entry_id=found.entry_id)
+
+
+def _filename(metadata: str) -> str:
+    # tus metadata: "key base64value,key base64value".
+    for pair in metadata.split(","):
+        key, _, value = pair.strip().partition(" ")
+        if key == "filename":
+            try:
+                return base64.b64decode(value).decode("utf-8", "replace")[:255]
+            except ValueError:
+                return ""
+    return ""

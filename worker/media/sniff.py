@@ -1,0 +1,23 @@
+"""Recognise a video container from a file's first bytes, before anything is stored."""
+
+from __future__ import annotations
+
+# Enough for every signature below.
+HEAD_BYTES = 16
+
+
+def looks_like_video(head: bytes) -> bool:
+    """Whether `head` starts like a container the pipeline accepts (see probe.ALLOWED_DEMUXERS).
+
+    A cheap early check for a clear message at upload time; the probe decides for real.
+    """
+    if len(head) >= 12 and head[4:8] in {b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"}:
+        return True  # MP4, MOV, 3GP (ISO base media)
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return True  # Matroska, WebM (EBML)
+    if head.startswith(b"RIFF") and head[8:12] == b"AVI ":
+        return True
+    if head.startswith(b"FLV\x01"):
+        return True
+    # MPEG-TS: a sync byte every 188 bytes; the first one is all we have here.
+    return head[:1] == b"\x47" and len(head) >= 4
