@@ -23,8 +23,13 @@ def _errors(*codes: int) -> dict[str, Any]:
         404: "no such entry",
         409: "no open contest",
         413: "file too large",
+        415: "not a video",
     }
     return {str(code): _json(_ERROR, texts[code]) for code in codes}
+
+
+def _header(name: str, required: bool) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": required, "schema": {"type": "string"}}
 
 
 def _entry_id() -> list[dict[str, Any]]:
@@ -80,6 +85,71 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Read an entry's status, job progress and media URLs",
                     "parameters": _entry_id(),
                     "responses": {"200": _json(_ENTRY, "the entry"), **_errors(401, 404)},
+                },
+            },
+            "/entries/{entry_id}/uploads": {
+                "post": {
+                    "summary": "Start a resumable upload (tus 1.0 creation) of the video",
+                    "parameters": [
+                        *_entry_id(),
+                        _header("Upload-Length", True),
+                        _header("Upload-Metadata", False),
+                        _header("Tus-Resumable", True),
+                    ],
+                    "responses": {
+                        "201": {
+                            "description": "created; the upload's URL is "
+                            "in Location, its part size in "
+                            "Footprints-Chunk-Size"
+                        },
+                        **_errors(400, 401, 404, 409, 413),
+                    },
+                },
+            },
+            "/uploads/{upload_id}": {
+                "parameters": [
+                    {
+                        "name": "upload_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "head": {
+                    "summary": "Where an upload stands (Upload-Offset, Upload-Length)",
+                    "responses": {
+                        "200": {"description": "the offset"},
+                        "404": {"description": "no such upload"},
+                    },
+                },
+                "patch": {
+                    "summary": "Send the next part at Upload-Offset (tus 1.0 core); "
+                    "the last part completes the upload and queues the job",
+                    "parameters": [
+                        _header("Upload-Offset", True),
+                        _header("Upload-Checksum", False),
+                        _header("Tus-Resumable", True),
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/offset+octet-stream": {
+                                "schema": {"type": "string", "format": "binary"}
+                            }
+                        },
+                    },
+                    "responses": {
+                        "204": {"description": "stored; new Upload-Offset"},
+                        "460": {"description": "checksum mismatch"},
+                        **_errors(400, 404, 409, 415),
+                    },
+                },
+                "delete": {
+                    "summary": "Cancel an upload (tus termination)",
+                    "responses": {
+                        "204": {"description": "cancelled"},
+                        "404": {"description": "no such upload"},
+                    },
                 },
             },
             "/entries/{entry_id}/video": {

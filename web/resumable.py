@@ -76,6 +76,7 @@ def create(entry_id: int) -> Response:
     except SubmissionError as exc:
         return _answer(409, exc.message)
     upload_id = uuid.uuid4().hex
+    chunk = str(max(settings.upload_chunk_bytes, 5 * 1024**2))
     key = original_key(entry.id, upload_id)
     try:
         s3_id = store().start_multipart(settings.bucket_originals, key, "application/octet-stream")
@@ -88,7 +89,7 @@ def create(entry_id: int) -> Response:
             entry=entry,
             owner_id=current_user.id,
             length=int(length),
-            chunk_bytes=max(settings.upload_chunk_bytes, 5 * 1024**2),
+            chunk_bytes=int(chunk),
             filename=_filename(request.headers.get("Upload-Metadata", "")),
             bucket=settings.bucket_originals,
             object_key=key,
@@ -98,7 +99,7 @@ def create(entry_id: int) -> Response:
     )
     db.session.commit()
     location = url_for(".upload", upload_id=upload_id)
-    return _answer(201, Location=location, **{"Upload-Offset": "0"})
+    return _answer(201, Location=location, **{"Upload-Offset": "0", "Footprints-Chunk-Size": chunk})
 
 
 @bp.route("/uploads/<upload_id>", methods=["HEAD"])

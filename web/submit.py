@@ -100,7 +100,7 @@ def new() -> Any:
                 return jsonify(
                     id=entry.id,
                     entry_url=url_for(".entry", entry_id=entry.id),
-                    upload_url=url_for("api.upload_video", entry_id=entry.id),
+                    upload_url=url_for("uploads.create", entry_id=entry.id),
                 ), 201
             return _upload_then_show(entry, form.video.data)
     elif wants_json() and request.method == "POST":
@@ -152,6 +152,7 @@ def entry(entry_id: int) -> Any:
         status=entry_status(item),
         video_form=VideoForm(),
         changeable=changeable(item),
+        max_bytes=settings_of().max_upload_bytes,
     )
 
 

@@ -6,7 +6,7 @@ import logging
 import uuid
 from typing import IO
 
-from judging.submissions import SubmissionError, record_original
+from judging.submissions import SubmissionError, check_changeable, record_original
 from storage.models import Entry, Job
 from storage.objects import ObjectStoreError, TooLargeError, original_key
 from web.extensions import db, settings_of, store
@@ -29,6 +29,7 @@ NOT_VIDEO = "所选文件不是视频文件，请选择 MP4、MOV 等格式的�
 
 def accept_video(entry: Entry, stream: IO[bytes], declared_length: int | None) -> Job:
     """Store `stream` as the entry's new original and queue its processing."""
+    check_changeable(entry)  # before reading a byte: nothing is stored past the deadline
     settings = settings_of()
     limit = settings.max_upload_bytes
     too_large = f"文件过大：上限为 {limit // 1024**2} MB"

@@ -1,92 +1,207 @@
-// Entry form: create the entry first, then upload the video with a progress bar.
-// Without JavaScript the form posts everything in one request and still works.
+// Resumable video upload (tus 1.0) with a progress bar, speed and time left.
+// A dropped chunk is retried; a reload or a new tab resumes where the upload stopped.
+// Without JavaScript the forms post the file in one request and still work.
 (function () {
   "use strict";
-  var form = document.getElementById("entry-form");
-  if (!form || !window.FormData || !window.XMLHttpRequest) return;
-  var fileInput = form.querySelector('input[type="file"]');
-  var box = document.getElementById("upload-status");
-  var bar = document.getElementById("upload-bar");
-  var text = document.getElementById("upload-text");
-  var button = document.getElementById("submit-button");
-  var maxBytes = Number(form.dataset.maxBytes);
+  var RETRY_DELAYS = [1000, 2000, 4000, 8000, 15000, 30000];
+  var TUS = { "Tus-Resumable": "1.0.0" };
 
-  function showErrors(errors) {
+  function mb(bytes) { return (bytes / 1048576).toFixed(1) + " MB"; }
+
+  function timeLeft(seconds) {
+    if (!isFinite(seconds)) return "";
+    return seconds >= 60 ? "约剩 " + Math.ceil(seconds / 60) + " 分钟" : "约剩 " + Math.ceil(seconds) + " 秒";
+  }
+
+  function request(method, url, headers, body, onProgress) {
+    return new Promise(function (resolve) {
+      var xhr = new XMLHttpRequest();
+      xhr.open(method, url);
+      Object.keys(headers).forEach(function (k) { xhr.setRequestHeader(k, headers[k]); });
+      if (onProgress) xhr.upload.onprogress = function (e) { onProgress(e.loaded); };
+      xhr.onload = function () { resolve(xhr); };
+      xhr.onerror = xhr.ontimeout = xhr.onabort = function () { resolve(null); };
+      xhr.send(body || null);
+    });
+  }
+
+  function errorOf(xhr, fallback) {
+    try { return JSON.parse(xhr.responseText).error || fallback; } catch (e) { return fallback; }
+  }
+
+  function checksum(blob) {
+    // WebCrypto exists only on HTTPS pages and localhost; elsewhere the length check remains.
+    if (!(window.crypto && window.crypto.subtle && blob.arrayBuffer)) return Promise.resolve(null);
+    return blob.arrayBuffer().then(function (buf) { return window.crypto.subtle.digest("SHA-256", buf); })
+      .then(function (digest) {
+        var bytes = new Uint8Array(digest), text = "";
+        for (var i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
+        return "sha256 " + btoa(text);
+      });
+  }
+
+  function wait(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
+
+  // Upload `file` to the tus creation URL; `ui` has bar, text; resolves to the entry URL.
+  function upload(file, createUrl, ui) {
+    var key = "fp-upload:" + createUrl + ":" + file.name + ":" + file.size + ":" + file.lastModified;
+    var url = null, offset = 0, chunk = 8 * 1048576, started = Date.now(), startOffset = 0;
+
+    function show(done) {
+      var seconds = (Date.now() - started) / 1000;
+      var speed = seconds > 0.5 ? (done - startOffset) / seconds : 0;
+      ui.bar.value = Math.floor((done / file.size) * 100);
+      ui.text.textContent = "已上传 " + mb(done) + " / " + mb(file.size) +
+        (speed > 0 ? "，" + mb(speed) + "/秒，" + timeLeft((file.size - done) / speed) : "");
+    }
+
+    function locate() {
+      var saved = window.localStorage && localStorage.getItem(key);
+      if (!saved) return create();
+      return request("HEAD", saved, TUS).then(function (xhr) {
+        if (xhr && xhr.status === 200) {
+          url = saved;
+          offset = startOffset = Number(xhr.getResponseHeader("Upload-Offset"));
+          chunk = Number(xhr.getResponseHeader("Footprints-Chunk-Size")) || chunk;
+          ui.text.textContent = "从上次中断处继续上传（" + mb(offset) + "）…";
+          return;
+        }
+        localStorage.removeItem(key);
+        return create();
+      });
+    }
+
+    function create() {
+      var name = btoa(unescape(encodeURIComponent(file.name)));
+      var headers = Object.assign({ "Upload-Length": String(file.size), "Upload-Metadata": "filename " + name }, TUS);
+      return request("POST", createUrl, headers).then(function (xhr) {
+        if (!xhr) throw new Error("网络错误，请检查网络后重试");
+        if (xhr.status !== 201) throw new Error(errorOf(xhr, "无法开始上传（" + xhr.status + "）"));
+        url = xhr.getResponseHeader("Location");
+        chunk = Number(xhr.getResponseHeader("Footprints-Chunk-Size")) || chunk;
+        if (window.localStorage) localStorage.setItem(key, url);
+      });
+    }
+
+    function sendFrom(attempt) {
+      if (offset >= file.size) return Promise.resolve(null);
+      var blob = file.slice(offset, Math.min(offset + chunk, file.size));
+      return checksum(blob).then(function (sum) {
+        var headers = Object.assign({ "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" }, TUS);
+        if (sum) headers["Upload-Checksum"] = sum;
+        return request("PATCH", url, headers, blob, function (loaded) { show(offset + loaded); });
+      }).then(function (xhr) {
+        if (xhr && xhr.status === 204) {
+          offset = Number(xhr.getResponseHeader("Upload-Offset"));
+          show(offset);
+          var entry = xhr.getResponseHeader("Footprints-Entry");
+          return entry && offset >= file.size ? entry : sendFrom(0);
+        }
+        if (xhr && [404, 413, 415].indexOf(xhr.status) >= 0) {
+          if (window.localStorage) localStorage.removeItem(key);
+          throw new Error(errorOf(xhr, "上传失败"));
+        }
+        if (attempt >= RETRY_DELAYS.length) {
+          throw new Error("网络不稳定，上传已暂停。已上传的部分会保留，稍后重新选择同一文件即可继续。");
+        }
+        ui.text.textContent = "连接中断，" + RETRY_DELAYS[attempt] / 1000 + " 秒后自动重试…";
+        return wait(RETRY_DELAYS[attempt]).then(function () {
+          // Ask the server where it stands: the chunk may or may not have arrived.
+          return request("HEAD", url, TUS);
+        }).then(function (head) {
+          if (head && head.status === 200) offset = Number(head.getResponseHeader("Upload-Offset"));
+          return sendFrom(attempt + 1);
+        });
+      });
+    }
+
+    return locate().then(function () { return sendFrom(0); }).then(function (entryUrl) {
+      if (window.localStorage) localStorage.removeItem(key);
+      return entryUrl;
+    });
+  }
+
+  function showErrors(form, errors) {
     form.querySelectorAll("[data-error-for]").forEach(function (el) {
       var message = errors[el.dataset.errorFor];
       el.textContent = message || "";
       el.hidden = !message;
-      el.closest(".field").classList.toggle("has-error", !!message);
+      var field = el.closest(".field");
+      if (field) field.classList.toggle("has-error", !!message);
     });
   }
 
-  function mb(bytes) { return (bytes / 1048576).toFixed(1) + " MB"; }
-
-  function upload(url, file, done) {
-    var xhr = new XMLHttpRequest();
-    var started = Date.now();
-    xhr.open("PUT", url);
-    xhr.setRequestHeader("Content-Type", "application/octet-stream");
-    xhr.setRequestHeader("Accept", "application/json");
-    xhr.upload.onprogress = function (e) {
-      if (!e.lengthComputable) return;
-      var seconds = (Date.now() - started) / 1000;
-      var speed = seconds > 0 ? e.loaded / seconds : 0;
-      var left = speed > 0 ? Math.round((e.total - e.loaded) / speed) : 0;
-      bar.value = Math.round((e.loaded / e.total) * 100);
-      text.textContent = "已上传 " + mb(e.loaded) + " / " + mb(e.total) + "，" +
-        mb(speed) + "/秒，约剩 " + left + " 秒";
-    };
-    xhr.onload = function () {
-      if (xhr.status === 202) return done(null);
-      var message = "上传失败（" + xhr.status + "）";
-      try { message = JSON.parse(xhr.responseText).error || message; } catch (err) { /* keep */ }
-      done(message);
-    };
-    xhr.onerror = function () { done("网络中断，视频未上传完成。作品已保存，请在作品页面重新上传。"); };
-    xhr.send(file);
+  function uiOf(form) {
+    return { box: form.querySelector(".upload"), bar: form.querySelector("progress"),
+             text: form.querySelector(".upload span"), button: form.querySelector("button.button") };
   }
 
-  form.addEventListener("submit", function (event) {
-    var file = fileInput && fileInput.files[0];
-    if (file && file.size > maxBytes) {
+  function fail(ui, message) {
+    ui.text.textContent = message;
+    ui.box.hidden = false;
+    ui.button.disabled = false;
+  }
+
+  function tooLarge(form, file) {
+    var max = Number(form.dataset.maxBytes);
+    return file && max && file.size > max ? "文件过大：上限为 " + mb(max) : null;
+  }
+
+  // The new-entry form: create the entry, then upload its video.
+  var entryForm = document.getElementById("entry-form");
+  if (entryForm && window.FormData && window.Promise) {
+    entryForm.addEventListener("submit", function (event) {
+      var input = entryForm.querySelector('input[type="file"]');
+      var file = input && input.files[0];
+      var ui = uiOf(entryForm);
       event.preventDefault();
-      showErrors({ video: "文件过大：上限为 " + mb(maxBytes) });
-      return;
-    }
-    event.preventDefault();
-    var data = new FormData(form);
-    data.delete(fileInput.name);
-    button.disabled = true;
-    fetch(form.action || window.location.href, {
-      method: "POST", body: data, headers: { Accept: "application/json" }, credentials: "same-origin"
-    }).then(function (response) {
-      return response.json().then(function (body) { return { ok: response.ok, body: body }; });
-    }).then(function (result) {
-      if (!result.ok) {
-        showErrors(result.body.errors || {});
-        text.textContent = result.body.error || "提交失败";
-        bar.hidden = true;
-        box.hidden = false;
-        button.disabled = false;
-        return;
-      }
-      if (!file) { window.location = result.body.entry_url; return; }
-      bar.hidden = false;
-      box.hidden = false;
-      upload(result.body.upload_url, file, function (error) {
-        if (error) {
-          text.textContent = error;
-          setTimeout(function () { window.location = result.body.entry_url; }, 4000);
+      var big = tooLarge(entryForm, file);
+      if (big) { showErrors(entryForm, { video: big }); return; }
+      var data = new FormData(entryForm);
+      data.delete(input.name);
+      ui.button.disabled = true;
+      fetch(entryForm.action || window.location.href, {
+        method: "POST", body: data, headers: { Accept: "application/json" }, credentials: "same-origin"
+      }).then(function (response) {
+        return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+      }).then(function (result) {
+        if (!result.ok) {
+          showErrors(entryForm, result.body.errors || {});
+          ui.bar.hidden = true;
+          fail(ui, result.body.error || "提交失败");
           return;
         }
-        window.location = result.body.entry_url;
+        if (!file) { window.location = result.body.entry_url; return; }
+        ui.bar.hidden = false;
+        ui.box.hidden = false;
+        return upload(file, result.body.upload_url, ui).then(function (entryUrl) {
+          window.location = entryUrl || result.body.entry_url;
+        }, function (error) {
+          ui.text.textContent = error.message + " 作品信息已保存，正在打开作品页面…";
+          setTimeout(function () { window.location = result.body.entry_url; }, 5000);
+        });
+      }).catch(function () {
+        ui.bar.hidden = true;
+        fail(ui, "网络错误，请检查网络后重试");
       });
-    }).catch(function () {
-      text.textContent = "网络错误，请检查网络后重试";
-      bar.hidden = true;
-      box.hidden = false;
-      button.disabled = false;
     });
-  });
+  }
+
+  // The entry page: upload or replace the video.
+  var videoForm = document.getElementById("video-form");
+  if (videoForm && window.Promise) {
+    videoForm.addEventListener("submit", function (event) {
+      var file = videoForm.querySelector('input[type="file"]').files[0];
+      var ui = uiOf(videoForm);
+      if (!file) return;
+      event.preventDefault();
+      var big = tooLarge(videoForm, file);
+      if (big) { fail(ui, big); return; }
+      ui.button.disabled = true;
+      ui.box.hidden = false;
+      upload(file, videoForm.dataset.uploadUrl, ui).then(function () {
+        window.location.reload();
+      }, function (error) { fail(ui, error.message); });
+    });
+  }
 })();
