@@ -7,6 +7,8 @@ missing=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpeg)
 [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing+=(fonts-wqy-zenhei)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+# The end-to-end tests drive Debian's chromium (Playwright never downloads its own).
+command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
 
 PY="$(command -v python3.11 || command -v python3)"
