@@ -159,6 +159,11 @@ class Entry(Base):
     def latest_job(self) -> Job | None:
         return self.jobs[-1] if self.jobs else None
 
+    def follow(self, job: Job, status: EntryStatus) -> None:
+        """Take `status` from `job` if it is the newest job; a withdrawn entry stays so."""
+        if self.status is not EntryStatus.WITHDRAWN and self.latest_job() is job:
+            self.status = status
+
     def assets_from(self, source_key: str, kind: AssetKind) -> list[MediaAsset]:
         """The assets of a kind made from the original at `source_key`."""
         return [a for a in self.assets if a.kind == kind and a.source_key == source_key]

@@ -6,6 +6,7 @@ Only calls that both MinIO and SeaweedFS's S3 gateway support are used.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO, Protocol, cast
@@ -19,10 +20,27 @@ from storage.settings import Settings
 
 # Parts of 16 MiB: minio holds one part in memory at a time, whatever the file's size.
 PART_SIZE = 16 * 1024 * 1024
+# Streamed parts pass through in blocks of this size.
+STREAM_BLOCK = 256 * 1024
 
 
 class ObjectStoreError(RuntimeError):
     """The object store could not be reached or refused a request; usually worth a retry."""
+
+
+class ShortBody(ValueError):
+    """A streamed body ended before its announced length."""
+
+    def __init__(self, received: int, expected: int) -> None:
+        super().__init__(f"received {received} of {expected} bytes")
+        self.received = received
+        self.expected = expected
+
+
+@dataclass(frozen=True)
+class PartResult:
+    etag: str
+    sha256: bytes  # the digest of the bytes that went into the part
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,23 @@ class StoredObject:
 
 class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
+
+
+class PrefixedReader:
+    """A stream that yields `head` (already read from `rest`) and then the rest of `rest`."""
+
+    def __init__(self, head: bytes, rest: Readable) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            if size < 0:
+                data, self._head = self._head + self._rest.read(), b""
+                return data
+            data, self._head = self._head[:size], self._head[size:]
+            return data
+        return self._rest.read(size)
 
 
 class HashingReader:
@@ -67,21 +102,24 @@ class TooLargeError(ValueError):
         self.limit = limit
 
 
-def _client(endpoint: str, settings: Settings) -> Minio:
+def _pool() -> urllib3.PoolManager:
     # Short connect timeout and few retries: a stopped S3 server must surface as an error
     # quickly, not as a request that hangs for minutes.
-    http = urllib3.PoolManager(
+    return urllib3.PoolManager(
         timeout=urllib3.Timeout(connect=5, read=120),
         retries=urllib3.Retry(total=2, backoff_factor=0.3, status_forcelist=[500, 502, 503, 504]),
         maxsize=10,
     )
+
+
+def _client(endpoint: str, settings: Settings, http: urllib3.PoolManager | None = None) -> Minio:
     return Minio(
         endpoint,
         access_key=settings.s3_access_key,
         secret_key=settings.s3_secret_key,
         secure=settings.s3_secure,
         region=settings.s3_region,
-        http_client=http,
+        http_client=http or _pool(),
     )
 
 
@@ -90,7 +128,8 @@ class ObjectStore:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._client = _client(settings.s3_endpoint, settings)
+        self._http = _pool()
+        self._client = _client(settings.s3_endpoint, settings, self._http)
         public = settings.s3_public_endpoint or settings.s3_endpoint
         # Presigning needs no request, but the signature covers the host browsers will use.
         self._signer = self._client if public == settings.s3_endpoint else _client(public, settings)
@@ -184,14 +223,52 @@ class ObjectStore:
         except (S3Error, urllib3.exceptions.HTTPError) as exc:
             raise ObjectStoreError(f"cannot start an upload to {bucket}/{key}: {exc}") from exc
 
-    def put_part(self, bucket: str, key: str, upload_id: str, number: int, data: bytes) -> str:
-        """Store part `number` (from 1) of a multipart upload; returns its ETag."""
+    def stream_part(
+        self, bucket: str, key: str, upload_id: str, number: int, body: Readable, length: int
+    ) -> PartResult:
+        """Stream `length` bytes of `body` into part `number` (from 1) of a multipart upload.
+
+        The bytes pass straight through in small blocks: nothing holds the whole part, and
+        receiving and sending overlap. Raises ShortBody when `body` ends early (a dropped
+        link); S3 then keeps nothing of that part.
+        """
+        url = self._client.get_presigned_url(
+            "PUT",
+            bucket,
+            key,
+            expires=timedelta(hours=1),
+            extra_query_params={"partNumber": str(number), "uploadId": upload_id},
+        )
+        digest = hashlib.sha256()
+
+        def blocks() -> Iterator[bytes]:
+            remaining = length
+            while remaining:
+                block = body.read(min(STREAM_BLOCK, remaining))
+                if not block:
+                    raise ShortBody(length - remaining, length)
+                digest.update(block)
+                remaining -= len(block)
+                yield block
+
         try:
-            return self._client._upload_part(  # noqa: SLF001
-                bucket, key, data, None, upload_id, number
+            response = self._http.request(
+                "PUT",
+                url,
+                body=blocks(),
+                headers={"Content-Length": str(length)},
+                retries=False,
+                preload_content=True,
             )
-        except (S3Error, urllib3.exceptions.HTTPError) as exc:
+        except urllib3.exceptions.HTTPError as exc:
+            if isinstance(exc.__context__, ShortBody):
+                raise exc.__context__ from exc
             raise ObjectStoreError(f"cannot store part {number} of {bucket}/{key}: {exc}") from exc
+        if response.status != 200:
+            raise ObjectStoreError(
+                f"cannot store part {number} of {bucket}/{key}: HTTP {response.status}"
+            )
+        return PartResult(str(response.headers.get("ETag", "")).strip('"'), digest.digest())
 
     def complete_multipart(self, bucket: str, key: str, upload_id: str, etags: list[str]) -> int:
         """Join the parts into the object; returns the object's size."""

@@ -178,3 +178,21 @@ def test_abandoned_uploads_are_dropped(
     assert upload_id in drop_expired_uploads(session, object_store, timedelta(hours=24))
     session.expire_all()
     assert session.get(Upload, upload_id) is None
+
+
+def test_a_part_cut_short_stores_nothing_and_can_be_sent_again(
+    object_store: ObjectStore, settings: Settings
+) -> None:
+    import io
+
+    from storage.objects import ShortBody
+
+    bucket, key = settings.bucket_originals, f"tests/short-{unique('p')}"
+    upload_id = object_store.start_multipart(bucket, key, "application/octet-stream")
+    part = BODY[:CHUNK]
+    with pytest.raises(ShortBody):
+        object_store.stream_part(bucket, key, upload_id, 1, io.BytesIO(part[:1000]), CHUNK)
+    result = object_store.stream_part(bucket, key, upload_id, 1, io.BytesIO(part), CHUNK)
+    assert result.sha256 == hashlib.sha256(part).digest()
+    assert object_store.complete_multipart(bucket, key, upload_id, [result.etag]) == CHUNK
+    object_store.delete(bucket, key)

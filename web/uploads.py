@@ -8,7 +8,7 @@ from typing import IO
 
 from judging.submissions import SubmissionError, check_changeable, record_original
 from storage.models import Entry, Job
-from storage.objects import ObjectStoreError, TooLargeError, original_key
+from storage.objects import ObjectStoreError, PrefixedReader, TooLargeError, original_key
 from web.extensions import db, settings_of, store
 from worker.dispatch import publish_job
 from worker.media.sniff import HEAD_BYTES, looks_like_video
@@ -57,23 +57,6 @@ def accept_video(entry: Entry, stream: IO[bytes], declared_length: int | None) -
     job = record_original(db.session, entry, stored)
     publish(job)
     return job
-
-
-class PrefixedReader:
-    """A stream that yields `head` (already read from `rest`) and then the rest of `rest`."""
-
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
-        self._head = head
-        self._rest = rest
-
-    def read(self, size: int = -1) -> bytes:
-        if self._head:
-            if size < 0:
-                data, self._head = self._head + self._rest.read(), b""
-                return data
-            data, self._head = self._head[:size], self._head[size:]
-            return data
-        return self._rest.read(size)
 
 
 def publish(job: Job) -> bool:

@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import EntryStatus, Job, JobState, utcnow
-from worker.jobs import set_entry_status
 
 log = logging.getLogger(__name__)
 # A job row younger than this may still be on its way to the broker from the web.
@@ -60,7 +59,7 @@ def sweep(
             job.state = JobState.FAILED
             job.finished_at = now
             job.reason = f"处理 {job.attempts} 次均中断，已停止重试，请联系组委会 (gave up)"
-            set_entry_status(job, EntryStatus.FAILED)
+            job.entry.follow(job, EntryStatus.FAILED)
             result.given_up.append(job.id)
         else:
             job.state = JobState.QUEUED
@@ -94,6 +93,6 @@ def requeue_job(session: Session, job: Job) -> bool:
     job.reason = "已由运维人员重新排队 (requeued by an operator)"
     job.finished_at = None
     job.published_at = None
-    set_entry_status(job, EntryStatus.SUBMITTED)
+    job.entry.follow(job, EntryStatus.SUBMITTED)
     session.commit()
     return publish_job(session, job)

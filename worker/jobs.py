@@ -48,7 +48,7 @@ def start_job(factory: sessionmaker[Session], job_id: int, max_attempts: int) ->
             job.state = JobState.FAILED
             job.finished_at = utcnow()
             job.reason = f"处理 {job.attempts} 次均中断，已停止重试，请联系组委会 (gave up)"
-            set_entry_status(job, EntryStatus.FAILED)
+            job.entry.follow(job, EntryStatus.FAILED)
             session.commit()
             return False
         job.state = JobState.RUNNING
@@ -57,7 +57,7 @@ def start_job(factory: sessionmaker[Session], job_id: int, max_attempts: int) ->
         job.eta_seconds = None
         job.reason = ""
         job.started_at = utcnow()
-        set_entry_status(job, EntryStatus.PROCESSING)
+        job.entry.follow(job, EntryStatus.PROCESSING)
         session.commit()
         return True
 
@@ -83,15 +83,8 @@ def finish_job(
             job.finished_at = utcnow()
         if state is JobState.READY:
             job.percent = 100.0
-        set_entry_status(job, entry_status)
+        job.entry.follow(job, entry_status)
         session.commit()
-
-
-def set_entry_status(job: Job, status: EntryStatus) -> None:
-    """Let the entry's status follow its newest job; a withdrawn entry stays withdrawn."""
-    entry = job.entry
-    if entry.status is not EntryStatus.WITHDRAWN and entry.latest_job() is job:
-        entry.status = status
 
 
 def report_progress(
