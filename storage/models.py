@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Enum,
     Float,
@@ -116,6 +117,9 @@ class Contest(Base):
     # The choices of the entry form; an empty list lets contestants type their own.
     districts: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     industries: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # When the organizer published the public gallery (None: not public).
+    gallery_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    public_vote: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     entries: Mapped[list[Entry]] = relationship(back_populates="contest")
@@ -143,6 +147,8 @@ class Entry(Base):
     summary: Mapped[str] = mapped_column(Text, default="")  # 简介
     # When the contact person accepted the authorisation statement (作品授权声明).
     authorized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the organizer approved the entry for the public gallery.
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[EntryStatus] = mapped_column(_enum(EntryStatus), default=EntryStatus.DRAFT)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
@@ -241,3 +247,18 @@ class Upload(Base):
     )
 
     entry: Mapped[Entry] = relationship()
+
+
+class Vote(Base):
+    """One public vote: a logged-in user for an entry on one day (Beijing time)."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("entry_id", "voter_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    voter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    day: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )

@@ -67,6 +67,17 @@ class Settings:
         "footprints-assets",
         "Private bucket for renditions, posters and other derived assets.",
     )
+    rate_limit_storage: str = _setting(
+        "RATE_LIMIT_STORAGE",
+        "memory://",
+        "Where rate-limit counters live (Flask-Limiter storage URI; memory:// counts per process).",
+    )
+    login_rate_limit: str = _setting(
+        "LOGIN_RATE_LIMIT", "10/minute", "Login and registration attempts allowed per address."
+    )
+    vote_rate_limit: str = _setting(
+        "VOTE_RATE_LIMIT", "20/minute", "Public votes allowed per user (or address)."
+    )
     presign_seconds: int = _setting(
         "PRESIGN_SECONDS", 3600, "Lifetime of presigned media URLs, in seconds."
     )

@@ -1,12 +1,19 @@
-"""Organizers: follow the contest's entries and their processing."""
+"""Organizers: follow the contest's entries, approve them for the gallery, publish it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
+from judging.gallery import (
+    GalleryError,
+    set_approved,
+    set_gallery,
+    suspicious_bursts,
+    vote_counts,
+)
 from judging.submissions import current_contest
 from storage.models import Entry, Role
 from web.auth import roles_required
@@ -14,16 +21,52 @@ from web.entry_view import STATUS_LABELS
 from web.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+organizer_only = roles_required(Role.ORGANIZER)
 
 
 @bp.route("/")
-@roles_required(Role.ORGANIZER)
+@organizer_only
 def index() -> Any:
     contest = current_contest(db.session)
     entries = db.session.scalars(select(Entry).order_by(Entry.number)).all()
     counts = dict(
         db.session.execute(select(Entry.status, func.count()).group_by(Entry.status)).tuples().all()
     )
-    return render_template(
-        "admin/index.html", contest=contest, entries=entries, counts=counts, labels=STATUS_LABELS
+    votes = vote_counts(db.session, contest) if contest else {}
+    bursts = (
+        {b.entry_id: b.votes for b in suspicious_bursts(db.session, contest)} if contest else {}
     )
+    return render_template(
+        "admin/index.html",
+        contest=contest,
+        entries=entries,
+        counts=counts,
+        labels=STATUS_LABELS,
+        votes=votes,
+        bursts=bursts,
+    )
+
+
+@bp.route("/entries/<int:entry_id>/approval", methods=["POST"])
+@organizer_only
+def approval(entry_id: int) -> Any:
+    entry = db.session.get(Entry, entry_id)
+    if entry is None:
+        abort(404)
+    try:
+        set_approved(db.session, entry, request.form.get("approved") == "1")
+    except GalleryError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for(".index"))
+
+
+@bp.route("/gallery", methods=["POST"])
+@organizer_only
+def gallery() -> Any:
+    contest = current_contest(db.session)
+    if contest is None:
+        abort(404)
+    published = request.form.get("published") == "1"
+    set_gallery(db.session, contest, published, request.form.get("public_vote") == "1")
+    flash("作品展示已公开" if published else "作品展示已关闭", "success")
+    return redirect(url_for(".index"))

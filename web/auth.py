@@ -7,13 +7,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from storage.models import Role, User
-from web.extensions import db, login
+from web.extensions import db, limiter, login, settings_of
 from web.forms import LoginForm, RegisterForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -90,7 +91,12 @@ def home_url() -> str:
     return url_for(HOME_BY_ROLE[current_user.role])
 
 
+def _login_limit() -> str:
+    return settings_of().login_rate_limit
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=get_remote_address)
 def login_view() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
@@ -115,6 +121,7 @@ def logout() -> Any:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=get_remote_address)
 def register() -> Any:
     form = RegisterForm()
     if form.validate_on_submit():

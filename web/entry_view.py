@@ -103,3 +103,18 @@ def _media(entry: Entry) -> dict[str, Any] | None:
             url_for("media.storyboard", entry_id=entry.id) if has_storyboard else None
         ),
     }
+
+
+def public_view(entry: Entry) -> dict[str, Any]:
+    """What the public sees of an entry: no contact details, the watermarked media only."""
+    return {
+        "id": entry.id,
+        "number": entry.number,
+        "title": entry.title,
+        "collective": entry.collective,
+        "category_label": entry.category.label,
+        "district": entry.district,
+        "industry": entry.industry,
+        "summary": entry.summary,
+        "media": _media(entry),
+    }

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import cast
 
 from flask import Flask, current_app, g
-from flask_login import LoginManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -58,7 +60,21 @@ def init_celery(app: Flask) -> None:
     app.extensions["celery"] = celery
 
 
+def rate_limit_key() -> str:
+    """Who a rate limit counts: the logged-in user, else the client's address."""
+    if current_user and current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return get_remote_address()
+
+
+def init_limiter(app: Flask) -> None:
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings_of(app).rate_limit_storage)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+
+
 db = Database()
+limiter = Limiter(key_func=rate_limit_key)
 csrf = CSRFProtect()
 login = LoginManager()
 login.login_view = "auth.login_view"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify, render_template, request
 
 from judging.submissions import current_contest
 from web.extensions import db
@@ -15,6 +15,14 @@ bp = Blueprint("pages", __name__)
 @bp.route("/")
 def index() -> Any:
     return render_template("index.html", contest=current_contest(db.session))
+
+
+@bp.app_errorhandler(429)
+def too_many_requests(exc: Exception) -> Any:
+    message = "操作太频繁，请稍后再试"
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        return jsonify(error=message), 429
+    return render_template("error.html", message=message), 429
 
 
 @bp.route("/healthz")

@@ -1,0 +1,130 @@
+"""The public gallery and the optional public vote."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.models import Contest, Entry, EntryStatus, User, Vote, utcnow
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+# A burst: this many votes for one entry within the window is flagged for the organizer.
+BURST_WINDOW = timedelta(minutes=10)
+BURST_VOTES = 30
+
+
+class GalleryError(ValueError):
+    """A gallery or vote action that the rules refuse; `message` is for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def is_public(contest: Contest) -> bool:
+    return contest.gallery_published_at is not None
+
+
+def gallery_entries(
+    session: Session, contest: Contest, district: str = "", industry: str = ""
+) -> list[Entry]:
+    """Approved, ready entries of a published contest, filtered by district and industry."""
+    if not is_public(contest):
+        return []
+    query = select(Entry).where(
+        Entry.contest_id == contest.id,
+        Entry.approved_at.is_not(None),
+        Entry.status == EntryStatus.READY,
+    )
+    if district:
+        query = query.where(Entry.district == district)
+    if industry:
+        query = query.where(Entry.industry == industry)
+    return list(session.scalars(query.order_by(Entry.number)))
+
+
+def public_entry(session: Session, entry_id: int) -> Entry | None:
+    """An entry the public may see, or None."""
+    entry = session.get(Entry, entry_id)
+    if (
+        entry is None
+        or not is_public(entry.contest)
+        or entry.approved_at is None
+        or entry.status is not EntryStatus.READY
+    ):
+        return None
+    return entry
+
+
+def set_approved(session: Session, entry: Entry, approved: bool) -> None:
+    """Approve a ready entry for the gallery, or take it back; commits."""
+    if approved and entry.status is not EntryStatus.READY:
+        raise GalleryError("只有视频已就绪的作品才能进入公开展示")
+    entry.approved_at = utcnow() if approved else None
+    session.commit()
+
+
+def set_gallery(session: Session, contest: Contest, published: bool, public_vote: bool) -> None:
+    """Publish or hide the gallery and open or close the public vote; commits."""
+    contest.gallery_published_at = (contest.gallery_published_at or utcnow()) if published else None
+    contest.public_vote = public_vote and published
+    session.commit()
+
+
+def vote_day(now: datetime) -> date:
+    """Votes count per day in Beijing time."""
+    return now.astimezone(BEIJING).date()
+
+
+def cast_vote(session: Session, entry: Entry, voter: User, now: datetime | None = None) -> None:
+    """One vote per user, entry and day; commits. The unique constraint is the real guard."""
+    now = now or utcnow()
+    if public_entry(session, entry.id) is None or not entry.contest.public_vote:
+        raise GalleryError("本次活动没有开放公众投票")
+    session.add(Vote(entry_id=entry.id, voter_id=voter.id, day=vote_day(now), created_at=now))
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise GalleryError("今天已经为这件作品投过票了，明天可以再投") from exc
+
+
+def vote_counts(session: Session, contest: Contest) -> dict[int, int]:
+    """Votes per entry id, apart from any jury score."""
+    rows = session.execute(
+        select(Vote.entry_id, func.count())
+        .join(Entry, Entry.id == Vote.entry_id)
+        .where(Entry.contest_id == contest.id)
+        .group_by(Vote.entry_id)
+    )
+    return {entry_id: count for entry_id, count in rows.tuples()}
+
+
+@dataclass(frozen=True)
+class Burst:
+    entry_id: int
+    votes: int
+
+
+def suspicious_bursts(
+    session: Session,
+    contest: Contest,
+    now: datetime | None = None,
+    window: timedelta = BURST_WINDOW,
+    threshold: int = BURST_VOTES,
+) -> list[Burst]:
+    """Entries that got `threshold` or more votes within the last `window`."""
+    now = now or utcnow()
+    rows = session.execute(
+        select(Vote.entry_id, func.count())
+        .join(Entry, Entry.id == Vote.entry_id)
+        .where(Entry.contest_id == contest.id, Vote.created_at >= now - window)
+        .group_by(Vote.entry_id)
+        .having(func.count() >= threshold)
+    )
+    return [Burst(entry_id, count) for entry_id, count in rows.tuples()]
