@@ -102,5 +102,14 @@ def test_register_submit_upload_with_a_dropped_link_and_watch_it_play(
         "document.querySelector('#player video').readyState >= 1", timeout=30_000
     )
     assert "已就绪" in page.inner_text("#status-label")
+    # Scrubbing: the slider under the video previews the storyboard tile of that moment.
+    page.wait_for_selector(".scrub input", state="attached", timeout=30_000)
+    page.eval_on_selector(
+        ".scrub input",
+        "el => { el.value = 2.5; el.dispatchEvent(new Event('input', {bubbles: true})); }",
+    )
+    preview = page.locator(".scrub-preview")
+    assert preview.is_visible()
+    assert "storyboard.jpg" in (preview.get_attribute("style") or "")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "e2e-entry-ready.png"), full_page=True)

@@ -328,3 +328,19 @@ def test_nothing_changes_after_the_deadline(
     assert upload.status_code == 400 and "已截止" in upload.get_json()["error"]
     session.refresh(entry)
     assert entry.title == ENTRY_FIELDS["title"] and entry.status is EntryStatus.DRAFT
+
+
+def test_an_organizer_resets_a_contestants_password(
+    client: FlaskClient, auth: Any, session: Session
+) -> None:
+    contestant = make_user(session)
+    judge = make_user(session, Role.JUDGE)
+    auth.login(make_user(session, Role.ORGANIZER).username)
+    assert contestant.username in client.get("/admin/users").get_data(as_text=True)
+    page = client.post(f"/admin/users/{contestant.id}/password", follow_redirects=True)
+    match = re.search(r"新密码：(\S+)（", page.get_data(as_text=True))
+    assert match is not None
+    assert client.post(f"/admin/users/{judge.id}/password").status_code == 404
+    auth.logout()
+    assert auth.login(contestant.username).status_code == 200  # the old password is gone
+    assert auth.login(contestant.username, match.group(1)).status_code == 302

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -15,8 +16,8 @@ from judging.gallery import (
     vote_counts,
 )
 from judging.submissions import current_contest
-from storage.models import Entry, Role
-from web.auth import roles_required
+from storage.models import Entry, Role, User
+from web.auth import hash_password, roles_required
 from web.entry_view import STATUS_LABELS
 from web.extensions import db
 
@@ -70,3 +71,28 @@ def gallery() -> Any:
     set_gallery(db.session, contest, published, request.form.get("public_vote") == "1")
     flash("作品展示已公开" if published else "作品展示已关闭", "success")
     return redirect(url_for(".index"))
+
+
+@bp.route("/users")
+@organizer_only
+def users() -> Any:
+    contestants = db.session.scalars(
+        select(User).where(User.role == Role.CONTESTANT).order_by(User.username)
+    ).all()
+    return render_template("admin/users.html", users=contestants)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@organizer_only
+def reset_password(user_id: int) -> Any:
+    user = db.session.get(User, user_id)
+    # Organizers reset contestants' passwords only; staff accounts are managed on the CLI.
+    if user is None or user.role is not Role.CONTESTANT:
+        abort(404)
+    password = secrets.token_urlsafe(9)
+    user.password_hash = hash_password(password)
+    db.session.commit()
+    flash(
+        f"已为 {user.username} 重置密码，新密码：{password}（只显示这一次，请转告本人）", "success"
+    )
+    return redirect(url_for(".users"))

@@ -12,6 +12,7 @@ from judging.submissions import current_contest
 from storage.models import User
 from web.entry_view import public_view
 from web.extensions import db, limiter, settings_of
+from web.media import storyboard_vtt
 
 bp = Blueprint("gallery", __name__, url_prefix="/gallery")
 
@@ -40,6 +41,14 @@ def entry(entry_id: int) -> Any:
     return render_template(
         "gallery/entry.html", entry=public_view(item), contest=item.contest, votes=votes
     )
+
+
+@bp.route("/<int:entry_id>/storyboard.vtt")
+def storyboard(entry_id: int) -> Any:
+    item = public_entry(db.session, entry_id)
+    if item is None:
+        abort(404)
+    return storyboard_vtt(item)
 
 
 @bp.route("/<int:entry_id>/vote", methods=["POST"])

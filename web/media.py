@@ -21,6 +21,11 @@ def storyboard(entry_id: int) -> Any:
     entry = db.session.get(Entry, entry_id)
     if entry is None or not can_read_entry(current_user.id, current_user.role, entry):
         abort(404)
+    return storyboard_vtt(entry)
+
+
+def storyboard_vtt(entry: Entry) -> Response:
+    """The entry's storyboard WebVTT, its sprite named by a presigned URL."""
     ready = [job for job in entry.jobs if job.state is JobState.READY]
     source_key = ready[-1].source_key if ready else ""
     vtt = entry.assets_from(source_key, AssetKind.STORYBOARD_VTT)

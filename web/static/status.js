@@ -34,6 +34,7 @@
       video.src = data.media.rendition_url;
       if (data.media.poster_url) video.poster = data.media.poster_url;
       player.replaceChildren(video);
+      if (data.media.storyboard_vtt_url) player.dataset.storyboardUrl = data.media.storyboard_vtt_url;
       player.hidden = false;
     }
     return waiting[data.status];
