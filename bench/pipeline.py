@@ -15,11 +15,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.seed import bench_entry
 from storage.database import make_engine, make_session_factory, upgrade
-from storage.models import Contest, Entry, Job, Role, User
+from storage.models import Job
 from storage.objects import ObjectStore, original_key
 from storage.settings import Settings
 from tests.media import make_clip
@@ -70,27 +70,7 @@ def timed_worker_job(settings: Settings, source: Path) -> float:
     store = ObjectStore(settings)
     store.ensure_buckets()
     with factory() as session:
-        now = datetime.now(UTC)
-        contest = Contest(
-            slug="bench",
-            title="bench",
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=1),
-        )
-        user = User(username="bench", display_name="bench", password_hash="-", role=Role.CONTESTANT)
-        entry = Entry(
-            contest=contest,
-            owner=user,
-            number=1,
-            title="t",
-            collective="c",
-            district="d",
-            industry="i",
-            contact_name="n",
-            contact_phone="13800138000",
-        )
-        session.add(entry)
-        session.flush()
+        entry = bench_entry(session)
         key = original_key(entry.id, "bench")
         store.put_file(settings.bucket_originals, key, str(source), "video/mp4")
         job = Job(entry=entry, source_key=key)

@@ -17,13 +17,12 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
 
+from bench.seed import PASSWORD, bench_entry
 from storage.database import make_engine, make_session_factory, upgrade
-from storage.models import Contest, Entry, Role, User
 from storage.objects import ObjectStore
 from storage.settings import Settings
 from web.auth import hash_password
@@ -44,31 +43,7 @@ def seed(settings: Settings) -> int:
     upgrade(settings.database_url)
     factory = make_session_factory(make_engine(settings.database_url))
     with factory() as session:
-        now = datetime.now(UTC)
-        contest = Contest(
-            slug="bench",
-            title="bench",
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=1),
-        )
-        user = User(
-            username="bench",
-            display_name="bench",
-            role=Role.CONTESTANT,
-            password_hash=hash_password("bench-password"),
-        )
-        entry = Entry(
-            contest=contest,
-            owner=user,
-            number=1,
-            title="t",
-            collective="c",
-            district="d",
-            industry="i",
-            contact_name="n",
-            contact_phone="13800138000",
-        )
-        session.add(entry)
+        entry = bench_entry(session, hash_password(PASSWORD))
         session.commit()
         return entry.id
 
@@ -99,7 +74,7 @@ def log_in(http: requests.Session, base: str) -> None:
         sys.exit("no CSRF token on the login page")
     answer = http.post(
         f"{base}/auth/login",
-        data={"csrf_token": token.group(1), "username": "bench", "password": "bench-password"},
+        data={"csrf_token": token.group(1), "username": "bench", "password": PASSWORD},
         allow_redirects=False,
         timeout=30,
     )
