@@ -58,7 +58,11 @@ class DemoAccount:
 
 def seed_demo(session: Session) -> list[DemoAccount]:
     """Create the demo contest and accounts where missing; new passwords are returned once."""
-    if session.scalar(select(Contest).where(Contest.slug == DEMO_SLUG)) is None:
+    contest = session.scalar(select(Contest).where(Contest.slug == DEMO_SLUG))
+    if contest is not None and not contest.districts:
+        # A demo contest made before the form had lists gets them now.
+        contest.districts, contest.industries = DEMO_DISTRICTS, DEMO_INDUSTRIES
+    if contest is None:
         now = datetime.now(UTC)
         session.add(
             Contest(
