@@ -15,7 +15,7 @@ from web.access import STAFF, can_read_entry
 from web.entry_view import entry_status
 from web.extensions import db
 from web.openapi import openapi_document
-from web.uploads import UploadTooLarge, accept_video
+from web.uploads import UploadTooLarge, accept_video, request_body
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -90,7 +90,7 @@ def upload_video(entry_id: int) -> Any:
     if entry is None or entry.owner_id != user.id:
         raise ApiError(404, "作品不存在 (no such entry)")
     try:
-        accept_video(entry, request.stream, request.content_length)
+        accept_video(entry, request_body(), request.content_length)
     except SubmissionError as exc:
         raise ApiError(413 if isinstance(exc, UploadTooLarge) else 400, exc.message) from exc
     return jsonify(entry_status(entry)), 202

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import logging
 import uuid
-from typing import Any, cast
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask_login import current_user
@@ -18,17 +18,15 @@ from sqlalchemy.orm import Session
 from judging.submissions import SubmissionError, check_changeable, record_original
 from storage.models import Entry, Upload, utcnow
 from storage.objects import (
-    STREAM_BLOCK,
     ObjectStoreError,
     PrefixedReader,
-    Readable,
     ShortBody,
     StoredObject,
     original_key,
 )
 from storage.uploads import drop_upload
 from web.extensions import db, settings_of, store
-from web.uploads import NOT_VIDEO, publish
+from web.uploads import NOT_VIDEO, publish, request_body
 from worker.media.sniff import HEAD_BYTES, looks_like_video
 
 bp = Blueprint("uploads", __name__, url_prefix="/api/v1")
@@ -141,7 +139,7 @@ def append(upload_id: str) -> Response:
     here = {"Upload-Offset": str(found.offset)}
     if request.content_length is not None and request.content_length != expected:
         return _answer(400, f"分片大小应为 {expected} 字节；请从断点重新发送", **here)
-    body = _request_body()
+    body = request_body()
     if found.offset == 0:
         head = body.read(HEAD_BYTES)
         if not looks_like_video(head):
@@ -196,29 +194,6 @@ def terminate(upload_id: str) -> Response:
     if found.completed_at is None:
         drop_upload(db.session, store(), found)
     return _answer(204)
-
-
-def _request_body() -> Readable:
-    """The request body as a stream, read in large blocks.
-
-    gunicorn's `wsgi.input` reads its socket in 1 KiB steps, which held uploads to about a
-    third of what the S3 server takes (bench/upload.py); the length reader beneath it reads
-    whole blocks. Anywhere else (tests, other servers) this is just `request.stream`.
-    """
-    wsgi_input = request.environ.get("wsgi.input")
-    reader = getattr(wsgi_input, "reader", None)
-    buffered = getattr(wsgi_input, "buf", None)
-    if (
-        type(reader).__name__ == "LengthReader"
-        and buffered is not None
-        and buffered.tell() == 0  # nothing read through the outer stream yet
-    ):
-        unreader = getattr(reader, "unreader", None)
-        if isinstance(getattr(unreader, "mxchunk", None), int):
-            # Its socket reads are 8 KiB by default: 32 times the Python work per byte.
-            unreader.mxchunk = max(unreader.mxchunk, STREAM_BLOCK)  # type: ignore[union-attr]
-        return cast(Readable, reader)
-    return request.stream
 
 
 def _check_checksum(header: str, digest: bytes) -> tuple[int, str] | None:

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import IO
+from typing import cast
+
+from flask import request
 
 from judging.submissions import SubmissionError, check_changeable, record_original
 from storage.models import Entry, Job
-from storage.objects import ObjectStoreError, PrefixedReader, TooLargeError, original_key
+from storage.objects import (
+    STREAM_BLOCK,
+    ObjectStoreError,
+    PrefixedReader,
+    Readable,
+    TooLargeError,
+    original_key,
+)
 from web.extensions import db, settings_of, store
 from worker.dispatch import publish_job
 from worker.media.sniff import HEAD_BYTES, looks_like_video
@@ -27,7 +36,7 @@ class UploadTooLarge(UploadError):
 NOT_VIDEO = "所选文件不是视频文件，请选择 MP4、MOV 等格式的视频"
 
 
-def accept_video(entry: Entry, stream: IO[bytes], declared_length: int | None) -> Job:
+def accept_video(entry: Entry, stream: Readable, declared_length: int | None) -> Job:
     """Store `stream` as the entry's new original and queue its processing."""
     check_changeable(entry)  # before reading a byte: nothing is stored past the deadline
     settings = settings_of()
@@ -57,6 +66,29 @@ def accept_video(entry: Entry, stream: IO[bytes], declared_length: int | None) -
     job = record_original(db.session, entry, stored)
     publish(job)
     return job
+
+
+def request_body() -> Readable:
+    """The request body as a stream, read in large blocks.
+
+    gunicorn's `wsgi.input` reads its socket in 1 KiB steps, which held uploads to about a
+    third of what the S3 server takes (bench/upload.py); the length reader beneath it reads
+    whole blocks. Anywhere else (tests, other servers) this is just `request.stream`.
+    """
+    wsgi_input = request.environ.get("wsgi.input")
+    reader = getattr(wsgi_input, "reader", None)
+    buffered = getattr(wsgi_input, "buf", None)
+    if (
+        type(reader).__name__ == "LengthReader"
+        and buffered is not None
+        and buffered.tell() == 0  # nothing read through the outer stream yet
+    ):
+        unreader = getattr(reader, "unreader", None)
+        if isinstance(getattr(unreader, "mxchunk", None), int):
+            # Its socket reads are 8 KiB by default: 32 times the Python work per byte.
+            unreader.mxchunk = max(unreader.mxchunk, STREAM_BLOCK)  # type: ignore[union-attr]
+        return cast(Readable, reader)
+    return request.stream
 
 
 def publish(job: Job) -> bool:
