@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -196,3 +197,33 @@ def test_a_part_cut_short_stores_nothing_and_can_be_sent_again(
     assert result.sha256 == hashlib.sha256(part).digest()
     assert object_store.complete_multipart(bucket, key, upload_id, [result.etag]) == CHUNK
     object_store.delete(bucket, key)
+
+
+def test_a_failed_join_is_retried_with_an_empty_patch(
+    tus_app: Flask, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage.objects import ObjectStoreError
+
+    user = make_user(session)
+    entry = make_entry(session, user)
+    auth = (user.username, PASSWORD)
+    client = tus_app.test_client()
+    small = BODY[: 2 * 1024 * 1024]
+    url = start(client, entry.id, auth, len(small))
+    real = ObjectStore.complete_multipart
+
+    def fail_once(self: ObjectStore, *args: Any) -> int:
+        monkeypatch.setattr(ObjectStore, "complete_multipart", real)
+        raise ObjectStoreError("S3 hiccup")
+
+    monkeypatch.setattr(ObjectStore, "complete_multipart", fail_once)
+    failed = patch(client, url, 0, small, auth)
+    assert failed.status_code == 503 and failed.headers["Upload-Offset"] == str(len(small))
+    done = patch(client, url, len(small), b"", auth)
+    assert done.status_code == 204 and done.headers["Footprints-Entry"] == f"/submit/{entry.id}"
+    again = patch(client, url, len(small), b"", auth)  # a late duplicate changes nothing
+    assert again.status_code == 204
+    session.expire_all()
+    assert (
+        len(session.scalars(select(MediaAsset).where(MediaAsset.entry_id == entry.id)).all()) == 1
+    )

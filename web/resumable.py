@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask_login import current_user
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from judging.submissions import SubmissionError, check_changeable, record_original
@@ -131,7 +132,11 @@ def append(upload_id: str) -> Response:
     if request.content_type != "application/offset+octet-stream":
         return _answer(415, "上传格式不正确")
     if found.completed_at is not None:
-        return _answer(204, **{"Upload-Offset": str(found.offset)})
+        entry_url = url_for("submit.entry", entry_id=found.entry_id)
+        return _answer(204, **{"Upload-Offset": str(found.offset), "Footprints-Entry": entry_url})
+    if found.offset == found.length:
+        # Every part arrived but joining them failed earlier: try again.
+        return _finish(found)
     offset = request.headers.get("Upload-Offset", "")
     if offset != str(found.offset):
         return _answer(409, "上传进度不一致，请刷新后继续", **{"Upload-Offset": str(found.offset)})
@@ -169,20 +174,31 @@ def append(upload_id: str) -> Response:
     if problem:
         # The damaged part is not recorded; the resent chunk overwrites it in S3.
         return _answer(problem[0], problem[1], **here)
-    etag = part.etag
-    found.etags = [*found.etags, etag]
-    found.offset += expected
+    # Advance only from the offset this request started at: of two tabs sending the same
+    # part at once, one wins and the other is told where the upload now stands.
+    moved = db.session.execute(
+        update(Upload)
+        .where(Upload.id == found.id, Upload.offset == found.offset)
+        .values(offset=found.offset + expected, etags=[*found.etags, part.etag])
+    )
     db.session.commit()
-    headers = {"Upload-Offset": str(found.offset)}
+    db.session.refresh(found)
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        return _answer(409, "上传进度不一致，请刷新后继续", **{"Upload-Offset": str(found.offset)})
     if found.offset == found.length:
-        try:
-            entry_url = _complete(db.session, found)
-        except ObjectStoreError as exc:
-            log.error("upload %s: not completed: %s", found.id, exc)
-            return _answer(503, STORAGE_DOWN, **headers)
-        except SubmissionError as exc:
-            return _answer(409, exc.message, **headers)
-        headers["Footprints-Entry"] = entry_url
+        return _finish(found)
+    return _answer(204, **{"Upload-Offset": str(found.offset)})
+
+
+def _finish(found: Upload) -> Response:
+    headers = {"Upload-Offset": str(found.offset)}
+    try:
+        headers["Footprints-Entry"] = _complete(db.session, found)
+    except ObjectStoreError as exc:
+        log.error("upload %s: not completed: %s", found.id, exc)
+        return _answer(503, STORAGE_DOWN, **headers)
+    except SubmissionError as exc:
+        return _answer(409, exc.message, **headers)
     return _answer(204, **headers)
 
 

@@ -84,8 +84,9 @@
     }
 
     function sendFrom(attempt) {
-      if (offset >= file.size) return Promise.resolve(null);
-      var blob = file.slice(offset, Math.min(offset + chunk, file.size));
+      // At the end with no answer yet (joining the parts failed before): an empty PATCH
+      // asks the server to finish.
+      var blob = offset >= file.size ? new Blob([]) : file.slice(offset, Math.min(offset + chunk, file.size));
       return checksum(blob).then(function (sum) {
         var headers = Object.assign({ "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" }, TUS);
         if (sum) headers["Upload-Checksum"] = sum;
@@ -95,7 +96,8 @@
           offset = Number(xhr.getResponseHeader("Upload-Offset"));
           show(offset);
           var entry = xhr.getResponseHeader("Footprints-Entry");
-          return entry && offset >= file.size ? entry : sendFrom(0);
+          if (entry) return entry;
+          return offset >= file.size ? null : sendFrom(0);
         }
         if (xhr && [404, 413, 415].indexOf(xhr.status) >= 0) {
           if (window.localStorage) localStorage.removeItem(key);
