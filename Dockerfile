@@ -26,6 +26,7 @@ COPY storage ./storage
 
 # The runtime dependencies only (not the dev extra), at the versions in constraints.txt.
 RUN pip install --no-cache-dir -c constraints.txt . \
+    && pybabel compile -d "$(python -c 'import os, web; print(os.path.dirname(web.__file__))')/translations" \
     && rm -rf build ./*.egg-info
 
 USER footprints

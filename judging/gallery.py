@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from judging.messages import Message
 from storage.models import Contest, Entry, EntryStatus, User, Vote, utcnow
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -64,7 +65,7 @@ def public_entry(session: Session, entry_id: int) -> Entry | None:
 def set_approved(session: Session, entry: Entry, approved: bool) -> None:
     """Approve a ready entry for the gallery, or take it back; commits."""
     if approved and entry.status is not EntryStatus.READY:
-        raise GalleryError("只有视频已就绪的作品才能进入公开展示")
+        raise GalleryError(Message("只有视频已就绪的作品才能进入公开展示"))
     entry.approved_at = utcnow() if approved else None
     session.commit()
 
@@ -85,13 +86,13 @@ def cast_vote(session: Session, entry: Entry, voter: User, now: datetime | None 
     """One vote per user, entry and day; commits. The unique constraint is the real guard."""
     now = now or utcnow()
     if public_entry(session, entry.id) is None or not entry.contest.public_vote:
-        raise GalleryError("本次活动没有开放公众投票")
+        raise GalleryError(Message("本次活动没有开放公众投票"))
     session.add(Vote(entry_id=entry.id, voter_id=voter.id, day=vote_day(now), created_at=now))
     try:
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        raise GalleryError("今天已经为这件作品投过票了，明天可以再投") from exc
+        raise GalleryError(Message("今天已经为这件作品投过票了，明天可以再投")) from exc
 
 
 def vote_counts(session: Session, contest: Contest) -> dict[int, int]:

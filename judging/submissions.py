@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from judging.messages import N_, Message
 from storage.models import (
     AssetKind,
     Contest,
@@ -36,18 +37,18 @@ FIELD_LIMITS = {
     "summary": 1000,
 }
 FIELD_LABELS = {
-    "title": "作品名称",
-    "collective": "集体名称",
-    "category": "类别",
-    "district": "所属县（市）区或市直单位",
-    "industry": "行业",
-    "contact_name": "联系人",
-    "contact_phone": "联系电话",
-    "email": "电子邮箱",
-    "summary": "作品简介",
-    "authorized": "作品授权声明",
+    "title": N_("作品名称"),
+    "collective": N_("集体名称"),
+    "category": N_("类别"),
+    "district": N_("所属县（市）区或市直单位"),
+    "industry": N_("行业"),
+    "contact_name": N_("联系人"),
+    "contact_phone": N_("联系电话"),
+    "email": N_("电子邮箱"),
+    "summary": N_("作品简介"),
+    "authorized": N_("作品授权声明"),
 }
-AUTHORIZATION = (
+AUTHORIZATION = N_(
     "本集体保证作品为原创，拥有作品及其中肖像、音乐等素材的使用权；同意主办方在征集、评选、"
     "展播和宣传中以非商业方式使用本作品（包括加注水印、转码、剪辑片段和公开展示）。"
 )
@@ -90,29 +91,29 @@ def validate_fields(data: dict[str, object], contest: Contest | None = None) -> 
         value = raw.strip() if isinstance(raw, str) else ""
         label = FIELD_LABELS[name]
         if name in REQUIRED and not value:
-            errors[name] = f"请填写{label}"
+            errors[name] = Message("请填写%(label)s", label=label)
         elif len(value) > limit:
-            errors[name] = f"{label}不能超过 {limit} 个字"
+            errors[name] = Message("%(label)s不能超过 %(limit)d 个字", label=label, limit=limit)
         clean[name] = value
     phone = clean["contact_phone"].replace(" ", "")
     if "contact_phone" not in errors and not PHONE.match(phone):
-        errors["contact_phone"] = "联系电话格式不正确，请填写 11 位手机号或带区号的座机号"
+        errors["contact_phone"] = Message("联系电话格式不正确，请填写 11 位手机号或带区号的座机号")
     clean["contact_phone"] = phone
     if "email" not in errors and not EMAIL.match(clean["email"]):
-        errors["email"] = "电子邮箱格式不正确"
+        errors["email"] = Message("电子邮箱格式不正确")
     try:
         category = EntryCategory(str(data.get("category") or ""))
     except ValueError:
-        errors["category"] = "请选择类别：青年文明号集体或争创集体"
+        errors["category"] = Message("请选择类别：青年文明号集体或争创集体")
         category = EntryCategory.COLLECTIVE
     if contest is not None:
         for name, choices in (("district", contest.districts), ("industry", contest.industries)):
             if choices and name not in errors and clean[name] not in choices:
-                errors[name] = f"请从列表中选择{FIELD_LABELS[name]}"
+                errors[name] = Message("请从列表中选择%(label)s", label=FIELD_LABELS[name])
         if data.get("authorized") not in YES:
-            errors["authorized"] = "请阅读并同意作品授权声明"
+            errors["authorized"] = Message("请阅读并同意作品授权声明")
     if errors:
-        raise SubmissionError("请修改标红的项目后再提交", errors)
+        raise SubmissionError(Message("请修改标红的项目后再提交"), errors)
     return EntryFields(category=category, **clean)
 
 
@@ -125,9 +126,9 @@ def check_open(contest: Contest, now: datetime | None = None) -> None:
     """Raise SubmissionError unless `contest` takes submissions at `now`."""
     now = now or datetime.now(UTC)
     if contest.opens_at and now < _aware(contest.opens_at):
-        raise SubmissionError("征集尚未开始，请在开始后提交")
+        raise SubmissionError(Message("征集尚未开始，请在开始后提交"))
     if contest.closes_at and now >= _aware(contest.closes_at):
-        raise SubmissionError("征集已截止，作品不能再提交或修改")
+        raise SubmissionError(Message("征集已截止，作品不能再提交或修改"))
 
 
 def _aware(moment: datetime) -> datetime:
@@ -153,13 +154,13 @@ def create_entry(session: Session, contest: Contest, owner: User, fields: EntryF
         except IntegrityError:
             # Two entries took the same number at once; the unique constraint caught it.
             session.rollback()
-    raise SubmissionError("系统繁忙，请稍后再试")
+    raise SubmissionError(Message("系统繁忙，请稍后再试"))
 
 
 def check_changeable(entry: Entry, now: datetime | None = None) -> None:
     """Raise SubmissionError unless the entry may still be edited, replaced or withdrawn."""
     if entry.status is EntryStatus.WITHDRAWN:
-        raise SubmissionError("作品已撤回，不能再修改")
+        raise SubmissionError(Message("作品已撤回，不能再修改"))
     check_open(entry.contest, now)
 
 

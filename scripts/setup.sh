@@ -23,3 +23,9 @@ if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ] || [ "$ROOT/cons
     --config-settings editable_mode=compat -e "$ROOT[dev]"
   touch "$stamp"
 fi
+
+# The English catalog, compiled from the .po kept in git.
+po="$ROOT/web/translations/en/LC_MESSAGES/messages.po"
+if [ ! -f "${po%.po}.mo" ] || [ "$po" -nt "${po%.po}.mo" ]; then
+  "$VENV/bin/pybabel" compile -d "$ROOT/web/translations"
+fi

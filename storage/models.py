@@ -63,13 +63,17 @@ class EntryStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+CATEGORY_LABELS = {"collective": "青年文明号集体", "aspiring": "争创集体"}
+
+
 class EntryCategory(enum.StrEnum):
     COLLECTIVE = "collective"  # 青年文明号集体
     ASPIRING = "aspiring"  # 青年文明号争创集体
 
     @property
     def label(self) -> str:
-        return {"collective": "青年文明号集体", "aspiring": "争创集体"}[self.value]
+        """The category's Chinese name (the web translates it)."""
+        return CATEGORY_LABELS[self.value]
 
 
 class JobState(enum.StrEnum):

@@ -9,6 +9,7 @@ from flask import Flask
 
 from storage.settings import Settings
 from web.extensions import csrf, db, init_celery, init_limiter, init_store, login
+from web.i18n import init_i18n
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -32,16 +33,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login.init_app(app)
     csrf.init_app(app)
     init_limiter(app)
+    init_i18n(app)
     init_store(app)
     init_celery(app)
 
-    from web import admin, api, auth, gallery, judge, media, ops, pages, resumable, submit
+    from web import admin, api, auth, gallery, i18n, judge, media, ops, pages, resumable, submit
     from web.cli import register_commands
     from web.template_helpers import init_templates
 
     init_templates(app)
     register_commands(app)
-    for module in (pages, auth, submit, judge, admin, ops, media, gallery, api, resumable):
+    for module in (pages, i18n, auth, submit, judge, admin, ops, media, gallery, api, resumable):
         app.register_blueprint(module.bp)
     # The API takes JSON, raw bodies or tus headers, none of which a cross-site form can
     # send; it answers no CORS preflight, so browsers on other sites cannot call it.

@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from judging.gallery import (
@@ -20,6 +21,7 @@ from storage.models import Entry, Role, User
 from web.auth import hash_password, roles_required
 from web.entry_view import STATUS_LABELS
 from web.extensions import db
+from web.i18n import translate
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 organizer_only = roles_required(Role.ORGANIZER)
@@ -57,7 +59,7 @@ def approval(entry_id: int) -> Any:
     try:
         set_approved(db.session, entry, request.form.get("approved") == "1")
     except GalleryError as exc:
-        flash(exc.message, "error")
+        flash(translate(exc.message), "error")
     return redirect(url_for(".index"))
 
 
@@ -69,7 +71,7 @@ def gallery() -> Any:
         abort(404)
     published = request.form.get("published") == "1"
     set_gallery(db.session, contest, published, request.form.get("public_vote") == "1")
-    flash("作品展示已公开" if published else "作品展示已关闭", "success")
+    flash(_("作品展示已公开") if published else _("作品展示已关闭"), "success")
     return redirect(url_for(".index"))
 
 
@@ -93,6 +95,11 @@ def reset_password(user_id: int) -> Any:
     user.password_hash = hash_password(password)
     db.session.commit()
     flash(
-        f"已为 {user.username} 重置密码，新密码：{password}（只显示这一次，请转告本人）", "success"
+        _(
+            "已为 %(user)s 重置密码，新密码：%(password)s（只显示这一次，请转告本人）",
+            user=user.username,
+            password=password,
+        ),
+        "success",
     )
     return redirect(url_for(".users"))

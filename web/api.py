@@ -14,6 +14,7 @@ from storage.models import Entry, Role, User
 from web.access import STAFF, can_read_entry
 from web.entry_view import entry_status
 from web.extensions import db
+from web.i18n import translate
 from web.openapi import openapi_document
 from web.uploads import UploadTooLarge, accept_video, request_body
 
@@ -77,7 +78,9 @@ def create() -> Any:
     try:
         entry = create_entry(db.session, contest, user, validate_fields(data, contest))
     except SubmissionError as exc:
-        raise ApiError(400, exc.message, exc.errors) from exc
+        raise ApiError(
+            400, translate(exc.message), {k: translate(v) for k, v in exc.errors.items()}
+        ) from exc
     response = jsonify(entry_status(entry))
     response.headers["Location"] = url_for(".read", entry_id=entry.id)
     return response, 201
@@ -92,7 +95,9 @@ def upload_video(entry_id: int) -> Any:
     try:
         accept_video(entry, request_body(), request.content_length)
     except SubmissionError as exc:
-        raise ApiError(413 if isinstance(exc, UploadTooLarge) else 400, exc.message) from exc
+        raise ApiError(
+            413 if isinstance(exc, UploadTooLarge) else 400, translate(exc.message)
+        ) from exc
     return jsonify(entry_status(entry)), 202
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -102,7 +103,7 @@ def login_view() -> Any:
     if form.validate_on_submit():
         user = authenticate(form.username.data or "", form.password.data or "")
         if user is None:
-            flash("用户名或密码错误", "error")
+            flash(_("用户名或密码错误"), "error")
         else:
             login_user(LoginUser(user))
             target = request.args.get("next", "")
@@ -116,7 +117,7 @@ def login_view() -> Any:
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
     logout_user()
-    flash("已退出登录", "info")
+    flash(_("已退出登录"), "info")
     return redirect(url_for("pages.index"))
 
 
@@ -136,9 +137,9 @@ def register() -> Any:
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
-            form.username.errors = [*form.username.errors, "该用户名已被注册，请换一个"]
+            form.username.errors = [*form.username.errors, _("该用户名已被注册，请换一个")]
         else:
             login_user(LoginUser(user))
-            flash("注册成功，欢迎参加征集活动", "success")
+            flash(_("注册成功，欢迎参加征集活动"), "success")
             return redirect(url_for("submit.index"))
     return render_template("auth/register.html", form=form)

@@ -5,25 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
+from flask_babel import gettext
 
+from judging.messages import N_
 from storage.models import AssetKind, Entry, EntryStatus, JobState
 from web.extensions import store
 
 STATUS_LABELS = {
-    EntryStatus.DRAFT: "草稿（尚未上传视频）",
-    EntryStatus.SUBMITTED: "已提交，排队处理中",
-    EntryStatus.PROCESSING: "视频处理中",
-    EntryStatus.READY: "已就绪",
-    EntryStatus.REJECTED: "视频未通过检查",
-    EntryStatus.FAILED: "处理失败",
-    EntryStatus.WITHDRAWN: "已撤回",
+    EntryStatus.DRAFT: N_("草稿（尚未上传视频）"),
+    EntryStatus.SUBMITTED: N_("已提交，排队处理中"),
+    EntryStatus.PROCESSING: N_("视频处理中"),
+    EntryStatus.READY: N_("已就绪"),
+    EntryStatus.REJECTED: N_("视频未通过检查"),
+    EntryStatus.FAILED: N_("处理失败"),
+    EntryStatus.WITHDRAWN: N_("已撤回"),
 }
 JOB_LABELS = {
-    JobState.QUEUED: "排队中",
-    JobState.RUNNING: "处理中",
-    JobState.READY: "完成",
-    JobState.REJECTED: "未通过",
-    JobState.FAILED: "失败",
+    JobState.QUEUED: N_("排队中"),
+    JobState.RUNNING: N_("处理中"),
+    JobState.READY: N_("完成"),
+    JobState.REJECTED: N_("未通过"),
+    JobState.FAILED: N_("失败"),
 }
 
 
@@ -36,12 +38,12 @@ def entry_status(entry: Entry) -> dict[str, Any]:
         "title": entry.title,
         "collective": entry.collective,
         "category": entry.category.value,
-        "category_label": entry.category.label,
+        "category_label": gettext(entry.category.label),
         "district": entry.district,
         "industry": entry.industry,
         "summary": entry.summary,
         "status": entry.status.value,
-        "status_label": STATUS_LABELS[entry.status],
+        "status_label": gettext(STATUS_LABELS[entry.status]),
         "job": None,
         "media": None,
     }
@@ -49,7 +51,7 @@ def entry_status(entry: Entry) -> dict[str, Any]:
         data["job"] = {
             "id": job.id,
             "state": job.state.value,
-            "state_label": JOB_LABELS[job.state],
+            "state_label": gettext(JOB_LABELS[job.state]),
             "percent": round(job.percent or 0.0, 1),
             "eta_seconds": round(job.eta_seconds) if job.eta_seconds is not None else None,
             "reason": job.reason,
@@ -112,7 +114,7 @@ def public_view(entry: Entry) -> dict[str, Any]:
         "number": entry.number,
         "title": entry.title,
         "collective": entry.collective,
-        "category_label": entry.category.label,
+        "category_label": gettext(entry.category.label),
         "district": entry.district,
         "industry": entry.industry,
         "summary": entry.summary,

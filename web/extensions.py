@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import cast
 
 from flask import Flask, current_app, g
+from flask_babel import gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 
+from judging.messages import N_
 from storage.database import make_engine, make_session_factory
 from storage.objects import ObjectStore
 from storage.settings import Settings
@@ -78,5 +80,6 @@ limiter = Limiter(key_func=rate_limit_key)
 csrf = CSRFProtect()
 login = LoginManager()
 login.login_view = "auth.login_view"
-login.login_message = "请先登录"
+login.login_message = N_("请先登录")
+login.localize_callback = gettext
 login.login_message_category = "info"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
@@ -13,35 +14,42 @@ from storage.models import Contest, EntryCategory
 
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请输入用户名")])
-    password = PasswordField("密码", validators=[DataRequired("请输入密码")])
+    username = StringField(_l("用户名"), validators=[DataRequired(_l("请输入用户名"))])
+    password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码"))])
 
 
 class RegisterForm(FlaskForm):
     username = StringField(
-        "用户名",
+        _l("用户名"),
         validators=[
-            DataRequired("请输入用户名"),
-            Length(3, 32, "用户名长度为 3 到 32 个字符"),
-            Regexp(r"^[A-Za-z0-9_.-]+$", message="用户名只能包含字母、数字、下划线、点和减号"),
+            DataRequired(_l("请输入用户名")),
+            Length(3, 32, _l("用户名长度为 3 到 32 个字符")),
+            Regexp(r"^[A-Za-z0-9_.-]+$", message=_l("用户名只能包含字母、数字、下划线、点和减号")),
         ],
     )
     display_name = StringField(
-        "姓名", validators=[DataRequired("请输入姓名"), Length(max=50, message="姓名过长")]
+        _l("姓名"),
+        validators=[DataRequired(_l("请输入姓名")), Length(max=50, message=_l("姓名过长"))],
     )
     password = PasswordField(
-        "密码", validators=[DataRequired("请输入密码"), Length(8, 128, "密码至少 8 位")]
+        _l("密码"), validators=[DataRequired(_l("请输入密码")), Length(8, 128, _l("密码至少 8 位"))]
     )
-    confirm = PasswordField("确认密码", validators=[EqualTo("password", "两次输入的密码不一致")])
+    confirm = PasswordField(
+        _l("确认密码"), validators=[EqualTo("password", _l("两次输入的密码不一致"))]
+    )
 
 
 def _text(name: str) -> StringField:
-    return StringField(FIELD_LABELS[name], render_kw={"maxlength": FIELD_LIMITS[name]})
+    return StringField(_l(FIELD_LABELS[name]), render_kw={"maxlength": FIELD_LIMITS[name]})
+
+
+# Field names as constants: pybabel would take a literal key for a message to translate.
+CATEGORY, SUMMARY = "category", "summary"
 
 
 def _choice(name: str) -> SelectField:
     # Choices come from the contest; the rules in `judging.submissions` check them.
-    return SelectField(FIELD_LABELS[name], validate_choice=False)
+    return SelectField(_l(FIELD_LABELS[name]), validate_choice=False)
 
 
 class EntryForm(FlaskForm):
@@ -50,10 +58,10 @@ class EntryForm(FlaskForm):
     title = _text("title")
     collective = _text("collective")
     category = SelectField(
-        FIELD_LABELS["category"],
+        _l(FIELD_LABELS[CATEGORY]),
         choices=[
-            SelectChoice("", "请选择"),
-            *(SelectChoice(c.value, c.label) for c in EntryCategory),
+            SelectChoice("", _l("请选择")),
+            *(SelectChoice(c.value, _l(c.label)) for c in EntryCategory),
         ],
         validate_choice=False,
     )
@@ -63,10 +71,10 @@ class EntryForm(FlaskForm):
     contact_phone = _text("contact_phone")
     email = _text("email")
     summary = TextAreaField(
-        FIELD_LABELS["summary"], render_kw={"maxlength": FIELD_LIMITS["summary"]}
+        _l(FIELD_LABELS[SUMMARY]), render_kw={"maxlength": FIELD_LIMITS["summary"]}
     )
-    authorized = BooleanField("我已阅读并同意作品授权声明")
-    video = FileField("视频文件", render_kw={"accept": "video/*"})
+    authorized = BooleanField(_l("我已阅读并同意作品授权声明"))
+    video = FileField(_l("视频文件"), render_kw={"accept": "video/*"})
 
     def use_contest(self, contest: Contest) -> EntryForm:
         """Offer the contest's districts and industries as choices."""
@@ -74,9 +82,9 @@ class EntryForm(FlaskForm):
             (self.district, contest.districts),
             (self.industry, contest.industries),
         ):
-            field.choices = [SelectChoice("", "请选择"), *(SelectChoice(c) for c in choices)]
+            field.choices = [SelectChoice("", _l("请选择")), *(SelectChoice(c) for c in choices)]
         return self
 
 
 class VideoForm(FlaskForm):
-    video = FileField("视频文件", render_kw={"accept": "video/*"})
+    video = FileField(_l("视频文件"), render_kw={"accept": "video/*"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from judging.gallery import GalleryError, cast_vote, gallery_entries, public_entry, vote_counts
@@ -12,6 +13,7 @@ from judging.submissions import current_contest
 from storage.models import User
 from web.entry_view import public_view
 from web.extensions import db, limiter, settings_of
+from web.i18n import translate
 from web.media import storyboard_vtt
 
 bp = Blueprint("gallery", __name__, url_prefix="/gallery")
@@ -61,7 +63,7 @@ def vote(entry_id: int) -> Any:
     try:
         cast_vote(db.session, item, db.session.get_one(User, current_user.id))
     except GalleryError as exc:
-        flash(exc.message, "error")
+        flash(translate(exc.message), "error")
     else:
-        flash("投票成功，感谢您的支持", "success")
+        flash(_("投票成功，感谢您的支持"), "success")
     return redirect(url_for(".entry", entry_id=item.id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from storage.models import Job, JobState, Role
@@ -41,11 +42,11 @@ def retry(job_id: int) -> Any:
     if job is None:
         abort(404)
     if job.state is JobState.QUEUED:
-        flash(f"任务 #{job.id} 已在队列中", "info")
+        flash(_("任务 #%(id)d 已在队列中", id=job.id), "info")
     elif requeue_job(db.session, job):
-        flash(f"任务 #{job.id} 已重新排队", "success")
+        flash(_("任务 #%(id)d 已重新排队", id=job.id), "success")
     else:
-        flash(f"任务 #{job.id} 已重置，但消息队列暂时不可用，稍后自动发送", "error")
+        flash(_("任务 #%(id)d 已重置，但消息队列暂时不可用，稍后自动发送", id=job.id), "error")
     return redirect(url_for(".index"))
 
 
@@ -54,5 +55,8 @@ def retry(job_id: int) -> Any:
 def republish() -> Any:
     jobs = unpublished_jobs()
     sent = sum(publish(job) for job in jobs)
-    flash(f"已重新发送 {sent} / {len(jobs)} 个任务", "success" if sent == len(jobs) else "error")
+    flash(
+        _("已重新发送 %(sent)d / %(total)d 个任务", sent=sent, total=len(jobs)),
+        "success" if sent == len(jobs) else "error",
+    )
     return redirect(url_for(".index"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request
+from flask_babel import gettext as _
 
 from judging.submissions import current_contest
 from web.extensions import db
@@ -19,7 +20,7 @@ def index() -> Any:
 
 @bp.app_errorhandler(429)
 def too_many_requests(exc: Exception) -> Any:
-    message = "操作太频繁，请稍后再试"
+    message = _("操作太频繁，请稍后再试")
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify(error=message), 429
     return render_template("error.html", message=message), 429

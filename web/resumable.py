@@ -12,10 +12,12 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from judging.messages import N_
 from judging.submissions import SubmissionError, check_changeable, record_original
 from storage.models import Entry, Upload, utcnow
 from storage.objects import (
@@ -27,13 +29,14 @@ from storage.objects import (
 )
 from storage.uploads import drop_upload
 from web.extensions import db, settings_of, store
+from web.i18n import translate
 from web.uploads import NOT_VIDEO, publish, request_body
 from worker.media.sniff import HEAD_BYTES, looks_like_video
 
 bp = Blueprint("uploads", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
 TUS = {"Tus-Resumable": "1.0.0"}
-STORAGE_DOWN = "存储服务暂时不可用，已上传的部分会保留，请稍后继续上传"
+STORAGE_DOWN = N_("存储服务暂时不可用，已上传的部分会保留，请稍后继续上传")
 
 
 def _answer(status: int, message: str = "", **headers: Any) -> Response:
@@ -67,20 +70,22 @@ def options() -> Response:
 def create(entry_id: int) -> Response:
     """Start an upload of `Upload-Length` bytes for the caller's entry."""
     if not current_user.is_authenticated:
-        return _answer(401, "请先登录")
+        return _answer(401, _("请先登录"))
     entry = db.session.get(Entry, entry_id)
     if entry is None or entry.owner_id != current_user.id:
-        return _answer(404, "作品不存在")
+        return _answer(404, _("作品不存在"))
     settings = settings_of()
     length = request.headers.get("Upload-Length", "")
     if not length.isdigit() or int(length) == 0:
-        return _answer(400, "缺少文件大小，或文件是空的")
+        return _answer(400, _("缺少文件大小，或文件是空的"))
     if int(length) > settings.max_upload_bytes:
-        return _answer(413, f"文件过大：上限为 {settings.max_upload_bytes // 1024**2} MB")
+        return _answer(
+            413, _("文件过大：上限为 %(mb)d MB", mb=settings.max_upload_bytes // 1024**2)
+        )
     try:
         check_changeable(entry)
     except SubmissionError as exc:
-        return _answer(409, exc.message)
+        return _answer(409, translate(exc.message))
     upload_id = uuid.uuid4().hex
     chunk = str(max(settings.upload_chunk_bytes, 5 * 1024**2))
     key = original_key(entry.id, upload_id)
@@ -88,7 +93,7 @@ def create(entry_id: int) -> Response:
         s3_id = store().start_multipart(settings.bucket_originals, key, "application/octet-stream")
     except ObjectStoreError as exc:
         log.error("upload for entry %s not started: %s", entry.id, exc)
-        return _answer(503, "存储服务暂时不可用，请稍后再试")
+        return _answer(503, _("存储服务暂时不可用，请稍后再试"))
     db.session.add(
         Upload(
             id=upload_id,
@@ -128,9 +133,9 @@ def append(upload_id: str) -> Response:
     """Stream the next chunk at `Upload-Offset` into its S3 part; the last one completes."""
     found = _own_upload(upload_id)
     if found is None:
-        return _answer(404, "上传不存在或已过期，请重新选择文件上传")
+        return _answer(404, _("上传不存在或已过期，请重新选择文件上传"))
     if request.content_type != "application/offset+octet-stream":
-        return _answer(415, "上传格式不正确")
+        return _answer(415, _("上传格式不正确"))
     if found.completed_at is not None:
         entry_url = url_for("submit.entry", entry_id=found.entry_id)
         return _answer(204, **{"Upload-Offset": str(found.offset), "Footprints-Entry": entry_url})
@@ -139,18 +144,20 @@ def append(upload_id: str) -> Response:
         return _finish(found)
     offset = request.headers.get("Upload-Offset", "")
     if offset != str(found.offset):
-        return _answer(409, "上传进度不一致，请刷新后继续", **{"Upload-Offset": str(found.offset)})
+        return _answer(
+            409, _("上传进度不一致，请刷新后继续"), **{"Upload-Offset": str(found.offset)}
+        )
     expected = min(found.chunk_bytes, found.length - found.offset)
     here = {"Upload-Offset": str(found.offset)}
     if request.content_length is not None and request.content_length != expected:
-        return _answer(400, f"分片大小应为 {expected} 字节；请从断点重新发送", **here)
+        return _answer(400, _("分片大小应为 %(n)d 字节；请从断点重新发送", n=expected), **here)
     body = request_body()
     if found.offset == 0:
         head = body.read(HEAD_BYTES)
         if not looks_like_video(head):
             # Refused before anything is kept: the parts and the row go.
             drop_upload(db.session, store(), found)
-            return _answer(415, NOT_VIDEO)
+            return _answer(415, _(NOT_VIDEO))
         body = PrefixedReader(head, body)
     try:
         part = store().stream_part(
@@ -164,12 +171,16 @@ def append(upload_id: str) -> Response:
     except ShortBody as exc:
         return _answer(
             400,
-            f"分片不完整（收到 {exc.received} / {exc.expected} 字节），请从断点重新发送",
+            _(
+                "分片不完整（收到 %(got)d / %(want)d 字节），请从断点重新发送",
+                got=exc.received,
+                want=exc.expected,
+            ),
             **here,
         )
     except ObjectStoreError as exc:
         log.error("upload %s: part not stored: %s", found.id, exc)
-        return _answer(503, STORAGE_DOWN, **here)
+        return _answer(503, _(STORAGE_DOWN), **here)
     problem = _check_checksum(request.headers.get("Upload-Checksum", ""), part.sha256)
     if problem:
         # The damaged part is not recorded; the resent chunk overwrites it in S3.
@@ -184,7 +195,9 @@ def append(upload_id: str) -> Response:
     db.session.commit()
     db.session.refresh(found)
     if moved.rowcount != 1:  # type: ignore[attr-defined]
-        return _answer(409, "上传进度不一致，请刷新后继续", **{"Upload-Offset": str(found.offset)})
+        return _answer(
+            409, _("上传进度不一致，请刷新后继续"), **{"Upload-Offset": str(found.offset)}
+        )
     if found.offset == found.length:
         return _finish(found)
     return _answer(204, **{"Upload-Offset": str(found.offset)})
@@ -196,9 +209,9 @@ def _finish(found: Upload) -> Response:
         headers["Footprints-Entry"] = _complete(db.session, found)
     except ObjectStoreError as exc:
         log.error("upload %s: not completed: %s", found.id, exc)
-        return _answer(503, STORAGE_DOWN, **headers)
+        return _answer(503, _(STORAGE_DOWN), **headers)
     except SubmissionError as exc:
-        return _answer(409, exc.message, **headers)
+        return _answer(409, translate(exc.message), **headers)
     return _answer(204, **headers)
 
 
@@ -216,12 +229,12 @@ def _check_checksum(header: str, digest: bytes) -> tuple[int, str] | None:
     """tus checksum extension: compare the client's sha256 of the chunk with what arrived."""
     if not header:
         return None
-    algorithm, _, expected = header.partition(" ")
+    algorithm, _sep, expected = header.partition(" ")
     if algorithm != "sha256":
-        return 400, "不支持的校验算法"
+        return 400, _("不支持的校验算法")
     if base64.b64encode(digest).decode() != expected:
         # tus's "checksum mismatch": the chunk was damaged on the way; send it again.
-        return 460, "分片校验失败，请重新发送"
+        return 460, _("分片校验失败，请重新发送")
     return None
 
 
@@ -243,7 +256,7 @@ def _complete(session: Session, found: Upload) -> str:
 def _filename(metadata: str) -> str:
     # tus metadata: "key base64value,key base64value".
     for pair in metadata.split(","):
-        key, _, value = pair.strip().partition(" ")
+        key, _sep, value = pair.strip().partition(" ")
         if key == "filename":
             try:
                 return base64.b64decode(value).decode("utf-8", "replace")[:255]

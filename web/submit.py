@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
@@ -24,6 +25,7 @@ from web.auth import roles_required
 from web.entry_view import entry_status
 from web.extensions import db, settings_of
 from web.forms import EntryForm, VideoForm
+from web.i18n import translate
 from web.uploads import accept_video
 
 bp = Blueprint("submit", __name__, url_prefix="/submit")
@@ -52,8 +54,8 @@ def wants_json() -> bool:
 
 def _show_errors(form: EntryForm, exc: SubmissionError) -> None:
     for name, message in exc.errors.items():
-        getattr(form, name).errors = [message]
-    flash(exc.message, "error")
+        getattr(form, name).errors = [translate(message)]
+    flash(translate(exc.message), "error")
 
 
 def _form_page(form: EntryForm, entry: Entry | None, contest: Any) -> str:
@@ -83,7 +85,7 @@ def index() -> Any:
 def new() -> Any:
     contest = current_contest(db.session)
     if contest is None:
-        flash("目前没有进行中的征集活动", "error")
+        flash(_("目前没有进行中的征集活动"), "error")
         return redirect(url_for("pages.index"))
     form = EntryForm().use_contest(contest)
     if form.validate_on_submit():
@@ -93,7 +95,10 @@ def new() -> Any:
             entry = create_entry(db.session, contest, owner, fields)
         except SubmissionError as exc:
             if wants_json():
-                return jsonify(error=exc.message, errors=exc.errors), 400
+                return jsonify(
+                    error=translate(exc.message),
+                    errors={k: translate(v) for k, v in exc.errors.items()},
+                ), 400
             _show_errors(form, exc)
         else:
             if wants_json():
@@ -104,7 +109,7 @@ def new() -> Any:
                 ), 201
             return _upload_then_show(entry, form.video.data)
     elif wants_json() and request.method == "POST":
-        return jsonify(error="表单已过期，请刷新页面后重试", errors=form.errors), 400
+        return jsonify(error=_("表单已过期，请刷新页面后重试"), errors=form.errors), 400
     return _form_page(form, None, contest)
 
 
@@ -113,7 +118,7 @@ def new() -> Any:
 def edit(entry_id: int) -> Any:
     item = own_entry(entry_id)
     if not changeable(item):
-        flash("征集已截止或作品已撤回，不能再修改", "error")
+        flash(_("征集已截止或作品已撤回，不能再修改"), "error")
         return redirect(url_for(".entry", entry_id=item.id))
     form = EntryForm(obj=item).use_contest(item.contest)
     if request.method == "GET":
@@ -124,7 +129,7 @@ def edit(entry_id: int) -> Any:
         except SubmissionError as exc:
             _show_errors(form, exc)
         else:
-            flash("作品信息已保存", "success")
+            flash(_("作品信息已保存"), "success")
             return redirect(url_for(".entry", entry_id=item.id))
     return _form_page(form, item, item.contest)
 
@@ -136,9 +141,9 @@ def withdraw(entry_id: int) -> Any:
     try:
         withdraw_entry(db.session, item)
     except SubmissionError as exc:
-        flash(exc.message, "error")
+        flash(translate(exc.message), "error")
     else:
-        flash("作品已撤回", "success")
+        flash(_("作品已撤回"), "success")
     return redirect(url_for(".entry", entry_id=item.id))
 
 
@@ -162,7 +167,7 @@ def upload(entry_id: int) -> Any:
     item = own_entry(entry_id)
     form = VideoForm()
     if not form.validate_on_submit():
-        flash("表单已过期，请刷新页面后重试", "error")
+        flash(_("表单已过期，请刷新页面后重试"), "error")
         return redirect(url_for(".entry", entry_id=item.id))
     return _upload_then_show(item, form.video.data)
 
@@ -172,7 +177,7 @@ def _upload_then_show(item: Entry, video: FileStorage | None) -> Any:
         try:
             accept_video(item, video.stream, None)
         except SubmissionError as exc:
-            flash(exc.message, "error")
+            flash(translate(exc.message), "error")
         else:
-            flash("视频已上传，正在处理", "success")
+            flash(_("视频已上传，正在处理"), "success")
     return redirect(url_for(".entry", entry_id=item.id))

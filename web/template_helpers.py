@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask
+from flask_babel import gettext
 
 from storage.models import EntryStatus
 from web.auth import home_url
@@ -23,7 +24,7 @@ def beijing(moment: datetime | None) -> str:
 
 
 def status_label(status: EntryStatus) -> str:
-    return STATUS_LABELS[status]
+    return gettext(STATUS_LABELS[status])
 
 
 def init_templates(app: Flask) -> None:

@@ -8,6 +8,7 @@ from typing import cast
 
 from flask import request
 
+from judging.messages import N_, Message
 from judging.submissions import SubmissionError, check_changeable, record_original
 from storage.models import Entry, Job
 from storage.objects import (
@@ -33,7 +34,7 @@ class UploadTooLarge(UploadError):
     """An upload was longer than the size limit."""
 
 
-NOT_VIDEO = "所选文件不是视频文件，请选择 MP4、MOV 等格式的视频"
+NOT_VIDEO = N_("所选文件不是视频文件，请选择 MP4、MOV 等格式的视频")
 
 
 def accept_video(entry: Entry, stream: Readable, declared_length: int | None) -> Job:
@@ -41,14 +42,14 @@ def accept_video(entry: Entry, stream: Readable, declared_length: int | None) ->
     check_changeable(entry)  # before reading a byte: nothing is stored past the deadline
     settings = settings_of()
     limit = settings.max_upload_bytes
-    too_large = f"文件过大：上限为 {limit // 1024**2} MB"
+    too_large = Message("文件过大：上限为 %(mb)d MB", mb=limit // 1024**2)
     if declared_length is not None and declared_length > limit:
         raise UploadTooLarge(too_large)
     head = stream.read(HEAD_BYTES)
     if not head:
-        raise UploadError("上传的文件是空的，请重新选择视频文件")
+        raise UploadError(Message("上传的文件是空的，请重新选择视频文件"))
     if not looks_like_video(head):
-        raise UploadError(NOT_VIDEO)
+        raise UploadError(Message(NOT_VIDEO))
     key = original_key(entry.id, uuid.uuid4().hex)
     try:
         stored = store().put_stream(
@@ -62,7 +63,7 @@ def accept_video(entry: Entry, stream: Readable, declared_length: int | None) ->
         raise UploadTooLarge(too_large) from exc
     except ObjectStoreError as exc:
         log.error("upload for entry %s not stored: %s", entry.id, exc)
-        raise UploadError("存储服务暂时不可用，视频未保存，请稍后重新上传") from exc
+        raise UploadError(Message("存储服务暂时不可用，视频未保存，请稍后重新上传")) from exc
     job = record_original(db.session, entry, stored)
     publish(job)
     return job

@@ -44,7 +44,7 @@
       slider.max = duration;
       slider.step = 0.1;
       slider.value = 0;
-      slider.setAttribute("aria-label", "拖动预览画面");
+      slider.setAttribute("aria-label", fpText("scrub"));
       box.append(preview, slider);
       preview.append(label);
       player.append(box);

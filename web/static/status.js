@@ -9,7 +9,7 @@
 
   function minutes(seconds) {
     if (seconds == null) return "";
-    return seconds >= 60 ? "，约剩 " + Math.ceil(seconds / 60) + " 分钟" : "，约剩 " + seconds + " 秒";
+    return "，" + (seconds >= 60 ? fpText("minutes_left", { n: Math.ceil(seconds / 60) }) : fpText("seconds_left", { n: seconds }));
   }
 
   function render(data) {

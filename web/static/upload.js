@@ -10,7 +10,7 @@
 
   function timeLeft(seconds) {
     if (!isFinite(seconds)) return "";
-    return seconds >= 60 ? "约剩 " + Math.ceil(seconds / 60) + " 分钟" : "约剩 " + Math.ceil(seconds) + " 秒";
+    return seconds >= 60 ? fpText("minutes_left", { n: Math.ceil(seconds / 60) }) : fpText("seconds_left", { n: Math.ceil(seconds) });
   }
 
   function request(method, url, headers, body, onProgress) {
@@ -51,8 +51,8 @@
       var seconds = (Date.now() - started) / 1000;
       var speed = seconds > 0.5 ? (done - startOffset) / seconds : 0;
       ui.bar.value = Math.floor((done / file.size) * 100);
-      ui.text.textContent = "已上传 " + mb(done) + " / " + mb(file.size) +
-        (speed > 0 ? "，" + mb(speed) + "/秒，" + timeLeft((file.size - done) / speed) : "");
+      ui.text.textContent = fpText("uploaded", { done: mb(done), total: mb(file.size) }) +
+        (speed > 0 ? fpText("speed", { speed: mb(speed), left: timeLeft((file.size - done) / speed) }) : "");
     }
 
     function locate() {
@@ -63,7 +63,7 @@
           url = saved;
           offset = startOffset = Number(xhr.getResponseHeader("Upload-Offset"));
           chunk = Number(xhr.getResponseHeader("Footprints-Chunk-Size")) || chunk;
-          ui.text.textContent = "从上次中断处继续上传（" + mb(offset) + "）…";
+          ui.text.textContent = fpText("resuming", { done: mb(offset) });
           return;
         }
         localStorage.removeItem(key);
@@ -75,8 +75,8 @@
       var name = btoa(unescape(encodeURIComponent(file.name)));
       var headers = Object.assign({ "Upload-Length": String(file.size), "Upload-Metadata": "filename " + name }, TUS);
       return request("POST", createUrl, headers).then(function (xhr) {
-        if (!xhr) throw new Error("网络错误，请检查网络后重试");
-        if (xhr.status !== 201) throw new Error(errorOf(xhr, "无法开始上传（" + xhr.status + "）"));
+        if (!xhr) throw new Error(fpText("network_error"));
+        if (xhr.status !== 201) throw new Error(errorOf(xhr, fpText("cannot_start", { status: xhr.status })));
         url = xhr.getResponseHeader("Location");
         chunk = Number(xhr.getResponseHeader("Footprints-Chunk-Size")) || chunk;
         if (window.localStorage) localStorage.setItem(key, url);
@@ -101,12 +101,12 @@
         }
         if (xhr && [404, 413, 415].indexOf(xhr.status) >= 0) {
           if (window.localStorage) localStorage.removeItem(key);
-          throw new Error(errorOf(xhr, "上传失败"));
+          throw new Error(errorOf(xhr, fpText("upload_failed")));
         }
         if (attempt >= RETRY_DELAYS.length) {
-          throw new Error("网络不稳定，上传已暂停。已上传的部分会保留，稍后重新选择同一文件即可继续。");
+          throw new Error(fpText("paused"));
         }
-        ui.text.textContent = "连接中断，" + RETRY_DELAYS[attempt] / 1000 + " 秒后自动重试…";
+        ui.text.textContent = fpText("retrying", { s: RETRY_DELAYS[attempt] / 1000 });
         return wait(RETRY_DELAYS[attempt]).then(function () {
           // Ask the server where it stands: the chunk may or may not have arrived.
           return request("HEAD", url, TUS);
@@ -146,7 +146,7 @@
 
   function tooLarge(form, file) {
     var max = Number(form.dataset.maxBytes);
-    return file && max && file.size > max ? "文件过大：上限为 " + mb(max) : null;
+    return file && max && file.size > max ? fpText("too_large", { size: mb(max) }) : null;
   }
 
   // The new-entry form: create the entry, then upload its video.
@@ -170,7 +170,7 @@
         if (!result.ok) {
           showErrors(entryForm, result.body.errors || {});
           ui.bar.hidden = true;
-          fail(ui, result.body.error || "提交失败");
+          fail(ui, result.body.error || fpText("submit_failed"));
           return;
         }
         if (!file) { window.location = result.body.entry_url; return; }
@@ -179,12 +179,12 @@
         return upload(file, result.body.upload_url, ui).then(function (entryUrl) {
           window.location = entryUrl || result.body.entry_url;
         }, function (error) {
-          ui.text.textContent = error.message + " 作品信息已保存，正在打开作品页面…";
+          ui.text.textContent = error.message + " " + fpText("entry_saved");
           setTimeout(function () { window.location = result.body.entry_url; }, 5000);
         });
       }).catch(function () {
         ui.bar.hidden = true;
-        fail(ui, "网络错误，请检查网络后重试");
+        fail(ui, fpText("network_error"));
       });
     });
   }
