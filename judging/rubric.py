@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from judging.messages import Message
 
@@ -41,29 +42,22 @@ class Rubric:
     def max_total(self) -> float:
         return sum(c.max_points for c in self.criteria)
 
-    def check(self, sheet: dict[str, float | str | None]) -> dict[str, float]:
-        """Every criterion scored, within 0..max, on the step; raises ScoreError otherwise."""
+    def check(self, sheet: dict[str, Any], partial: bool = False) -> dict[str, float]:
+        """Every criterion scored (with `partial`, those given), within 0..max, on the step.
+
+        Raises ScoreError naming each wrong criterion.
+        """
         errors: dict[str, str] = {}
         clean: dict[str, float] = {}
         for c in self.criteria:
             raw = sheet.get(c.key)
-            try:
-                value = Decimal(str(raw).strip())
-            except ArithmeticError:
-                errors[c.key] = Message("请为“%(name)s”打分", name=c.name)
+            if partial and raw in (None, ""):
                 continue
-            if raw is None or raw == "" or not value.is_finite():
-                errors[c.key] = Message("请为“%(name)s”打分", name=c.name)
-            elif not 0 <= value <= Decimal(str(c.max_points)):
-                errors[c.key] = Message(
-                    "“%(name)s”的分数应在 0 到 %(max)s 之间", name=c.name, max=f"{c.max_points:g}"
-                )
-            elif value % Decimal(str(c.step)) != 0:
-                errors[c.key] = Message(
-                    "“%(name)s”的分数应为 %(step)s 的整数倍", name=c.name, step=f"{c.step:g}"
-                )
+            value = _check_one(c, raw)
+            if isinstance(value, float):
+                clean[c.key] = value
             else:
-                clean[c.key] = float(value)
+                errors[c.key] = value
         if errors:
             raise ScoreError(errors)
         return clean
@@ -73,6 +67,23 @@ class Rubric:
         weighted_max = sum(c.weight * c.max_points for c in self.criteria)
         weighted = sum(c.weight * scores[c.key] for c in self.criteria)
         return weighted * self.max_total / weighted_max
+
+
+def _check_one(c: Criterion, raw: Any) -> float | Message:
+    """The score as a number, or what is wrong with it."""
+    try:
+        value = Decimal(str(raw).strip())
+    except ArithmeticError:
+        return Message("请为“%(name)s”打分", name=c.name)
+    if raw is None or raw == "" or not value.is_finite():
+        return Message("请为“%(name)s”打分", name=c.name)
+    if not 0 <= value <= Decimal(str(c.max_points)):
+        return Message(
+            "“%(name)s”的分数应在 0 到 %(max)s 之间", name=c.name, max=f"{c.max_points:g}"
+        )
+    if value % Decimal(str(c.step)) != 0:
+        return Message("“%(name)s”的分数应为 %(step)s 的整数倍", name=c.name, step=f"{c.step:g}")
+    return float(value)
 
 
 DEFAULT_RUBRIC = Rubric(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -105,6 +106,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(_enum(Role))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A judge's own unit and district: entries from them are conflicts.
+    unit: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    district: Mapped[str] = mapped_column(String(100), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -124,6 +128,18 @@ class Contest(Base):
     # When the organizer published the public gallery (None: not public).
     gallery_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     public_vote: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Judging: the rubric (a list of criteria), how scores aggregate, panels and awards.
+    rubric: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
+    aggregation: Mapped[str] = mapped_column(
+        String(30), default="trimmed_mean", server_default="trimmed_mean"
+    )
+    trim_min_panel: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    judges_per_entry: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    award_tiers: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
+    jury_weight: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
+    disagreement: Mapped[float] = mapped_column(Float, default=20.0, server_default="20")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     entries: Mapped[list[Entry]] = relationship(back_populates="contest")
@@ -266,3 +282,95 @@ class Vote(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
+
+
+class Round(Base):
+    """A judging round (初评, 复评, 终评); scores lock when it closes."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (UniqueConstraint("contest_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    position: Mapped[int] = mapped_column(Integer)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    contest: Mapped[Contest] = relationship()
+
+
+class Assignment(Base):
+    """A judge assigned to an entry in a round."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("round_id", "judge_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    judge_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
+
+    entry: Mapped[Entry] = relationship()
+
+
+class Conflict(Base):
+    """A judge who must never see an entry: declared, set by the organizer, or automatic."""
+
+    __tablename__ = "conflicts"
+    __table_args__ = (UniqueConstraint("judge_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    judge_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
+    reason: Mapped[str] = mapped_column(String(20))  # declared, organizer, automatic
+
+
+class Score(Base):
+    """One judge's scores for one entry in one round: a draft until submitted."""
+
+    __tablename__ = "scores"
+    __table_args__ = (UniqueConstraint("round_id", "judge_id", "entry_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    judge_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    values: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+    total: Mapped[float | None] = mapped_column(Float)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when an organizer reopens one score in a closed round.
+    unlocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class ScoreChange(Base):
+    """The history of a score: who changed what, when and from where."""
+
+    __tablename__ = "score_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    score_id: Mapped[int] = mapped_column(ForeignKey("scores.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(20))  # draft, submit, unlock
+    address: Mapped[str] = mapped_column(String(64), default="")
+    old: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    new: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Snapshot(Base):
+    """A published 公示: frozen results with their hash; never changed after publishing."""
+
+    __tablename__ = "snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id"), index=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    method: Mapped[str] = mapped_column(String(30))
+    content: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    sha256: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,162 @@
+"""Results of a round: aggregation, ranking, awards, exports and the frozen 公示 snapshot."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from judging.aggregation import aggregate
+from judging.gallery import vote_counts
+from judging.ranking import Tier, award, combine_with_votes, rank, tiers_from_shares
+from storage.models import Entry, Round, Score, Snapshot, User
+
+
+@dataclass
+class ResultRow:
+    entry: int
+    number: int
+    title: str
+    collective: str
+    district: str
+    industry: str
+    rank: int
+    score: float
+    award: str
+    flags: list[str]
+    judges: dict[str, float] = field(default_factory=dict)  # judge name -> total
+
+
+def tiers_of(contest_tiers: list[dict[str, Any]], entries: int) -> list[Tier]:
+    """Award tiers given by count (`count`) or by share of the entries (`share`)."""
+    counted = [Tier(t["name"], int(t["count"])) for t in contest_tiers if "count" in t]
+    shared = tiers_from_shares(
+        entries, [(t["name"], float(t["share"])) for t in contest_tiers if "share" in t]
+    )
+    return counted + shared
+
+
+def results(session: Session, rnd: Round) -> list[ResultRow]:
+    """Rank the round's entries from submitted scores with the contest's method."""
+    contest = rnd.contest
+    submitted = session.scalars(
+        select(Score).where(Score.round_id == rnd.id, Score.submitted_at.is_not(None))
+    ).all()
+    sheet: dict[int, dict[int, float]] = {}
+    for score in submitted:
+        if score.total is not None:
+            sheet.setdefault(score.entry_id, {})[score.judge_id] = score.total
+    if not sheet:
+        return []
+    scores = aggregate(contest.aggregation, sheet, min_panel=contest.trim_min_panel)
+    if contest.jury_weight < 1:
+        scores = combine_with_votes(scores, vote_counts(session, contest), contest.jury_weight)
+    rows = award(
+        rank(scores, sheet=sheet, disagreement=contest.disagreement),
+        tiers_of(contest.award_tiers, len(scores)),
+    )
+    entries = {e.id: e for e in session.scalars(select(Entry).where(Entry.id.in_(list(sheet))))}
+    names = {u.id: f"{u.display_name}（{u.username}）" for u in session.scalars(select(User))}
+    return [
+        ResultRow(
+            entry=row.entry,
+            number=entries[row.entry].number,
+            title=entries[row.entry].title,
+            collective=entries[row.entry].collective,
+            district=entries[row.entry].district,
+            industry=entries[row.entry].industry,
+            rank=row.rank,
+            score=row.score,
+            award=row.award,
+            flags=row.flags,
+            judges={names.get(j, str(j)): t for j, t in sorted(sheet[row.entry].items())},
+        )
+        for row in rows
+    ]
+
+
+COLUMNS = [
+    "rank",
+    "number",
+    "title",
+    "collective",
+    "district",
+    "industry",
+    "score",
+    "award",
+    "flags",
+]
+HEADERS = ["名次", "编号", "作品名称", "集体名称", "县（市）区", "行业", "得分", "奖项", "提示"]
+
+
+def table(rows: list[ResultRow]) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows, with one column per judge for the breakdown."""
+    judges = sorted({name for row in rows for name in row.judges})
+    header = HEADERS + judges
+    body = [
+        [getattr(row, c) if c != "flags" else ",".join(row.flags) for c in COLUMNS]
+        + [row.judges.get(j, "") for j in judges]
+        for row in rows
+    ]
+    return header, body
+
+
+def to_csv(rows: list[ResultRow]) -> str:
+    header, body = table(rows)
+    out = io.StringIO()
+    out.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese only with a byte-order mark
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(body)
+    return out.getvalue()
+
+
+def to_json(rows: list[ResultRow]) -> str:
+    return json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=2)
+
+
+def to_xlsx(rows: list[ResultRow]) -> bytes:
+    from openpyxl import Workbook
+
+    header, body = table(rows)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "results"
+    sheet.append(header)
+    for line in body:
+        sheet.append(line)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def publish_snapshot(session: Session, rnd: Round) -> Snapshot:
+    """Freeze the round's results as a 公示 with its content hash; commits."""
+    content = [
+        {
+            "rank": r.rank,
+            "number": r.number,
+            "title": r.title,
+            "collective": r.collective,
+            "score": r.score,
+            "award": r.award,
+        }
+        for r in results(session, rnd)
+    ]
+    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    snapshot = Snapshot(
+        contest_id=rnd.contest_id,
+        round_id=rnd.id,
+        method=rnd.contest.aggregation,
+        content=content,
+        sha256=hashlib.sha256(canonical.encode()).hexdigest(),
+    )
+    session.add(snapshot)
+    session.commit()
+    return snapshot

@@ -1,0 +1,144 @@
+"""Rounds, conflicts and assignments, kept in the database."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from judging.assignment import Party, assign, automatic_conflicts
+from judging.messages import Message
+from judging.rubric import DEFAULT_RUBRIC, Criterion, Rubric
+from storage.models import (
+    Assignment,
+    Conflict,
+    Contest,
+    Entry,
+    EntryStatus,
+    Role,
+    Round,
+    User,
+    utcnow,
+)
+
+
+class RoundError(ValueError):
+    """A judging action the rules refuse; `message` is for the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def rubric_of(contest: Contest) -> Rubric:
+    """The contest's rubric, or the default one for a micro-video contest."""
+    if not contest.rubric:
+        return DEFAULT_RUBRIC
+    return Rubric(tuple(Criterion(**c) for c in contest.rubric))
+
+
+def open_round(session: Session, contest: Contest, name: str) -> Round:
+    """Add the next round of a contest; commits."""
+    last = session.scalar(
+        select(Round).where(Round.contest_id == contest.id).order_by(Round.position.desc())
+    )
+    if last is not None and last.closed_at is None:
+        raise RoundError(Message("请先结束“%(name)s”再开始新一轮", name=last.name))
+    rnd = Round(contest_id=contest.id, name=name, position=(last.position + 1) if last else 1)
+    session.add(rnd)
+    session.commit()
+    return rnd
+
+
+def current_round(session: Session, contest: Contest) -> Round | None:
+    return session.scalar(
+        select(Round).where(Round.contest_id == contest.id).order_by(Round.position.desc())
+    )
+
+
+def close_round(session: Session, rnd: Round) -> None:
+    """Close a round: its scores lock. Commits."""
+    rnd.closed_at = rnd.closed_at or utcnow()
+    session.commit()
+
+
+def judges_of(session: Session) -> list[User]:
+    return list(
+        session.scalars(select(User).where(User.role == Role.JUDGE, User.active).order_by(User.id))
+    )
+
+
+def eligible_entries(session: Session, contest: Contest) -> list[Entry]:
+    """Entries that can be judged: ready, not withdrawn."""
+    return list(
+        session.scalars(
+            select(Entry)
+            .where(Entry.contest_id == contest.id, Entry.status == EntryStatus.READY)
+            .order_by(Entry.number)
+        )
+    )
+
+
+def declare_conflict(session: Session, judge: User, entry: Entry, reason: str) -> None:
+    """Record that a judge must not see an entry (and drop any assignment of it); commits."""
+    session.add(Conflict(judge_id=judge.id, entry_id=entry.id, reason=reason))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # already recorded: nothing to add
+    session.execute(
+        delete(Assignment).where(Assignment.judge_id == judge.id, Assignment.entry_id == entry.id)
+    )
+    session.commit()
+
+
+def conflicts_of(
+    session: Session, judges: list[User], entries: list[Entry]
+) -> set[tuple[int, int]]:
+    """Recorded conflicts plus automatic ones (same unit or district)."""
+    recorded = {(c.judge_id, c.entry_id) for c in session.scalars(select(Conflict))}
+    automatic = automatic_conflicts(
+        [Party(j.id, j.unit, j.district) for j in judges],
+        [Party(e.id, e.collective, e.district) for e in entries],
+    )
+    return recorded | automatic
+
+
+def assign_round(session: Session, rnd: Round, entries: list[Entry], seed: int = 0) -> int:
+    """Replace the round's assignments with a fresh balanced one; commits. Returns the count."""
+    if rnd.closed_at is not None:
+        raise RoundError(Message("本轮评审已结束，不能再分配"))
+    judges = judges_of(session)
+    contest = rnd.contest
+    conflicts = conflicts_of(session, judges, entries)
+    panels = assign(
+        [e.id for e in entries], [j.id for j in judges], contest.judges_per_entry, conflicts, seed
+    )
+    session.execute(delete(Assignment).where(Assignment.round_id == rnd.id))
+    session.add_all(
+        Assignment(round_id=rnd.id, judge_id=judge, entry_id=entry)
+        for entry, panel in panels.items()
+        for judge in panel
+    )
+    session.commit()
+    return sum(len(p) for p in panels.values())
+
+
+def assigned_entries(session: Session, rnd: Round, judge_id: int) -> list[Entry]:
+    """The entries a judge scores in a round, never a conflicted one."""
+    conflicted = select(Conflict.entry_id).where(Conflict.judge_id == judge_id)
+    query = (
+        select(Entry)
+        .join(Assignment, Assignment.entry_id == Entry.id)
+        .where(
+            Assignment.round_id == rnd.id,
+            Assignment.judge_id == judge_id,
+            Entry.id.not_in(conflicted),
+        )
+        .order_by(Entry.number)
+    )
+    return list(session.scalars(query))
+
+
+def is_assigned(session: Session, rnd: Round, judge_id: int, entry_id: int) -> bool:
+    return any(e.id == entry_id for e in assigned_entries(session, rnd, judge_id))

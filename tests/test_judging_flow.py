@@ -1,0 +1,176 @@
+"""Rounds, conflicts, scoring, locking, results and the 公示 snapshot, on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from judging.results import publish_snapshot, results, to_csv, to_json, to_xlsx
+from judging.rounds import (
+    RoundError,
+    assign_round,
+    assigned_entries,
+    close_round,
+    declare_conflict,
+    eligible_entries,
+    open_round,
+)
+from judging.rubric import ScoreError
+from judging.scoring import history, others_visible, save_score, score_of, unlock_score
+from storage.models import Contest, EntryStatus, Role, Round, Score, User
+from tests.factories import make_entry, make_user, unique
+
+FULL = {"theme": 25, "story": 25, "production": 20, "appeal": 10}
+
+
+@pytest.fixture()
+def judged(session: Session) -> tuple[Contest, Round, list[User]]:
+    """A contest with 6 ready entries and its first round; only this test's judges exist."""
+    for old in session.scalars(select(User).where(User.role == Role.JUDGE)):
+        old.active = False
+    contest = Contest(
+        slug=unique("judged-"),
+        title="评审测试",
+        closes_at=datetime.now(UTC) + timedelta(days=1),
+        award_tiers=[{"name": "一等奖", "count": 1}, {"name": "二等奖", "count": 2}],
+    )
+    owner = make_user(session)
+    for i in range(6):
+        entry = make_entry(session, owner, contest)
+        entry.status = EntryStatus.READY
+        entry.district = "历下区" if i == 0 else "市中区"
+    session.commit()
+    judges = [make_user(session, Role.JUDGE) for _ in range(4)]
+    judges[0].district = "历下区"  # conflicts with the first entry automatically
+    session.commit()
+    return contest, open_round(session, contest, "初评"), judges
+
+
+def test_assignment_respects_conflicts_and_panel_size(
+    session: Session, judged: tuple[Contest, Round, list[User]]
+) -> None:
+    contest, rnd, judges = judged
+    entries = eligible_entries(session, contest)
+    assert assign_round(session, rnd, entries, seed=1) == 6 * 3
+    first = entries[0]
+    assert first not in assigned_entries(session, rnd, judges[0].id)
+    declare_conflict(session, judges[1], entries[1], "declared")
+    assert entries[1] not in assigned_entries(session, rnd, judges[1].id)
+    with pytest.raises(RoundError, match="请先结束"):
+        open_round(session, contest, "复评")
+
+
+def test_drafts_submission_visibility_locking_and_history(
+    session: Session, judged: tuple[Contest, Round, list[User]]
+) -> None:
+    contest, rnd, judges = judged
+    entries = eligible_entries(session, contest)
+    assign_round(session, rnd, entries, seed=2)
+    judge = next(j for j in judges if assigned_entries(session, rnd, j.id))
+    entry = assigned_entries(session, rnd, judge.id)[0]
+    others = [j for j in judges if j is not judge and entry in assigned_entries(session, rnd, j.id)]
+
+    draft = save_score(session, rnd, judge, entry, {"theme": "20"}, "初稿", submit=False)
+    assert draft.total is None and draft.submitted_at is None
+    with pytest.raises(ScoreError) as caught:
+        save_score(session, rnd, judge, entry, {"theme": "20"}, "", submit=True)
+    assert set(caught.value.errors) == {"story", "production", "appeal"}
+    for other in others:
+        save_score(session, rnd, other, entry, FULL, "好", submit=True)
+    assert others_visible(session, rnd, judge.id, entry.id) == []  # not before submitting
+    save_score(session, rnd, judge, entry, FULL, "不错", submit=True, address="10.0.0.9")
+    assert len(others_visible(session, rnd, judge.id, entry.id)) == len(others)
+    stranger = make_user(session, Role.JUDGE)
+    with pytest.raises(RoundError, match="没有被分配"):
+        save_score(session, rnd, stranger, entry, FULL, "", submit=True)
+
+    close_round(session, rnd)
+    with pytest.raises(RoundError, match="已锁定"):
+        save_score(session, rnd, judge, entry, FULL, "改", submit=True)
+    score = score_of(session, rnd, judge.id, entry.id)
+    assert score is not None
+    unlock_score(session, score, make_user(session, Role.ORGANIZER), "10.0.0.1")
+    save_score(session, rnd, judge, entry, {**FULL, "appeal": 15}, "改", submit=True)
+    actions = [(c.action, c.new["total"]) for c in history(session, score)]
+    assert actions == [("draft", None), ("submit", 80.0), ("unlock", 80.0), ("submit", 85.0)]
+    assert history(session, score)[1].address == "10.0.0.9"
+
+
+def test_results_exports_and_a_frozen_snapshot(
+    session: Session, judged: tuple[Contest, Round, list[User]]
+) -> None:
+    contest, rnd, judges = judged
+    entries = eligible_entries(session, contest)
+    assign_round(session, rnd, entries, seed=3)
+    for judge in judges:
+        for n, entry in enumerate(assigned_entries(session, rnd, judge.id)):
+            base = 80 - entry.number % 10 * 5
+            save_score(
+                session,
+                rnd,
+                judge,
+                entry,
+                {**FULL, "theme": base % 30, "story": 20 + n % 2},
+                "",
+                submit=True,
+            )
+    rows = results(session, rnd)
+    assert len(rows) == 6 and [r.rank for r in rows] == sorted(r.rank for r in rows)
+    assert sum(1 for r in rows if r.award == "一等奖") >= 1
+    assert all(len(r.judges) == 3 for r in rows)
+    assert to_csv(rows).startswith("\ufeff名次,编号,作品名称")
+    assert '"rank": 1' in to_json(rows)
+    assert to_xlsx(rows)[:2] == b"PK"
+    snapshot = publish_snapshot(session, rnd)
+    frozen = (snapshot.sha256, list(snapshot.content))
+    score = session.scalars(select(Score).where(Score.round_id == rnd.id)).first()
+    assert score is not None
+    score.total = 1.0  # a later change
+    session.commit()
+    session.refresh(snapshot)
+    assert (snapshot.sha256, list(snapshot.content)) == frozen
+
+
+def test_concurrent_saves_of_one_score_keep_one_row_and_every_change(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    judged: tuple[Contest, Round, list[User]],
+) -> None:
+    contest, rnd, judges = judged
+    assign_round(session, rnd, eligible_entries(session, contest), seed=4)
+    judge = next(j for j in judges if assigned_entries(session, rnd, j.id))
+    entry_id = assigned_entries(session, rnd, judge.id)[0].id
+    errors: list[BaseException] = []
+
+    def save(theme: int) -> None:
+        with session_factory() as own:
+            try:
+                save_score(
+                    own,
+                    own.get_one(Round, rnd.id),
+                    own.get_one(User, judge.id),
+                    own.get_one(type(assigned_entries(own, rnd, judge.id)[0]), entry_id),
+                    {**FULL, "theme": theme},
+                    "",
+                    submit=True,
+                )
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=save, args=(t,)) for t in (10, 20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    rows = session.scalars(
+        select(Score).where(
+            Score.round_id == rnd.id, Score.entry_id == entry_id, Score.judge_id == judge.id
+        )
+    ).all()
+    assert len(rows) == 1
+    assert len(history(session, rows[0])) == 2
