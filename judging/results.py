@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -160,3 +161,15 @@ def publish_snapshot(session: Session, rnd: Round) -> Snapshot:
     session.add(snapshot)
     session.commit()
     return snapshot
+
+
+RENDERERS: dict[str, Callable[[list[ResultRow]], str | bytes]] = {
+    "csv": to_csv,
+    "json": to_json,
+    "xlsx": to_xlsx,
+}
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}

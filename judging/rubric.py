@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from judging.messages import Message
+from judging.messages import N_, Message
 
 
 class ScoreError(ValueError):
@@ -88,9 +88,11 @@ def _check_one(c: Criterion, raw: Any) -> float | Message:
 
 DEFAULT_RUBRIC = Rubric(
     (
-        Criterion("theme", "主题立意", 30, description="紧扣“中国梦·青春足迹”，体现青年文明号精神"),
-        Criterion("story", "故事与创意", 30, description="成长故事真实感人，叙事有创意"),
-        Criterion("production", "制作质量", 25, description="画面、声音、剪辑、字幕"),
-        Criterion("appeal", "感染力", 15, description="传播力与感染力"),
+        Criterion(
+            "theme", N_("主题立意"), 30, description=N_("紧扣“中国梦·青春足迹”，体现青年文明号精神")
+        ),
+        Criterion("story", N_("故事与创意"), 30, description=N_("成长故事真实感人，叙事有创意")),
+        Criterion("production", N_("制作质量"), 25, description=N_("画面、声音、剪辑、字幕")),
+        Criterion("appeal", N_("感染力"), 15, description=N_("传播力与感染力")),
     )
 )

@@ -37,13 +37,39 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_store(app)
     init_celery(app)
 
-    from web import admin, api, auth, gallery, i18n, judge, media, ops, pages, resumable, submit
+    from web import (
+        admin,
+        api,
+        auth,
+        gallery,
+        i18n,
+        judge,
+        judging_admin,
+        media,
+        ops,
+        pages,
+        resumable,
+        submit,
+    )
     from web.cli import register_commands
     from web.template_helpers import init_templates
 
     init_templates(app)
     register_commands(app)
-    for module in (pages, i18n, auth, submit, judge, admin, ops, media, gallery, api, resumable):
+    for module in (
+        pages,
+        i18n,
+        auth,
+        submit,
+        judge,
+        admin,
+        judging_admin,
+        ops,
+        media,
+        gallery,
+        api,
+        resumable,
+    ):
         app.register_blueprint(module.bp)
     # The API takes JSON, raw bodies or tus headers, none of which a cross-site form can
     # send; it answers no CORS preflight, so browsers on other sites cannot call it.

@@ -98,6 +98,37 @@ def jobs_retry(job_id: int) -> None:
     click.echo(f"job {job_id} requeued" + ("" if sent else "; the broker is down, it stays queued"))
 
 
+@click.command("results", help="Print or write a contest's results (its current round).")
+@click.argument("contest_slug")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv")
+@click.option("--out", type=click.Path(dir_okay=False), default=None)
+@with_appcontext
+def results_cmd(contest_slug: str, fmt: str, out: str | None) -> None:
+    from sqlalchemy import select
+
+    from judging.results import RENDERERS, results
+    from judging.rounds import current_round
+    from storage.models import Contest
+
+    contest = db.session.scalar(select(Contest).where(Contest.slug == contest_slug))
+    if contest is None:
+        raise click.ClickException(f"no contest {contest_slug!r}")
+    rnd = current_round(db.session, contest)
+    if rnd is None:
+        raise click.ClickException("the contest has no judging round yet")
+    rows = results(db.session, rnd)
+    data = RENDERERS[fmt](rows)
+    if out:
+        payload = data if isinstance(data, bytes) else data.encode("utf-8")
+        with open(out, "wb") as fh:
+            fh.write(payload)
+        click.echo(f"{len(rows)} entries written to {out}")
+    elif isinstance(data, bytes):
+        raise click.ClickException("xlsx needs --out FILE")
+    else:
+        click.echo(data)
+
+
 @media_cli.command("probe")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def media_probe(path: str) -> None:
@@ -144,7 +175,7 @@ def _refusal(refusal: object) -> dict[str, object]:
 
 def register_commands(app: Flask) -> None:
     """Add our commands to the app's CLI (and so to `footprints` and `flask`)."""
-    for command in (db_cli, storage_cli, jobs_cli, media_cli, demo, settings_cmd):
+    for command in (db_cli, storage_cli, jobs_cli, media_cli, demo, settings_cmd, results_cmd):
         app.cli.add_command(command)
 
 

@@ -7,7 +7,8 @@ from typing import Any
 from flask import Blueprint, Response, abort
 from flask_login import current_user, login_required
 
-from storage.models import AssetKind, Entry, JobState
+from judging.rounds import current_round, is_assigned
+from storage.models import AssetKind, Entry, JobState, Role
 from storage.objects import ObjectStoreError
 from web.access import can_read_entry
 from web.extensions import db, store
@@ -19,9 +20,19 @@ bp = Blueprint("media", __name__, url_prefix="/media")
 @login_required
 def storyboard(entry_id: int) -> Any:
     entry = db.session.get(Entry, entry_id)
-    if entry is None or not can_read_entry(current_user.id, current_user.role, entry):
+    if entry is None or not (
+        can_read_entry(current_user.id, current_user.role, entry) or _judges(entry)
+    ):
         abort(404)
     return storyboard_vtt(entry)
+
+
+def _judges(entry: Entry) -> bool:
+    """Whether the current user judges `entry` in its contest's current round."""
+    if current_user.role is not Role.JUDGE:
+        return False
+    rnd = current_round(db.session, entry.contest)
+    return rnd is not None and is_assigned(db.session, rnd, current_user.id, entry.id)
 
 
 def storyboard_vtt(entry: Entry) -> Response:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request
 from flask_babel import gettext as _
 
 from judging.submissions import current_contest
+from storage.models import Contest, Snapshot
 from web.extensions import db
 
 bp = Blueprint("pages", __name__)
@@ -24,6 +25,17 @@ def too_many_requests(exc: Exception) -> Any:
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify(error=message), 429
     return render_template("error.html", message=message), 429
+
+
+@bp.route("/announcements/<int:snapshot_id>")
+def announcement(snapshot_id: int) -> Any:
+    """A published 公示: frozen results, their time, method and content hash."""
+    snapshot = db.session.get(Snapshot, snapshot_id)
+    if snapshot is None:
+        abort(404)
+    return render_template(
+        "announcement.html", snapshot=snapshot, contest=db.session.get(Contest, snapshot.contest_id)
+    )
 
 
 @bp.route("/healthz")

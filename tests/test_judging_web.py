@@ -1,0 +1,103 @@
+"""Judging through the web: the judge's desk and score form, the organizer's desk, 公示, CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from judging.rounds import assigned_entries, current_round
+from storage.models import Contest, EntryStatus, Role, User
+from tests.factories import make_entry, make_user, unique
+
+FULL = {"theme": "25", "story": "25", "production": "20", "appeal": "10"}
+
+
+def setup_contest(session: Session) -> tuple[Contest, list[User]]:
+    for old in session.scalars(select(User).where(User.role == Role.JUDGE)):
+        old.active = False
+    contest = Contest(
+        slug=unique("web-judged-"),
+        title="网页评审",
+        blind=True,
+        closes_at=datetime.now(UTC) + timedelta(days=1),
+        award_tiers=[{"name": "一等奖", "count": 1}],
+    )
+    owner = make_user(session)
+    for _ in range(4):
+        entry = make_entry(session, owner, contest)
+        entry.status = EntryStatus.READY
+        entry.collective = "保密的集体名称"
+    session.commit()
+    judges = [make_user(session, Role.JUDGE) for _ in range(3)]
+    return contest, judges
+
+
+def test_the_organizer_runs_a_round_and_judges_score_it(
+    client: FlaskClient, auth: Any, session: Session, runner: Any
+) -> None:
+    contest, judges = setup_contest(session)
+    organizer = make_user(session, Role.ORGANIZER)
+    auth.login(organizer.username)
+    client.post("/admin/judging/rounds", data={"name": "初评"})
+    page = client.post("/admin/judging/assign", data={"seed": "5"}, follow_redirects=True)
+    assert "已分配 12 个评审任务" in page.get_data(as_text=True)  # 4 entries x 3 judges
+    auth.logout()
+
+    rnd = current_round(session, contest)
+    assert rnd is not None
+    for judge in judges:
+        auth.login(judge.username)
+        desk = client.get("/judge/").get_data(as_text=True)
+        mine = assigned_entries(session, rnd, judge.id)
+        assert all(e.title in desk for e in mine) and "未评" in desk
+        entry = mine[0]
+        form = client.get(f"/judge/entries/{entry.id}").get_data(as_text=True)
+        assert "保密的集体名称" not in form and "主题立意" in form  # blind
+        bad = client.post(
+            f"/judge/entries/{entry.id}", data={**FULL, "theme": "31", "action": "submit"}
+        )
+        assert "分数应在 0 到 30 之间" in bad.get_data(as_text=True)
+        draft = client.post(
+            f"/judge/entries/{entry.id}",
+            data={"theme": "20", "action": "draft"},
+            follow_redirects=True,
+        )
+        assert "草稿已保存" in draft.get_data(as_text=True)
+        for e in mine:
+            done = client.post(
+                f"/judge/entries/{e.id}",
+                data={**FULL, "action": "submit", "comment": "好作品"},
+                follow_redirects=True,
+            )
+            assert "评分已提交" in done.get_data(as_text=True)
+        auth.logout()
+
+    stranger = make_user(session, Role.JUDGE)
+    auth.login(stranger.username)
+    assert client.get(f"/judge/entries/{mine[0].id}").status_code == 404
+    assert client.get("/admin/judging/").status_code == 403
+    auth.logout()
+
+    auth.login(organizer.username)
+    desk = client.get("/admin/judging/").get_data(as_text=True)
+    assert "评审结果" in desk and "分数并列跨奖项线" in desk  # all equal: a tie at the line
+    csv = client.get("/admin/judging/results.csv")
+    assert csv.status_code == 200 and "名次" in csv.get_data(as_text=True)
+    assert client.get("/admin/judging/results.xlsx").data[:2] == b"PK"
+    rows = client.get("/admin/judging/results.json").get_json()
+    assert {"entry", "rank", "score", "award", "flags"} <= set(rows[0])
+    client.post("/admin/judging/close")
+    published = client.post("/admin/judging/publish", follow_redirects=True).get_data(as_text=True)
+    assert "公示已发布" in published
+    link = published.split('href="/announcements/')[1].split('"')[0]
+    public = client.get(f"/announcements/{link}").get_data(as_text=True)
+    assert "评审结果公示" in public and "校验码" in public
+
+    out = runner.invoke(args=["results", contest.slug, "--format", "json"])
+    assert out.exit_code == 0, out.output
+    assert len(json.loads(out.output)) == 4

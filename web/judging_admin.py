@@ -1,0 +1,159 @@
+"""Organizers' judging desk: rounds, assignment, progress, results, exports, 公示."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from judging.assignment import AssignmentError
+from judging.results import MIMETYPES, RENDERERS, publish_snapshot, results
+from judging.rounds import (
+    RoundError,
+    assign_round,
+    close_round,
+    current_round,
+    eligible_entries,
+    judges_of,
+    open_round,
+)
+from judging.scoring import unlock_score
+from judging.submissions import current_contest
+from storage.models import Assignment, Contest, Role, Round, Score, Snapshot, User
+from web.auth import roles_required
+from web.extensions import db
+from web.i18n import translate
+
+bp = Blueprint("judging", __name__, url_prefix="/admin/judging")
+organizer_only = roles_required(Role.ORGANIZER)
+
+
+def _contest_and_round() -> tuple[Contest, Round | None]:
+    contest = current_contest(db.session)
+    if contest is None:
+        abort(404)
+    return contest, current_round(db.session, contest)
+
+
+def progress(rnd: Round) -> list[tuple[User, int, int]]:
+    """Per judge: assigned entries and submitted scores in the round."""
+    assigned = dict(
+        db.session.execute(
+            select(Assignment.judge_id, func.count())
+            .where(Assignment.round_id == rnd.id)
+            .group_by(Assignment.judge_id)
+        )
+        .tuples()
+        .all()
+    )
+    submitted = dict(
+        db.session.execute(
+            select(Score.judge_id, func.count())
+            .where(Score.round_id == rnd.id, Score.submitted_at.is_not(None))
+            .group_by(Score.judge_id)
+        )
+        .tuples()
+        .all()
+    )
+    return [(j, assigned.get(j.id, 0), submitted.get(j.id, 0)) for j in judges_of(db.session)]
+
+
+@bp.route("/")
+@organizer_only
+def index() -> Any:
+    contest, rnd = _contest_and_round()
+    snapshots = db.session.scalars(
+        select(Snapshot).where(Snapshot.contest_id == contest.id).order_by(Snapshot.id.desc())
+    ).all()
+    return render_template(
+        "admin/judging.html",
+        contest=contest,
+        round=rnd,
+        progress=progress(rnd) if rnd else [],
+        rows=results(db.session, rnd) if rnd else [],
+        eligible=len(eligible_entries(db.session, contest)),
+        snapshots=snapshots,
+    )
+
+
+@bp.route("/rounds", methods=["POST"])
+@organizer_only
+def new_round() -> Any:
+    contest, _rnd = _contest_and_round()
+    try:
+        open_round(db.session, contest, (request.form.get("name") or "").strip()[:50] or _("初评"))
+    except RoundError as exc:
+        flash(translate(exc.message), "error")
+    return redirect(url_for(".index"))
+
+
+@bp.route("/assign", methods=["POST"])
+@organizer_only
+def assign() -> Any:
+    contest, rnd = _contest_and_round()
+    if rnd is None:
+        abort(404)
+    seed = request.form.get("seed", "0")
+    try:
+        count = assign_round(
+            db.session,
+            rnd,
+            eligible_entries(db.session, contest),
+            int(seed) if seed.isdigit() else 0,
+        )
+    except (AssignmentError, RoundError) as exc:
+        flash(translate(exc.message), "error")
+    else:
+        flash(_("已分配 %(n)d 个评审任务", n=count), "success")
+    return redirect(url_for(".index"))
+
+
+@bp.route("/close", methods=["POST"])
+@organizer_only
+def close() -> Any:
+    _contest, rnd = _contest_and_round()
+    if rnd is None:
+        abort(404)
+    close_round(db.session, rnd)
+    flash(_("本轮评审已结束，分数已锁定"), "success")
+    return redirect(url_for(".index"))
+
+
+@bp.route("/scores/<int:score_id>/unlock", methods=["POST"])
+@organizer_only
+def unlock(score_id: int) -> Any:
+    score = db.session.get(Score, score_id)
+    if score is None:
+        abort(404)
+    unlock_score(
+        db.session, score, db.session.get_one(User, current_user.id), request.remote_addr or ""
+    )
+    flash(_("已解锁这份评分，修改会记录在案"), "success")
+    return redirect(url_for(".index"))
+
+
+@bp.route("/results.<fmt>")
+@organizer_only
+def export(fmt: str) -> Any:
+    _contest, rnd = _contest_and_round()
+    if rnd is None or fmt not in RENDERERS:
+        abort(404)
+    return Response(
+        RENDERERS[fmt](results(db.session, rnd)),
+        mimetype=MIMETYPES[fmt],
+        headers={"Content-Disposition": f"attachment; filename=results-round{rnd.position}.{fmt}"},
+    )
+
+
+@bp.route("/publish", methods=["POST"])
+@organizer_only
+def publish() -> Any:
+    _contest, rnd = _contest_and_round()
+    if rnd is None:
+        abort(404)
+    snapshot = publish_snapshot(db.session, rnd)
+    flash(_("公示已发布，校验码 %(hash)s", hash=snapshot.sha256[:16]), "success")
+    return redirect(url_for(".index"))
