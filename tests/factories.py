@@ -36,7 +36,14 @@ def make_user(session: Session, role: Role = Role.CONTESTANT, password: str | No
 def open_contest(session: Session) -> Contest:
     """The run's open contest (the newest one, as `current_contest` sees it)."""
     contest = session.scalar(select(Contest).order_by(Contest.id.desc()).limit(1))
-    if contest is not None and (contest.closes_at is None or contest.closes_at > datetime.now(UTC)):
+    now = datetime.now(UTC)
+    if (
+        contest is not None
+        and (contest.closes_at is None or contest.closes_at > now)
+        and (contest.opens_at is None or contest.opens_at <= now)
+        and "市直单位" in (contest.districts or ["市直单位"])
+        and "医疗卫生" in (contest.industries or ["医疗卫生"])
+    ):
         return contest
     now = datetime.now(UTC)
     contest = Contest(

@@ -98,6 +98,35 @@ def jobs_retry(job_id: int) -> None:
     click.echo(f"job {job_id} requeued" + ("" if sent else "; the broker is down, it stays queued"))
 
 
+contest_cli = AppGroup("contest", help="Contests.")
+
+
+@contest_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def contest_import(path: str) -> None:
+    """Create or update a contest from a YAML or JSON file (see README)."""
+    from judging.contest_setup import ContestConfigError, apply_config
+
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    try:
+        if path.endswith((".yaml", ".yml")):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except (ValueError, ImportError) as exc:
+        raise click.ClickException(f"{path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise click.ClickException(f"{path}: expected a mapping of settings")
+    try:
+        contest = apply_config(db.session, data)
+    except ContestConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"contest {contest.slug} saved")
+
+
 @click.command("results", help="Print or write a contest's results (its current round).")
 @click.argument("contest_slug")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv")
@@ -175,7 +204,16 @@ def _refusal(refusal: object) -> dict[str, object]:
 
 def register_commands(app: Flask) -> None:
     """Add our commands to the app's CLI (and so to `footprints` and `flask`)."""
-    for command in (db_cli, storage_cli, jobs_cli, media_cli, demo, settings_cmd, results_cmd):
+    for command in (
+        db_cli,
+        storage_cli,
+        jobs_cli,
+        media_cli,
+        contest_cli,
+        demo,
+        settings_cmd,
+        results_cmd,
+    ):
         app.cli.add_command(command)
 
 
