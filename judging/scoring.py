@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from judging.messages import Message
 from judging.rounds import RoundError, is_assigned, rubric_of
+from judging.rubric import ScoreError
 from storage.models import Entry, Round, Score, ScoreChange, User, utcnow
 
 
@@ -64,16 +65,17 @@ def save_score(
     if not is_assigned(session, rnd, judge.id, entry.id):
         raise RoundError(Message("您没有被分配这件作品"))
     rubric = rubric_of(rnd.contest)
-    score = _get_or_create(session, rnd, judge, entry)
-    if locked(rnd, score):
+    if locked(rnd, score_of(session, rnd, judge.id, entry.id)):
         raise RoundError(Message("本轮评审已结束，分数已锁定"))
+    # Checked before any row exists: a refused sheet leaves no empty draft behind.
     values = rubric.check(sheet, partial=not submit)
+    score = _get_or_create(session, rnd, judge, entry)
     old = _snapshot(score)
     score.values = values
     score.total = rubric.total(values) if len(values) == len(rubric.criteria) else None
     score.comment = comment.strip()[:5000]
-    if submit:
-        score.submitted_at = score.submitted_at or utcnow()
+    # Saving a draft takes a submitted score back to draft: it counts again once resubmitted.
+    score.submitted_at = (score.submitted_at or utcnow()) if submit else None
     session.add(
         ScoreChange(
             score_id=score.id,
@@ -128,3 +130,41 @@ def history(session: Session, score: Score) -> list[ScoreChange]:
             select(ScoreChange).where(ScoreChange.score_id == score.id).order_by(ScoreChange.id)
         )
     )
+
+
+def import_scores(
+    session: Session, rnd: Round, rows: list[dict[str, str]], importer: User
+) -> tuple[int, list[str]]:
+    """Submit paper scores: rows with `entry` (number), `judge` (username), one column per
+    criterion key, optional `comment`. Returns (saved, problems); a bad row saves nothing."""
+    entries = {
+        e.number: e
+        for e in session.scalars(select(Entry).where(Entry.contest_id == rnd.contest_id))
+    }
+    judges = {u.username: u for u in session.scalars(select(User))}
+    saved, problems = 0, []
+    for line, row in enumerate(rows, start=2):
+        entry = entries.get(int(row["entry"])) if str(row.get("entry", "")).isdigit() else None
+        judge = judges.get(str(row.get("judge", "")).strip())
+        if entry is None or judge is None:
+            problems.append(
+                f"line {line}: unknown entry {row.get('entry')!r} or judge {row.get('judge')!r}"
+            )
+            continue
+        try:
+            save_score(
+                session,
+                rnd,
+                judge,
+                entry,
+                row,
+                row.get("comment", ""),
+                submit=True,
+                address=f"import by {importer.username}",
+            )
+        except (RoundError, ScoreError) as exc:
+            session.rollback()
+            problems.append(f"line {line}: {exc}")
+        else:
+            saved += 1
+    return saved, problems

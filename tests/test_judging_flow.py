@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -174,3 +175,26 @@ def test_concurrent_saves_of_one_score_keep_one_row_and_every_change(
     ).all()
     assert len(rows) == 1
     assert len(history(session, rows[0])) == 2
+
+
+def test_paper_scores_import_from_a_spreadsheet(
+    session: Session, judged: tuple[Contest, Round, list[User]], runner: Any, tmp_path: Any
+) -> None:
+    contest, rnd, judges = judged
+    assign_round(session, rnd, eligible_entries(session, contest), seed=5)
+    judge = next(j for j in judges if assigned_entries(session, rnd, j.id))
+    entry = assigned_entries(session, rnd, judge.id)[0]
+    make_user(session, Role.ORGANIZER)
+    sheet = tmp_path / "paper.csv"
+    sheet.write_text(
+        "entry,judge,theme,story,production,appeal,comment\n"
+        f"{entry.number},{judge.username},25,25,20,10,纸质评分\n"
+        f"{entry.number},nobody,25,25,20,10,\n"
+        f"{entry.number},{judge.username},99,25,20,10,\n",
+        encoding="utf-8-sig",
+    )
+    result = runner.invoke(args=["scores", "import", contest.slug, str(sheet)])
+    assert result.exit_code == 1
+    assert "1 scores imported, 2 rows refused" in result.output
+    score = score_of(session, rnd, judge.id, entry.id)
+    assert score is not None and score.total == 80 and score.comment == "纸质评分"

@@ -127,6 +127,39 @@ def contest_import(path: str) -> None:
     click.echo(f"contest {contest.slug} saved")
 
 
+scores_cli = AppGroup("scores", help="Judges' scores.")
+
+
+@scores_cli.command("import")
+@click.argument("contest_slug")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def scores_import(contest_slug: str, path: str) -> None:
+    """Submit paper scores from a CSV: entry, judge, one column per criterion, comment."""
+    import csv
+
+    from sqlalchemy import select
+
+    from judging.rounds import current_round
+    from judging.scoring import import_scores
+    from storage.models import Contest, Role, User
+
+    contest = db.session.scalar(select(Contest).where(Contest.slug == contest_slug))
+    rnd = current_round(db.session, contest) if contest else None
+    if rnd is None:
+        raise click.ClickException(f"no contest {contest_slug!r} with a judging round")
+    importer = db.session.scalar(select(User).where(User.role == Role.ORGANIZER))
+    if importer is None:
+        raise click.ClickException("an organizer account must exist to sign the import")
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    saved, problems = import_scores(db.session, rnd, rows, importer)
+    for problem in problems:
+        click.echo(problem, err=True)
+    click.echo(f"{saved} scores imported, {len(problems)} rows refused")
+    if problems:
+        sys.exit(1)
+
+
 @click.command("results", help="Print or write a contest's results (its current round).")
 @click.argument("contest_slug")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv")
@@ -210,6 +243,7 @@ def register_commands(app: Flask) -> None:
         jobs_cli,
         media_cli,
         contest_cli,
+        scores_cli,
         demo,
         settings_cmd,
         results_cmd,
