@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from judging.assignment import Party, assign, automatic_conflicts
 from judging.messages import Message
+from judging.results import results
 from judging.rubric import DEFAULT_RUBRIC, Criterion, Rubric
 from storage.models import (
     Assignment,
@@ -37,14 +40,38 @@ def rubric_of(contest: Contest) -> Rubric:
     return Rubric(tuple(Criterion(**c) for c in contest.rubric))
 
 
-def open_round(session: Session, contest: Contest, name: str) -> Round:
-    """Add the next round of a contest; commits."""
+def parse_advance(text: str) -> dict[str, Any]:
+    """`top:20`, `share:0.3` or `pick:1,5,7` (entry numbers); empty: every entry goes on."""
+    kind, _sep, value = text.strip().partition(":")
+    try:
+        if not kind:
+            return {}
+        if kind == "top" and int(value) > 0:
+            return {"top": int(value)}
+        if kind == "share" and 0 < float(value) <= 1:
+            return {"share": float(value)}
+        if kind == "pick":
+            return {"pick": sorted({int(n) for n in value.replace("，", ",").split(",") if n})}
+    except ValueError:
+        pass
+    raise RoundError(Message("晋级规则应为 top:数量、share:比例 或 pick:编号,编号"))
+
+
+def open_round(
+    session: Session, contest: Contest, name: str, advance: dict[str, Any] | None = None
+) -> Round:
+    """Add the next round of a contest, with how entries advance into it; commits."""
     last = session.scalar(
         select(Round).where(Round.contest_id == contest.id).order_by(Round.position.desc())
     )
     if last is not None and last.closed_at is None:
         raise RoundError(Message("请先结束“%(name)s”再开始新一轮", name=last.name))
-    rnd = Round(contest_id=contest.id, name=name, position=(last.position + 1) if last else 1)
+    rnd = Round(
+        contest_id=contest.id,
+        name=name,
+        position=(last.position + 1) if last else 1,
+        advance=(advance or {}) if last else {},
+    )
     session.add(rnd)
     session.commit()
     return rnd
@@ -68,15 +95,31 @@ def judges_of(session: Session) -> list[User]:
     )
 
 
-def eligible_entries(session: Session, contest: Contest) -> list[Entry]:
-    """Entries that can be judged: ready, not withdrawn."""
-    return list(
+def eligible_entries(session: Session, contest: Contest, rnd: Round | None = None) -> list[Entry]:
+    """The entries a round judges: every ready entry, or those advancing from the round
+    before it by the round's rule."""
+    ready = list(
         session.scalars(
             select(Entry)
             .where(Entry.contest_id == contest.id, Entry.status == EntryStatus.READY)
             .order_by(Entry.number)
         )
     )
+    if rnd is None or not rnd.advance:
+        return ready
+    previous = session.scalar(
+        select(Round).where(Round.contest_id == contest.id, Round.position == rnd.position - 1)
+    )
+    ranked = results(session, previous) if previous else []
+    if "pick" in rnd.advance:
+        chosen = {row.entry for row in ranked if row.number in set(rnd.advance["pick"])}
+        chosen |= {e.id for e in ready if e.number in set(rnd.advance["pick"])}
+    else:
+        count = rnd.advance.get("top") or round(len(ranked) * rnd.advance["share"])
+        # Entries tied with the last one to go on go on too: a tie is never cut.
+        cutoff = ranked[count - 1].rank if 0 < count <= len(ranked) else None
+        chosen = {row.entry for row in ranked if cutoff is not None and row.rank <= cutoff}
+    return [e for e in ready if e.id in chosen]
 
 
 def declare_conflict(session: Session, judge: User, entry: Entry, reason: str) -> None:

@@ -294,6 +294,9 @@ class Round(Base):
     contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id"), index=True)
     name: Mapped[str] = mapped_column(String(50))
     position: Mapped[int] = mapped_column(Integer)
+    # Which entries of the previous round go on: {"top": N}, {"share": 0.3} or
+    # {"pick": [entry numbers]}; empty for the first round (every ready entry).
+    advance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

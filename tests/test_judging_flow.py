@@ -19,6 +19,7 @@ from judging.rounds import (
     declare_conflict,
     eligible_entries,
     open_round,
+    parse_advance,
 )
 from judging.rubric import ScoreError
 from judging.scoring import history, others_visible, save_score, score_of, unlock_score
@@ -198,3 +199,25 @@ def test_paper_scores_import_from_a_spreadsheet(
     assert "1 scores imported, 2 rows refused" in result.output
     score = score_of(session, rnd, judge.id, entry.id)
     assert score is not None and score.total == 80 and score.comment == "纸质评分"
+
+
+def test_entries_advance_by_rank_without_cutting_a_tie(
+    session: Session, judged: tuple[Contest, Round, list[User]]
+) -> None:
+    contest, first, judges = judged
+    entries = eligible_entries(session, contest)
+    assign_round(session, first, entries, seed=6)
+    for judge in judges:
+        for entry in assigned_entries(session, first, judge.id):
+            theme = {1: 30, 2: 28, 3: 28}.get(entries.index(entry) + 1, 10)
+            save_score(session, first, judge, entry, {**FULL, "theme": theme}, "", submit=True)
+    close_round(session, first)
+    second = open_round(session, contest, "复评", parse_advance("top:2"))
+    advancing = eligible_entries(session, contest, second)
+    assert [e.number for e in advancing] == [e.number for e in entries[:3]]  # 2nd and 3rd tie
+    close_round(session, second)
+    third = open_round(session, contest, "终评", parse_advance(f"pick:{entries[4].number}"))
+    assert eligible_entries(session, contest, third) == [entries[4]]
+    for bad in ("top:0", "share:2", "best:3", "pick:a"):
+        with pytest.raises(RoundError, match="晋级规则"):
+            parse_advance(bad)

@@ -19,6 +19,7 @@ from judging.rounds import (
     eligible_entries,
     judges_of,
     open_round,
+    parse_advance,
 )
 from judging.scoring import unlock_score
 from judging.submissions import current_contest
@@ -74,7 +75,7 @@ def index() -> Any:
         round=rnd,
         progress=progress(rnd) if rnd else [],
         rows=results(db.session, rnd) if rnd else [],
-        eligible=len(eligible_entries(db.session, contest)),
+        eligible=len(eligible_entries(db.session, contest, rnd)),
         snapshots=snapshots,
     )
 
@@ -84,7 +85,9 @@ def index() -> Any:
 def new_round() -> Any:
     contest, _rnd = _contest_and_round()
     try:
-        open_round(db.session, contest, (request.form.get("name") or "").strip()[:50] or _("初评"))
+        advance = parse_advance(request.form.get("advance", ""))
+        name = (request.form.get("name") or "").strip()[:50] or _("初评")
+        open_round(db.session, contest, name, advance)
     except RoundError as exc:
         flash(translate(exc.message), "error")
     return redirect(url_for(".index"))
@@ -101,7 +104,7 @@ def assign() -> Any:
         count = assign_round(
             db.session,
             rnd,
-            eligible_entries(db.session, contest),
+            eligible_entries(db.session, contest, rnd),
             int(seed) if seed.isdigit() else 0,
         )
     except (AssignmentError, RoundError) as exc:
