@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.aggregation import METHODS
-from judging.rubric import Criterion, Rubric
+from judging.rubric import DEFAULT_RUBRIC, Criterion, Rubric
 from storage.models import Contest
 
 KNOWN = {
@@ -69,6 +69,12 @@ def check_config(data: dict[str, Any]) -> dict[str, Any]:
     for tier in data.get("award_tiers", []):
         if "name" not in tier or ("count" in tier) == ("share" in tier):
             raise ContestConfigError("award_tiers: each needs a name and either count or share")
+        if tier.get("category") not in (None, "collective", "aspiring"):
+            raise ContestConfigError("award_tiers: category is collective or aspiring")
+    keys = [c["key"] for c in data.get("rubric", [])] or [c.key for c in DEFAULT_RUBRIC.criteria]
+    for key in data.get("tie_break", []):
+        if key not in keys:
+            raise ContestConfigError(f"tie_break: {key!r} is not a rubric criterion")
     if not 0 <= float(data.get("jury_weight", 1.0)) <= 1:
         raise ContestConfigError("jury_weight: between 0 and 1")
     if int(data.get("judges_per_entry", 3)) < 1:

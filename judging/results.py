@@ -6,7 +6,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from judging.aggregation import aggregate
 from judging.gallery import vote_counts
-from judging.ranking import Tier, award, combine_with_votes, rank, tiers_from_shares
+from judging.ranking import Ranked, Tier, award, combine_with_votes, rank, tiers_from_shares
 from storage.models import Entry, Round, Score, Snapshot, User
 
 
@@ -58,11 +58,10 @@ def results(session: Session, rnd: Round) -> list[ResultRow]:
     scores = aggregate(contest.aggregation, sheet, min_panel=contest.trim_min_panel)
     if contest.jury_weight < 1:
         scores = combine_with_votes(scores, vote_counts(session, contest), contest.jury_weight)
-    rows = award(
-        rank(scores, sheet=sheet, disagreement=contest.disagreement),
-        tiers_of(contest.award_tiers, len(scores)),
-    )
     entries = {e.id: e for e in session.scalars(select(Entry).where(Entry.id.in_(list(sheet))))}
+    tie_break = [_criterion_means(submitted, key) for key in contest.tie_break or []]
+    ranked = rank(scores, tie_break=tie_break, sheet=sheet, disagreement=contest.disagreement)
+    rows = _award_by_category(ranked, contest.award_tiers, entries)
     names = {u.id: f"{u.display_name}（{u.username}）" for u in session.scalars(select(User))}
     return [
         ResultRow(
@@ -80,6 +79,27 @@ def results(session: Session, rnd: Round) -> list[ResultRow]:
         )
         for row in rows
     ]
+
+
+def _criterion_means(scores: Sequence[Score], key: str) -> dict[int, float]:
+    """Each entry's mean score on one criterion, for breaking ties."""
+    by_entry: dict[int, list[float]] = {}
+    for score in scores:
+        if key in (score.values or {}):
+            by_entry.setdefault(score.entry_id, []).append(float(score.values[key]))
+    return {entry: sum(v) / len(v) for entry, v in by_entry.items()}
+
+
+def _award_by_category(
+    rows: list[Ranked], tiers: list[dict[str, Any]], entries: dict[int, Entry]
+) -> list[Ranked]:
+    """Award tiers over all entries, or per category where a tier names one."""
+    general = [t for t in tiers if "category" not in t]
+    award(rows, tiers_of(general, len(rows)))
+    for category in {t["category"] for t in tiers if "category" in t}:
+        group = [r for r in rows if str(entries[r.entry].category) == category]
+        award(group, tiers_of([t for t in tiers if t.get("category") == category], len(group)))
+    return rows
 
 
 COLUMNS = [

@@ -185,3 +185,39 @@ def assigned_entries(session: Session, rnd: Round, judge_id: int) -> list[Entry]
 
 def is_assigned(session: Session, rnd: Round, judge_id: int, entry_id: int) -> bool:
     return any(e.id == entry_id for e in assigned_entries(session, rnd, judge_id))
+
+
+def add_to_panel(session: Session, rnd: Round, judge: User, entry: Entry) -> None:
+    """Assign one more judge to an entry by hand; never a conflicted one. Commits."""
+    if rnd.closed_at is not None:
+        raise RoundError(Message("本轮评审已结束，不能再分配"))
+    if (judge.id, entry.id) in conflicts_of(session, [judge], [entry]):
+        raise RoundError(Message("该评委与这件作品有回避关系，不能分配"))
+    session.add(Assignment(round_id=rnd.id, judge_id=judge.id, entry_id=entry.id))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # already on the panel
+
+
+def remove_from_panel(session: Session, rnd: Round, judge: User, entry: Entry) -> None:
+    """Take a judge off an entry's panel by hand; commits."""
+    if rnd.closed_at is not None:
+        raise RoundError(Message("本轮评审已结束，不能再分配"))
+    session.execute(
+        delete(Assignment).where(
+            Assignment.round_id == rnd.id,
+            Assignment.judge_id == judge.id,
+            Assignment.entry_id == entry.id,
+        )
+    )
+    session.commit()
+
+
+def uneven_panels(session: Session, rnd: Round) -> dict[int, int]:
+    """Entry number -> panel size, for entries whose panel is not the contest's size."""
+    sizes: dict[int, int] = {}
+    for assignment in session.scalars(select(Assignment).where(Assignment.round_id == rnd.id)):
+        number = assignment.entry.number
+        sizes[number] = sizes.get(number, 0) + 1
+    return {n: size for n, size in sizes.items() if size != rnd.contest.judges_per_entry}

@@ -140,6 +140,8 @@ class Contest(Base):
     )
     jury_weight: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
     disagreement: Mapped[float] = mapped_column(Float, default=20.0, server_default="20")
+    # Criteria keys that break ties in order (higher mean first), before the smaller spread.
+    tie_break: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     entries: Mapped[list[Entry]] = relationship(back_populates="contest")

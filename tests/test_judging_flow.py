@@ -221,3 +221,54 @@ def test_entries_advance_by_rank_without_cutting_a_tie(
     for bad in ("top:0", "share:2", "best:3", "pick:a"):
         with pytest.raises(RoundError, match="晋级规则"):
             parse_advance(bad)
+
+
+def test_hand_edits_of_panels_refuse_conflicts_and_warn_of_uneven_panels(
+    session: Session, judged: tuple[Contest, Round, list[User]]
+) -> None:
+    from judging.rounds import add_to_panel, remove_from_panel, uneven_panels
+
+    contest, rnd, judges = judged
+    entries = eligible_entries(session, contest)
+    assign_round(session, rnd, entries, seed=8)
+    assert uneven_panels(session, rnd) == {}
+    with pytest.raises(RoundError, match="回避关系"):
+        add_to_panel(session, rnd, judges[0], entries[0])  # same district
+    on_panel = next(j for j in judges if entries[1] in assigned_entries(session, rnd, j.id))
+    remove_from_panel(session, rnd, on_panel, entries[1])
+    assert uneven_panels(session, rnd) == {entries[1].number: 2}
+    add_to_panel(session, rnd, on_panel, entries[1])
+    add_to_panel(session, rnd, on_panel, entries[1])  # twice changes nothing
+    assert uneven_panels(session, rnd) == {}
+
+
+def test_tie_breaks_and_awards_per_category(
+    session: Session, judged: tuple[Contest, Round, list[User]]
+) -> None:
+    from storage.models import EntryCategory
+
+    contest, rnd, judges = judged
+    entries = eligible_entries(session, contest)
+    for entry in entries[3:]:
+        entry.category = EntryCategory.ASPIRING
+    contest.tie_break = ["appeal"]
+    contest.award_tiers = [
+        {"name": "一等奖", "count": 1, "category": "collective"},
+        {"name": "一等奖", "count": 1, "category": "aspiring"},
+    ]
+    session.commit()
+    assign_round(session, rnd, entries, seed=9)
+    for judge in judges:
+        for entry in assigned_entries(session, rnd, judge.id):
+            index = entries.index(entry)
+            # Entries 0 and 1 tie on the total; entry 1 scores higher on appeal.
+            sheet = {
+                0: {**FULL, "appeal": 10, "production": 20},
+                1: {**FULL, "appeal": 15, "production": 15},
+            }.get(index, {**FULL, "theme": 5})
+            save_score(session, rnd, judge, entry, sheet, "", submit=True)
+    rows = {r.entry: r for r in results(session, rnd)}
+    assert rows[entries[1].id].rank < rows[entries[0].id].rank
+    awarded = {r.entry for r in rows.values() if r.award == "一等奖"}
+    assert entries[1].id in awarded
+    assert any(entries[i].id in awarded for i in (3, 4, 5))  # one aspiring entry too

@@ -13,6 +13,7 @@ from judging.assignment import AssignmentError
 from judging.results import MIMETYPES, RENDERERS, publish_snapshot, results
 from judging.rounds import (
     RoundError,
+    add_to_panel,
     assign_round,
     close_round,
     current_round,
@@ -20,10 +21,12 @@ from judging.rounds import (
     judges_of,
     open_round,
     parse_advance,
+    remove_from_panel,
+    uneven_panels,
 )
 from judging.scoring import unlock_score
 from judging.submissions import current_contest
-from storage.models import Assignment, Contest, Role, Round, Score, Snapshot, User
+from storage.models import Assignment, Contest, Entry, Role, Round, Score, Snapshot, User
 from web.auth import roles_required
 from web.extensions import db
 from web.i18n import translate
@@ -111,6 +114,42 @@ def assign() -> Any:
         flash(translate(exc.message), "error")
     else:
         flash(_("已分配 %(n)d 个评审任务", n=count), "success")
+    return redirect(url_for(".index"))
+
+
+@bp.route("/panels", methods=["POST"])
+@organizer_only
+def panel() -> Any:
+    contest, rnd = _contest_and_round()
+    if rnd is None:
+        abort(404)
+    number = request.form.get("entry", "")
+    entry = db.session.scalar(
+        select(Entry).where(
+            Entry.contest_id == contest.id,
+            Entry.number == (int(number) if number.isdigit() else -1),
+        )
+    )
+    judge = db.session.scalar(
+        select(User).where(User.username == request.form.get("judge", ""), User.role == Role.JUDGE)
+    )
+    if entry is None or judge is None:
+        flash(_("没有这个作品编号或评委用户名"), "error")
+        return redirect(url_for(".index"))
+    try:
+        if request.form.get("action") == "remove":
+            remove_from_panel(db.session, rnd, judge, entry)
+        else:
+            add_to_panel(db.session, rnd, judge, entry)
+    except RoundError as exc:
+        flash(translate(exc.message), "error")
+        return redirect(url_for(".index"))
+    uneven = uneven_panels(db.session, rnd)
+    if uneven:
+        listed = "、".join(f"No.{n:04d}（{size}）" for n, size in sorted(uneven.items()))
+        flash(_("注意：以下作品的评委人数与设定不同：%(list)s", list=listed), "error")
+    else:
+        flash(_("评委安排已更新"), "success")
     return redirect(url_for(".index"))
 
 
