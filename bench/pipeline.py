@@ -17,15 +17,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.seed import bench_entry
-from storage.database import make_engine, make_session_factory, upgrade
-from storage.models import Job
-from storage.objects import ObjectStore, original_key
-from storage.settings import Settings
-from tests.media import make_clip
-from worker.jobs import process_job
-from worker.media.command import CANDIDATES, STORYBOARD, build_command
-from worker.media.pipeline import command_for, plan_for, probe_file
+if __package__ in (None, ""):
+    # Run as `python bench/pipeline.py`, bench/judging.py would shadow the `judging` package.
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from bench.seed import bench_entry  # noqa: E402
+from storage.database import make_engine, make_session_factory, upgrade  # noqa: E402
+from storage.models import Job  # noqa: E402
+from storage.objects import ObjectStore, original_key  # noqa: E402
+from storage.settings import Settings  # noqa: E402
+from tests.media import make_clip  # noqa: E402
+from worker.jobs import process_job  # noqa: E402
+from worker.media.command import CANDIDATES, STORYBOARD, build_command  # noqa: E402
+from worker.media.pipeline import command_for, plan_for, probe_file  # noqa: E402
 
 SECONDS = 60
 

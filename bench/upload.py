@@ -21,11 +21,15 @@ from pathlib import Path
 
 import requests
 
-from bench.seed import PASSWORD, bench_entry
-from storage.database import make_engine, make_session_factory, upgrade
-from storage.objects import ObjectStore
-from storage.settings import Settings
-from web.auth import hash_password
+if __package__ in (None, ""):
+    # Run as `python bench/upload.py`, bench/judging.py would shadow the `judging` package.
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from bench.seed import PASSWORD, bench_entry  # noqa: E402
+from storage.database import make_engine, make_session_factory, upgrade  # noqa: E402
+from storage.objects import ObjectStore  # noqa: E402
+from storage.settings import Settings  # noqa: E402
+from web.auth import hash_password  # noqa: E402
 
 CHUNK = 8 * 1024 * 1024
 HEADER = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
