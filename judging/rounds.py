@@ -18,6 +18,7 @@ from storage.models import (
     Contest,
     Entry,
     EntryStatus,
+    Invitation,
     Role,
     Round,
     User,
@@ -89,10 +90,22 @@ def close_round(session: Session, rnd: Round) -> None:
     session.commit()
 
 
-def judges_of(session: Session) -> list[User]:
-    return list(
-        session.scalars(select(User).where(User.role == Role.JUDGE, User.active).order_by(User.id))
-    )
+def judges_of(session: Session, rnd: Round | None = None) -> list[User]:
+    """The active judges of a round: those invited to it, or every judge if it invited none."""
+    query = select(User).where(User.role == Role.JUDGE, User.active).order_by(User.id)
+    if rnd is not None:
+        invited = select(Invitation.judge_id).where(Invitation.round_id == rnd.id)
+        if session.scalar(select(Invitation.id).where(Invitation.round_id == rnd.id).limit(1)):
+            query = query.where(User.id.in_(invited))
+    return list(session.scalars(query))
+
+
+def invite(session: Session, rnd: Round, judge_ids: set[int]) -> None:
+    """Set who judges a round (an empty set: every active judge); commits."""
+    session.execute(delete(Invitation).where(Invitation.round_id == rnd.id))
+    judges = {j.id for j in judges_of(session)}
+    session.add_all(Invitation(round_id=rnd.id, judge_id=j) for j in sorted(judge_ids & judges))
+    session.commit()
 
 
 def eligible_entries(session: Session, contest: Contest, rnd: Round | None = None) -> list[Entry]:
@@ -151,7 +164,7 @@ def assign_round(session: Session, rnd: Round, entries: list[Entry], seed: int =
     """Replace the round's assignments with a fresh balanced one; commits. Returns the count."""
     if rnd.closed_at is not None:
         raise RoundError(Message("本轮评审已结束，不能再分配"))
-    judges = judges_of(session)
+    judges = judges_of(session, rnd)
     contest = rnd.contest
     conflicts = conflicts_of(session, judges, entries)
     panels = assign(

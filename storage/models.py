@@ -305,6 +305,17 @@ class Round(Base):
     contest: Mapped[Contest] = relationship()
 
 
+class Invitation(Base):
+    """A judge invited to a round; a round with none takes every active judge."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("round_id", "judge_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    judge_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
 class Assignment(Base):
     """A judge assigned to an entry in a round."""
 

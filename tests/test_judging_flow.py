@@ -272,3 +272,17 @@ def test_tie_breaks_and_awards_per_category(
     awarded = {r.entry for r in rows.values() if r.award == "一等奖"}
     assert entries[1].id in awarded
     assert any(entries[i].id in awarded for i in (3, 4, 5))  # one aspiring entry too
+
+
+def test_only_invited_judges_take_part_in_a_round(
+    session: Session, judged: tuple[Contest, Round, list[User]]
+) -> None:
+    from judging.rounds import invite, judges_of
+
+    contest, rnd, judges = judged
+    invite(session, rnd, {judges[1].id, judges[2].id, judges[3].id})
+    assert judges_of(session, rnd) == judges[1:]
+    assign_round(session, rnd, eligible_entries(session, contest), seed=10)
+    assert assigned_entries(session, rnd, judges[0].id) == []
+    invite(session, rnd, set())
+    assert judges_of(session, rnd) == judges

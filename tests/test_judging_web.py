@@ -101,3 +101,24 @@ def test_the_organizer_runs_a_round_and_judges_score_it(
     out = runner.invoke(args=["results", contest.slug, "--format", "json"])
     assert out.exit_code == 0, out.output
     assert len(json.loads(out.output)) == 4
+
+
+def test_the_organizer_invites_judges_and_sees_each_entrys_progress(
+    client: FlaskClient, auth: Any, session: Session
+) -> None:
+    contest, judges = setup_contest(session)
+    auth.login(make_user(session, Role.ORGANIZER).username)
+    client.post("/admin/judging/rounds", data={"name": "初评"})
+    saved = client.post(
+        "/admin/judging/invitations",
+        data={"judge": [str(j.id) for j in judges]},
+        follow_redirects=True,
+    )
+    assert "本轮评委名单已更新" in saved.get_data(as_text=True)
+    client.post("/admin/judging/assign", data={"seed": "1"})
+    page = client.get("/admin/judging/").get_data(as_text=True)
+    assert "作品进度" in page and "评委人数" in page
+    bad = client.post(
+        "/admin/judging/panels", data={"entry": "9999", "judge": "nobody"}, follow_redirects=True
+    )
+    assert "没有这个作品编号或评委用户名" in bad.get_data(as_text=True)

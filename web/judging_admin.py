@@ -18,6 +18,7 @@ from judging.rounds import (
     close_round,
     current_round,
     eligible_entries,
+    invite,
     judges_of,
     open_round,
     parse_advance,
@@ -62,7 +63,45 @@ def progress(rnd: Round) -> list[tuple[User, int, int]]:
         .tuples()
         .all()
     )
-    return [(j, assigned.get(j.id, 0), submitted.get(j.id, 0)) for j in judges_of(db.session)]
+    return [(j, assigned.get(j.id, 0), submitted.get(j.id, 0)) for j in judges_of(db.session, rnd)]
+
+
+def entry_progress(rnd: Round) -> list[tuple[int, str, int, int]]:
+    """Per entry: number, title, panel size and submitted scores in the round."""
+    panel = dict(
+        db.session.execute(
+            select(Assignment.entry_id, func.count())
+            .where(Assignment.round_id == rnd.id)
+            .group_by(Assignment.entry_id)
+        )
+        .tuples()
+        .all()
+    )
+    done = dict(
+        db.session.execute(
+            select(Score.entry_id, func.count())
+            .where(Score.round_id == rnd.id, Score.submitted_at.is_not(None))
+            .group_by(Score.entry_id)
+        )
+        .tuples()
+        .all()
+    )
+    entries = db.session.scalars(
+        select(Entry).where(Entry.id.in_(list(panel))).order_by(Entry.number)
+    )
+    return [(e.number, e.title, panel[e.id], done.get(e.id, 0)) for e in entries]
+
+
+@bp.route("/invitations", methods=["POST"])
+@organizer_only
+def invitations() -> Any:
+    _contest, rnd = _contest_and_round()
+    if rnd is None:
+        abort(404)
+    chosen = {int(v) for v in request.form.getlist("judge") if v.isdigit()}
+    invite(db.session, rnd, chosen)
+    flash(_("本轮评委名单已更新"), "success")
+    return redirect(url_for(".index"))
 
 
 @bp.route("/")
@@ -80,6 +119,9 @@ def index() -> Any:
         rows=results(db.session, rnd) if rnd else [],
         eligible=len(eligible_entries(db.session, contest, rnd)),
         snapshots=snapshots,
+        judges=judges_of(db.session),
+        invited={j.id for j in judges_of(db.session, rnd)} if rnd else set(),
+        entry_progress=entry_progress(rnd) if rnd else [],
     )
 
 
