@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -31,6 +29,7 @@ if __package__ in (None, ""):
     # Run as `python bench/score_form.py`, bench/judging.py would shadow the `judging` package.
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
+from bench.seed import log_in, start_web  # noqa: E402
 from storage.database import make_engine, make_session_factory, upgrade  # noqa: E402
 from storage.models import Contest, Entry, EntryStatus, Role, User  # noqa: E402
 from web.auth import hash_password  # noqa: E402
@@ -90,19 +89,6 @@ def seed(url: str) -> None:
         assign_round(session, rnd, eligible_entries(session, contest), seed=1)
 
 
-def log_in(base: str, username: str) -> requests.Session:
-    http = requests.Session()
-    page = http.get(f"{base}/auth/login", timeout=30).text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert token is not None  # noqa: S101 - a benchmark, not the app
-    http.post(
-        f"{base}/auth/login",
-        data={"csrf_token": token.group(1), "username": username, "password": PASSWORD},
-        timeout=30,
-    )
-    return http
-
-
 def judge_loop(
     base: str,
     username: str,
@@ -114,7 +100,8 @@ def judge_loop(
 ) -> None:
     """One judge: arrive, log in, then open and save forms with a pause between them."""
     time.sleep(max(0.0, arrive - time.monotonic()))
-    http = log_in(base, username)
+    http = requests.Session()
+    log_in(http, base, username, PASSWORD)
     desk = http.get(f"{base}/judge/", timeout=30).text
     entries = re.findall(r'href="/judge/entries/(\d+)"', desk)
     n = 0
@@ -150,41 +137,13 @@ def main() -> None:
     web = None
     try:
         seed(url)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
         env = {
             **os.environ,
             "DATABASE_URL": url,
             "FOOTPRINTS_SECRET_KEY": "bench",
             "LOGIN_RATE_LIMIT": "1000/minute",
         }
-        web = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--keep-alive",
-                "30",
-                "web:create_app()",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                requests.get(f"{base}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
+        web, base = start_web(env, 2, "--keep-alive", "30")
         timings: list[float] = []
         errors: list[str] = []
         began = time.monotonic()

@@ -10,9 +10,6 @@ it). Run by hand: `python bench/upload.py [size in MB]`.
 from __future__ import annotations
 
 import os
-import re
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,7 +22,7 @@ if __package__ in (None, ""):
     # Run as `python bench/upload.py`, bench/judging.py would shadow the `judging` package.
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench.seed import PASSWORD, bench_entry  # noqa: E402
+from bench.seed import PASSWORD, bench_entry, log_in, start_web  # noqa: E402
 from storage.database import make_engine, make_session_factory, upgrade  # noqa: E402
 from storage.objects import ObjectStore  # noqa: E402
 from storage.settings import Settings  # noqa: E402
@@ -52,12 +49,6 @@ def seed(settings: Settings) -> int:
         return entry.id
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -68,22 +59,6 @@ def rss_mb(pid: int) -> float:
 def children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
-def log_in(http: requests.Session, base: str) -> None:
-    """Log in through the form, as a browser does: a session cookie, not a password per part."""
-    page = http.get(f"{base}/auth/login", timeout=30).text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    if token is None:
-        sys.exit("no CSRF token on the login page")
-    answer = http.post(
-        f"{base}/auth/login",
-        data={"csrf_token": token.group(1), "username": "bench", "password": PASSWORD},
-        allow_redirects=False,
-        timeout=30,
-    )
-    if answer.status_code != 302:
-        sys.exit(f"login failed: {answer.status_code}")
 
 
 def upload_through_app(http: requests.Session, base: str, entry_id: int, path: Path) -> float:
@@ -134,7 +109,6 @@ def main() -> None:
         make_file(source, megabytes)
         size_mb = source.stat().st_size / 1024**2
 
-        port = free_port()
         env = {
             **os.environ,
             "DATABASE_URL": settings.database_url,
@@ -143,25 +117,7 @@ def main() -> None:
             "FOOTPRINTS_SECRET_KEY": "bench",
             "FOOTPRINTS_MEDIA_QUEUE": "footprints-bench",
         }
-        web = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--threads",
-                "4",
-                "--timeout",
-                "0",
-                "web:create_app()",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        web, base = start_web(env, 1, "--timeout", "0")
         peak = {"mb": 0.0}
         running = threading.Event()
         running.set()
@@ -176,16 +132,9 @@ def main() -> None:
                 time.sleep(0.1)
 
         try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    requests.get(f"{base}/healthz", timeout=1)
-                    break
-                except requests.ConnectionError:
-                    time.sleep(0.2)
             with requests.Session() as http:
                 # Logging in runs scrypt (32 MiB, by design); the upload path is measured after.
-                log_in(http, base)
+                log_in(http, base, "bench", PASSWORD)
                 sampler = threading.Thread(target=sample, daemon=True)
                 sampler.start()
                 through_app = upload_through_app(http, base, entry_id, source)
