@@ -122,3 +122,32 @@ def test_the_organizer_invites_judges_and_sees_each_entrys_progress(
         "/admin/judging/panels", data={"entry": "9999", "judge": "nobody"}, follow_redirects=True
     )
     assert "没有这个作品编号或评委用户名" in bad.get_data(as_text=True)
+
+
+def test_judges_declare_and_organizers_set_conflicts(
+    client: FlaskClient, auth: Any, session: Session
+) -> None:
+    contest, judges = setup_contest(session)
+    organizer = make_user(session, Role.ORGANIZER)
+    auth.login(organizer.username)
+    client.post("/admin/judging/rounds", data={"name": "初评"})
+    client.post("/admin/judging/assign", data={"seed": "2"})
+    auth.logout()
+    rnd = current_round(session, contest)
+    assert rnd is not None
+    judge = judges[0]
+    first, second = assigned_entries(session, rnd, judge.id)[:2]
+    auth.login(judge.username)
+    declared = client.post(f"/judge/entries/{first.id}/conflict", follow_redirects=True)
+    assert "已申报回避" in declared.get_data(as_text=True)
+    assert client.get(f"/judge/entries/{first.id}").status_code == 404
+    auth.logout()
+    auth.login(organizer.username)
+    client.post(
+        "/admin/judging/panels",
+        data={"entry": str(second.number), "judge": judge.username, "action": "conflict"},
+    )
+    auth.logout()
+    session.expire_all()
+    remaining = assigned_entries(session, rnd, judge.id)
+    assert first not in remaining and second not in remaining

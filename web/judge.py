@@ -8,7 +8,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from judging.rounds import RoundError, assigned_entries, current_round, is_assigned, rubric_of
+from judging.rounds import (
+    RoundError,
+    assigned_entries,
+    current_round,
+    declare_conflict,
+    is_assigned,
+    rubric_of,
+)
 from judging.rubric import ScoreError
 from judging.scoring import locked, others_visible, save_score, score_of
 from judging.submissions import current_contest
@@ -35,6 +42,24 @@ def index() -> Any:
     return render_template(
         "judge/index.html", contest=contest, round=rnd, entries=entries, scores=scores, done=done
     )
+
+
+@bp.route("/entries/<int:entry_id>/conflict", methods=["POST"])
+@judge_only
+def conflict(entry_id: int) -> Any:
+    """A judge declares a conflict: the entry leaves their list at once."""
+    contest = current_contest(db.session)
+    rnd = current_round(db.session, contest) if contest else None
+    if rnd is None or not is_assigned(db.session, rnd, current_user.id, entry_id):
+        abort(404)
+    declare_conflict(
+        db.session,
+        db.session.get_one(User, current_user.id),
+        db.session.get_one(Entry, entry_id),
+        "declared",
+    )
+    flash(_("已申报回避，这件作品将由组委会另行安排评委"), "success")
+    return redirect(url_for(".index"))
 
 
 @bp.route("/entries/<int:entry_id>", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ from judging.rounds import (
     assign_round,
     close_round,
     current_round,
+    declare_conflict,
     eligible_entries,
     invite,
     judges_of,
@@ -179,8 +180,11 @@ def panel() -> Any:
         flash(_("没有这个作品编号或评委用户名"), "error")
         return redirect(url_for(".index"))
     try:
-        if request.form.get("action") == "remove":
+        action = request.form.get("action")
+        if action == "remove":
             remove_from_panel(db.session, rnd, judge, entry)
+        elif action == "conflict":
+            declare_conflict(db.session, judge, entry, "organizer")
         else:
             add_to_panel(db.session, rnd, judge, entry)
     except RoundError as exc:
