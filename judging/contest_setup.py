@@ -29,6 +29,7 @@ KNOWN = {
     "jury_weight",
     "public_vote",
     "disagreement",
+    "tie_break",
 }
 
 

@@ -41,8 +41,8 @@ def open_contest(session: Session) -> Contest:
         contest is not None
         and (contest.closes_at is None or contest.closes_at > now)
         and (contest.opens_at is None or contest.opens_at <= now)
-        and "市直单位" in (contest.districts or ["市直单位"])
-        and "医疗卫生" in (contest.industries or ["医疗卫生"])
+        and "市直单位" in (contest.districts or [])
+        and "医疗卫生" in (contest.industries or [])
     ):
         return contest
     now = datetime.now(UTC)

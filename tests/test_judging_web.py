@@ -151,3 +151,44 @@ def test_judges_declare_and_organizers_set_conflicts(
     session.expire_all()
     remaining = assigned_entries(session, rnd, judge.id)
     assert first not in remaining and second not in remaining
+
+
+def test_the_organizer_sets_up_judging_from_the_web(
+    client: FlaskClient, auth: Any, session: Session
+) -> None:
+    contest, _judges = setup_contest(session)
+    auth.login(make_user(session, Role.ORGANIZER).username)
+    page = client.get("/admin/judging/settings").get_data(as_text=True)
+    assert "theme|主题立意|30|0.5|1|" in page and "trimmed_mean" in page
+    form = {
+        "blind": "1",
+        "aggregation": "median",
+        "trim_min_panel": "5",
+        "judges_per_entry": "2",
+        "jury_weight": "0.8",
+        "disagreement": "15",
+        "award_tiers": "一等奖:2\n二等奖:10%\n优秀奖:3:aspiring",
+        "rubric": "theme|主题|50|1|2|\ncraft|制作|50",
+        "tie_break": "theme",
+    }
+    saved = client.post("/admin/judging/settings", data=form, follow_redirects=True)
+    assert "评审设置已保存" in saved.get_data(as_text=True)
+    session.expire_all()
+    contest = session.get_one(Contest, contest.id)
+    assert contest.aggregation == "median" and contest.judges_per_entry == 2
+    assert contest.award_tiers == [
+        {"name": "一等奖", "count": 2},
+        {"name": "二等奖", "share": 0.1},
+        {"name": "优秀奖", "count": 3, "category": "aspiring"},
+    ]
+    assert [c["key"] for c in contest.rubric] == ["theme", "craft"]
+    again = client.get("/admin/judging/settings").get_data(as_text=True)
+    assert "二等奖:10%" in again and "优秀奖:3:aspiring" in again
+    bad = client.post(
+        "/admin/judging/settings", data={**form, "rubric": "theme|主题"}, follow_redirects=True
+    )
+    assert "设置有误" in bad.get_data(as_text=True)
+    wrong_key = client.post(
+        "/admin/judging/settings", data={**form, "tie_break": "nope"}, follow_redirects=True
+    )
+    assert "not a rubric criterion" in wrong_key.get_data(as_text=True)

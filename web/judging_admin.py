@@ -9,7 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from judging.aggregation import METHODS
 from judging.assignment import AssignmentError
+from judging.contest_form import form_to_config, rubric_text, tiers_text
+from judging.contest_setup import ContestConfigError, apply_config
 from judging.results import MIMETYPES, RENDERERS, publish_snapshot, results
 from judging.rounds import (
     RoundError,
@@ -91,6 +94,28 @@ def entry_progress(rnd: Round) -> list[tuple[int, str, int, int]]:
         select(Entry).where(Entry.id.in_(list(panel))).order_by(Entry.number)
     )
     return [(e.number, e.title, panel[e.id], done.get(e.id, 0)) for e in entries]
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@organizer_only
+def settings() -> Any:
+    contest, _rnd = _contest_and_round()
+    if request.method == "POST":
+        try:
+            apply_config(db.session, form_to_config(contest.slug, request.form.to_dict()))
+        except ContestConfigError as exc:
+            db.session.rollback()
+            flash(_("设置有误：%(problem)s", problem=str(exc)), "error")
+        else:
+            flash(_("评审设置已保存"), "success")
+            return redirect(url_for(".index"))
+    return render_template(
+        "admin/contest_settings.html",
+        contest=contest,
+        methods=sorted(METHODS),
+        tiers=tiers_text(contest.award_tiers),
+        rubric=rubric_text(contest),
+    )
 
 
 @bp.route("/invitations", methods=["POST"])
