@@ -75,6 +75,7 @@ def form_to_config(slug: str, form: dict[str, str]) -> dict[str, Any]:
         return {
             "slug": slug,
             "blind": form.get("blind") == "1",
+            "reveal_scores": form.get("reveal_scores", "after_submit"),
             "aggregation": form.get("aggregation", "trimmed_mean"),
             "trim_min_panel": int(form.get("trim_min_panel", "5")),
             "judges_per_entry": int(form.get("judges_per_entry", "3")),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from judging.aggregation import METHODS
 from judging.rubric import DEFAULT_RUBRIC, Criterion, Rubric
+from judging.scoring import REVEAL
 from storage.models import Contest
 
 KNOWN = {
@@ -30,6 +31,7 @@ KNOWN = {
     "public_vote",
     "disagreement",
     "tie_break",
+    "reveal_scores",
 }
 
 
@@ -65,6 +67,8 @@ def check_config(data: dict[str, Any]) -> dict[str, Any]:
             Rubric(tuple(Criterion(**c) for c in data["rubric"]))
         except (TypeError, ValueError) as exc:
             raise ContestConfigError(f"rubric: {exc}") from exc
+    if data.get("reveal_scores", "after_submit") not in REVEAL:
+        raise ContestConfigError(f"reveal_scores: one of {', '.join(REVEAL)}")
     if "aggregation" in data and data["aggregation"] not in METHODS:
         raise ContestConfigError(f"aggregation: one of {', '.join(sorted(METHODS))}")
     for tier in data.get("award_tiers", []):

@@ -107,10 +107,17 @@ def unlock_score(session: Session, score: Score, organizer: User, address: str =
     session.commit()
 
 
+REVEAL = ("after_submit", "after_close", "never")
+
+
 def others_visible(session: Session, rnd: Round, judge_id: int, entry_id: int) -> list[Score]:
-    """Other judges' submitted scores for an entry, only once this judge has submitted."""
+    """Other judges' submitted scores for an entry: never before this judge has submitted,
+    and later still as the contest's `reveal_scores` says."""
     own = score_of(session, rnd, judge_id, entry_id)
-    if own is None or own.submitted_at is None:
+    reveal = rnd.contest.reveal_scores
+    if own is None or own.submitted_at is None or reveal == "never":
+        return []
+    if reveal == "after_close" and rnd.closed_at is None:
         return []
     return list(
         session.scalars(

@@ -140,6 +140,11 @@ class Contest(Base):
     )
     jury_weight: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
     disagreement: Mapped[float] = mapped_column(Float, default=20.0, server_default="20")
+    # When a judge sees the other judges' scores of an entry: after submitting their own
+    # ("after_submit"), only once the round closes ("after_close"), or "never".
+    reveal_scores: Mapped[str] = mapped_column(
+        String(20), default="after_submit", server_default="after_submit"
+    )
     # Criteria keys that break ties in order (higher mean first), before the smaller spread.
     tie_break: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -286,3 +286,28 @@ def test_only_invited_judges_take_part_in_a_round(
     assert assigned_entries(session, rnd, judges[0].id) == []
     invite(session, rnd, set())
     assert judges_of(session, rnd) == judges
+
+
+@pytest.mark.parametrize(
+    ("reveal", "before_close", "after_close"),
+    [("after_submit", True, True), ("after_close", False, True), ("never", False, False)],
+)
+def test_when_judges_see_each_others_scores(
+    session: Session,
+    judged: tuple[Contest, Round, list[User]],
+    reveal: str,
+    before_close: bool,
+    after_close: bool,
+) -> None:
+    contest, rnd, judges = judged
+    contest.reveal_scores = reveal
+    session.commit()
+    entries = eligible_entries(session, contest)
+    assign_round(session, rnd, entries, seed=11)
+    entry = entries[2]
+    panel = [j for j in judges if entry in assigned_entries(session, rnd, j.id)]
+    for judge in panel:
+        save_score(session, rnd, judge, entry, FULL, "", submit=True)
+    assert bool(others_visible(session, rnd, panel[0].id, entry.id)) is before_close
+    close_round(session, rnd)
+    assert bool(others_visible(session, rnd, panel[0].id, entry.id)) is after_close
