@@ -192,3 +192,51 @@ def test_the_organizer_sets_up_judging_from_the_web(
         "/admin/judging/settings", data={**form, "tie_break": "nope"}, follow_redirects=True
     )
     assert "not a rubric criterion" in wrong_key.get_data(as_text=True)
+
+
+def test_closing_locks_the_form_and_an_organizer_unlocks_one_score(
+    client: FlaskClient, auth: Any, session: Session
+) -> None:
+    contest, judges = setup_contest(session)
+    organizer = make_user(session, Role.ORGANIZER)
+    auth.login(organizer.username)
+    client.post("/admin/judging/rounds", data={"name": "初评"})
+    client.post("/admin/judging/assign", data={"seed": "3"})
+    auth.logout()
+    rnd = current_round(session, contest)
+    assert rnd is not None
+    judge = judges[1]
+    entry = assigned_entries(session, rnd, judge.id)[0]
+    auth.login(judge.username)
+    client.post(f"/judge/entries/{entry.id}", data={**FULL, "action": "submit"})
+    auth.logout()
+    auth.login(organizer.username)
+    client.post("/admin/judging/close")
+    auth.logout()
+    auth.login(judge.username)
+    form = client.get(f"/judge/entries/{entry.id}").get_data(as_text=True)
+    assert "分数已锁定" in form and "提交评分" not in form
+    refused = client.post(
+        f"/judge/entries/{entry.id}", data={**FULL, "action": "submit"}, follow_redirects=True
+    )
+    assert "分数已锁定" in refused.get_data(as_text=True)
+    auth.logout()
+    auth.login(organizer.username)
+    nothing = client.post(
+        "/admin/judging/unlock", data={"entry": "9999", "judge": "x"}, follow_redirects=True
+    )
+    assert "没有这件作品的评分" in nothing.get_data(as_text=True)
+    done = client.post(
+        "/admin/judging/unlock",
+        data={"entry": str(entry.number), "judge": judge.username},
+        follow_redirects=True,
+    )
+    assert "已解锁这份评分" in done.get_data(as_text=True)
+    auth.logout()
+    auth.login(judge.username)
+    again = client.post(
+        f"/judge/entries/{entry.id}",
+        data={**FULL, "appeal": "15", "action": "submit"},
+        follow_redirects=True,
+    )
+    assert "评分已提交" in again.get_data(as_text=True)

@@ -235,16 +235,32 @@ def close() -> Any:
     return redirect(url_for(".index"))
 
 
-@bp.route("/scores/<int:score_id>/unlock", methods=["POST"])
+@bp.route("/unlock", methods=["POST"])
 @organizer_only
-def unlock(score_id: int) -> Any:
-    score = db.session.get(Score, score_id)
-    if score is None:
+def unlock() -> Any:
+    """Reopen one judge's score for one entry in a closed round, on the record."""
+    contest, rnd = _contest_and_round()
+    if rnd is None:
         abort(404)
-    unlock_score(
-        db.session, score, db.session.get_one(User, current_user.id), request.remote_addr or ""
+    number = request.form.get("entry", "")
+    score = db.session.scalar(
+        select(Score)
+        .join(Entry, Entry.id == Score.entry_id)
+        .join(User, User.id == Score.judge_id)
+        .where(
+            Score.round_id == rnd.id,
+            Entry.contest_id == contest.id,
+            Entry.number == (int(number) if number.isdigit() else -1),
+            User.username == request.form.get("judge", ""),
+        )
     )
-    flash(_("已解锁这份评分，修改会记录在案"), "success")
+    if score is None:
+        flash(_("这位评委没有这件作品的评分"), "error")
+    else:
+        unlock_score(
+            db.session, score, db.session.get_one(User, current_user.id), request.remote_addr or ""
+        )
+        flash(_("已解锁这份评分，修改会记录在案"), "success")
     return redirect(url_for(".index"))
 
 
