@@ -76,6 +76,7 @@ def form_to_config(slug: str, form: dict[str, str]) -> dict[str, Any]:
             "slug": slug,
             "blind": form.get("blind") == "1",
             "reveal_scores": form.get("reveal_scores", "after_submit"),
+            "auto_conflicts": [r for r in ("unit", "district") if form.get(f"conflict_{r}") == "1"],
             "aggregation": form.get("aggregation", "trimmed_mean"),
             "trim_min_panel": int(form.get("trim_min_panel", "5")),
             "judges_per_entry": int(form.get("judges_per_entry", "3")),

@@ -32,6 +32,7 @@ KNOWN = {
     "disagreement",
     "tie_break",
     "reveal_scores",
+    "auto_conflicts",
 }
 
 
@@ -69,6 +70,8 @@ def check_config(data: dict[str, Any]) -> dict[str, Any]:
             raise ContestConfigError(f"rubric: {exc}") from exc
     if data.get("reveal_scores", "after_submit") not in REVEAL:
         raise ContestConfigError(f"reveal_scores: one of {', '.join(REVEAL)}")
+    if not set(data.get("auto_conflicts", [])) <= {"unit", "district"}:
+        raise ContestConfigError("auto_conflicts: a list of unit and/or district")
     if "aggregation" in data and data["aggregation"] not in METHODS:
         raise ContestConfigError(f"aggregation: one of {', '.join(sorted(METHODS))}")
     for tier in data.get("award_tiers", []):

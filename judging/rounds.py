@@ -151,11 +151,14 @@ def declare_conflict(session: Session, judge: User, entry: Entry, reason: str) -
 def conflicts_of(
     session: Session, judges: list[User], entries: list[Entry]
 ) -> set[tuple[int, int]]:
-    """Recorded conflicts plus automatic ones (same unit or district)."""
+    """Recorded conflicts plus automatic ones, by the contest's rules (same unit, district)."""
     recorded = {(c.judge_id, c.entry_id) for c in session.scalars(select(Conflict))}
+    rules = set(entries[0].contest.auto_conflicts or []) if entries else set()
     automatic = automatic_conflicts(
         [Party(j.id, j.unit, j.district) for j in judges],
         [Party(e.id, e.collective, e.district) for e in entries],
+        by_unit="unit" in rules,
+        by_district="district" in rules,
     )
     return recorded | automatic
 

@@ -145,6 +145,10 @@ class Contest(Base):
     reveal_scores: Mapped[str] = mapped_column(
         String(20), default="after_submit", server_default="after_submit"
     )
+    # Automatic conflicts: a judge's own "unit" and/or "district" against the entry's.
+    auto_conflicts: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: ["unit", "district"], server_default='["unit", "district"]'
+    )
     # Criteria keys that break ties in order (higher mean first), before the smaller spread.
     tie_break: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -311,3 +311,16 @@ def test_when_judges_see_each_others_scores(
     assert bool(others_visible(session, rnd, panel[0].id, entry.id)) is before_close
     close_round(session, rnd)
     assert bool(others_visible(session, rnd, panel[0].id, entry.id)) is after_close
+
+
+def test_automatic_conflict_rules_are_the_contests_choice(
+    session: Session, judged: tuple[Contest, Round, list[User]]
+) -> None:
+    from judging.rounds import conflicts_of
+
+    contest, rnd, judges = judged
+    entries = eligible_entries(session, contest)
+    assert (judges[0].id, entries[0].id) in conflicts_of(session, judges, entries)
+    contest.auto_conflicts = ["unit"]  # same district no longer counts
+    session.commit()
+    assert (judges[0].id, entries[0].id) not in conflicts_of(session, judges, entries)
