@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.rounds import assigned_entries, current_round
-from storage.models import Contest, EntryStatus, Role, User
+from storage.models import Contest, EntryStatus, Role, Round, User
 from tests.factories import make_entry, make_user, unique
 
 FULL = {"theme": "25", "story": "25", "production": "20", "appeal": "10"}
@@ -35,6 +35,21 @@ def setup_contest(session: Session) -> tuple[Contest, list[User]]:
     session.commit()
     judges = [make_user(session, Role.JUDGE) for _ in range(3)]
     return contest, judges
+
+
+def started_round(
+    client: FlaskClient, auth: Any, session: Session, seed: int
+) -> tuple[Contest, list[User], User, Round]:
+    """A contest whose organizer opened a round and assigned judges through the web."""
+    contest, judges = setup_contest(session)
+    organizer = make_user(session, Role.ORGANIZER)
+    auth.login(organizer.username)
+    client.post("/admin/judging/rounds", data={"name": "初评"})
+    client.post("/admin/judging/assign", data={"seed": str(seed)})
+    auth.logout()
+    rnd = current_round(session, contest)
+    assert rnd is not None
+    return contest, judges, organizer, rnd
 
 
 def test_the_organizer_runs_a_round_and_judges_score_it(
@@ -127,14 +142,7 @@ def test_the_organizer_invites_judges_and_sees_each_entrys_progress(
 def test_judges_declare_and_organizers_set_conflicts(
     client: FlaskClient, auth: Any, session: Session
 ) -> None:
-    contest, judges = setup_contest(session)
-    organizer = make_user(session, Role.ORGANIZER)
-    auth.login(organizer.username)
-    client.post("/admin/judging/rounds", data={"name": "初评"})
-    client.post("/admin/judging/assign", data={"seed": "2"})
-    auth.logout()
-    rnd = current_round(session, contest)
-    assert rnd is not None
+    contest, judges, organizer, rnd = started_round(client, auth, session, seed=2)
     judge = judges[0]
     first, second = assigned_entries(session, rnd, judge.id)[:2]
     auth.login(judge.username)
@@ -197,14 +205,7 @@ def test_the_organizer_sets_up_judging_from_the_web(
 def test_closing_locks_the_form_and_an_organizer_unlocks_one_score(
     client: FlaskClient, auth: Any, session: Session
 ) -> None:
-    contest, judges = setup_contest(session)
-    organizer = make_user(session, Role.ORGANIZER)
-    auth.login(organizer.username)
-    client.post("/admin/judging/rounds", data={"name": "初评"})
-    client.post("/admin/judging/assign", data={"seed": "3"})
-    auth.logout()
-    rnd = current_round(session, contest)
-    assert rnd is not None
+    contest, judges, organizer, rnd = started_round(client, auth, session, seed=3)
     judge = judges[1]
     entry = assigned_entries(session, rnd, judge.id)[0]
     auth.login(judge.username)
