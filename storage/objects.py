@@ -294,12 +294,6 @@ class ObjectStore:
         expires = timedelta(seconds=seconds or self.settings.presign_seconds)
         return self._signer.presigned_get_object(bucket, key, expires=expires)
 
-    def ping(self) -> None:
-        """Raise ObjectStoreError unless the S3 server answers."""
-        try:
-            self._client.bucket_exists(self.settings.bucket_assets)
-        except (S3Error, urllib3.exceptions.HTTPError) as exc:
-            raise ObjectStoreError(f"S3 server at {self.settings.s3_endpoint}: {exc}") from exc
 
 
 def original_key(entry_id: int, upload_id: str) -> str:
