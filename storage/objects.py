@@ -295,7 +295,6 @@ class ObjectStore:
         return self._signer.presigned_get_object(bucket, key, expires=expires)
 
 
-
 def original_key(entry_id: int, upload_id: str) -> str:
     """Where an uploaded original is stored; `upload_id` is unique per upload."""
     return f"entries/{entry_id}/originals/{upload_id}"
