@@ -14,6 +14,12 @@ start_rabbitmq() {
     $SUDO rabbitmq-server -detached
     wait_port 127.0.0.1 5672 90 RabbitMQ
   fi
+  # The ops page reads queue depths (ready and unacknowledged) from the management API.
+  if command -v rabbitmq-plugins >/dev/null && ! port_open 127.0.0.1 15672; then
+    $SUDO rabbitmq-plugins enable --online rabbitmq_management >/dev/null \
+      && wait_port 127.0.0.1 15672 60 "RabbitMQ management" \
+      || echo "note: RabbitMQ's management API is off; queue depths come from AMQP" >&2
+  fi
   # Tasks acknowledge late: raise the broker's 30-minute consumer timeout to the one our
   # settings assume, so a long transcode is not cut off (a running broker takes it at once).
   local ms=$(( ${BROKER_CONSUMER_TIMEOUT_SECONDS:-7200} * 1000 ))

@@ -83,10 +83,11 @@ class JobState(enum.StrEnum):
     READY = "ready"
     REJECTED = "rejected"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
     @property
     def finished(self) -> bool:
-        return self in {JobState.READY, JobState.REJECTED, JobState.FAILED}
+        return self is not JobState.QUEUED and self is not JobState.RUNNING
 
 
 class AssetKind(enum.StrEnum):
@@ -242,7 +243,15 @@ class Job(Base):
     percent: Mapped[float] = mapped_column(Float, default=0.0)
     eta_seconds: Mapped[float | None] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # A short stable code for the reason ("too_long", "ffmpeg", "cancelled"), for counting.
+    reason_code: Mapped[str] = mapped_column(String(40), default="", server_default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The Celery task id of the newest message sent for this job (to revoke it).
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    # The worker node that last started the job ("name@host").
+    worker: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    # Seconds of video the job made ready, for throughput in video minutes per hour.
+    media_seconds: Mapped[float | None] = mapped_column(Float)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -252,6 +261,22 @@ class Job(Base):
     )
 
     entry: Mapped[Entry] = relationship(back_populates="jobs")
+
+
+class WorkerNode(Base):
+    """A Celery worker node as it last announced itself; the ops page pings it for liveness."""
+
+    __tablename__ = "worker_nodes"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)  # "name@host"
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    concurrency: Mapped[int] = mapped_column(Integer, default=1)
+    queues: Mapped[str] = mapped_column(String(500), default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The last time it answered a ping (the sweeper pings every sweep).
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Set when it shut down cleanly; a node that stops answering without it was lost.
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Upload(Base):

@@ -143,6 +143,16 @@ class ObjectStore:
             except (S3Error, urllib3.exceptions.HTTPError) as exc:
                 raise ObjectStoreError(f"cannot create bucket {bucket}: {exc}") from exc
 
+    def check_buckets(self) -> None:
+        """Raise ObjectStoreError unless the server answers and both buckets exist."""
+        for bucket in (self.settings.bucket_originals, self.settings.bucket_assets):
+            try:
+                found = self._client.bucket_exists(bucket)
+            except (S3Error, urllib3.exceptions.HTTPError) as exc:
+                raise ObjectStoreError(f"S3 does not answer: {exc}") from exc
+            if not found:
+                raise ObjectStoreError(f"bucket {bucket} is missing (footprints storage init)")
+
     def put_stream(
         self,
         bucket: str,

@@ -44,7 +44,39 @@ class Settings:
         "RabbitMQ URL of the task broker.",
     )
     media_queue: str = _setting(
-        "FOOTPRINTS_MEDIA_QUEUE", "media", "Name of the RabbitMQ queue that media jobs go to."
+        "FOOTPRINTS_MEDIA_QUEUE",
+        "footprints.transcode",
+        "RabbitMQ queue of the long media jobs; its dead letters go to `<name>.dead`.",
+    )
+    short_queue: str = _setting(
+        "FOOTPRINTS_SHORT_QUEUE",
+        "footprints.short",
+        "RabbitMQ queue of short tasks (the sweeper), so they never wait behind transcodes.",
+    )
+    rabbitmq_api_url: str = _setting(
+        "RABBITMQ_API_URL",
+        "http://guest:guest@127.0.0.1:15672",
+        "RabbitMQ management HTTP API, for queue depths with unacknowledged counts (empty or "
+        "unreachable: a passive declare over AMQP, which counts ready messages only).",
+    )
+    inspect_timeout_seconds: float = _setting(
+        "INSPECT_TIMEOUT_SECONDS",
+        1.0,
+        "How long the ops page and /metrics wait for workers to answer a ping.",
+    )
+    flower_url: str = _setting(
+        "FLOWER_URL", "", "Address of Celery Flower, linked from the ops page (empty: no link)."
+    )
+    metrics_token: str = _setting(
+        "METRICS_TOKEN",
+        "",
+        "Bearer token that /metrics requires (empty: /metrics is open, as Prometheus expects "
+        "on a private network).",
+    )
+    log_format: str = _setting(
+        "LOG_FORMAT",
+        "text",
+        "`text` or `json` (one JSON object per line; a task's lines carry job_id and entry_id).",
     )
     s3_endpoint: str = _setting(
         "S3_ENDPOINT", "127.0.0.1:8333", "host:port of the S3 server (MinIO, SeaweedFS, any S3)."

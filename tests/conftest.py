@@ -54,6 +54,7 @@ def settings(database_url: str) -> Settings:
         bucket_originals=f"fp-test-{RUN_ID}-originals",
         bucket_assets=f"fp-test-{RUN_ID}-assets",
         media_queue=f"footprints-test-{RUN_ID}",
+        short_queue=f"footprints-test-{RUN_ID}-short",
     )
 
 
@@ -159,6 +160,15 @@ def start_worker(env: dict[str, str], log: Path, name: str) -> subprocess.Popen[
         )
 
 
+def delete_queues(settings: Settings) -> None:
+    """Remove a test's queues (transcode, short, dead letters) from the broker."""
+    from worker.queues import all_queues
+
+    with Connection(settings.broker_url) as conn:
+        for queue in all_queues(settings):
+            conn.default_channel.queue_delete(queue.name)
+
+
 @pytest.fixture(scope="session")
 def worker(
     settings: Settings, object_store: ObjectStore, tmp_path_factory
@@ -178,8 +188,7 @@ def worker(
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    with Connection(settings.broker_url) as conn:
-        conn.default_channel.queue_delete(settings.media_queue)
+    delete_queues(settings)
     if os.environ.get("FOOTPRINTS_SHOW_WORKER_LOG"):
         sys.stderr.write(log.read_text())
 

@@ -12,19 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kombu import Connection
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import AssetKind, EntryStatus, Job, JobState, MediaAsset, utcnow
 from storage.objects import ObjectStore, original_key
 from storage.settings import Settings
-from tests.conftest import settings_env, start_worker
+from tests.conftest import delete_queues, settings_env, start_worker
 from tests.factories import PASSWORD, make_entry, make_user
 from tests.media import make_clip
 from web import create_app
 from worker.dispatch import sweep
-from worker.jobs import process_job, start_job
+from worker.jobs import GaveUp, process_job, start_job
 
 pytestmark = pytest.mark.integration
 
@@ -93,7 +92,8 @@ def test_a_job_that_keeps_killing_workers_is_failed(
     job = Job(entry=entry, source_key="entries/0/originals/x", state=JobState.RUNNING, attempts=3)
     session.add(job)
     session.commit()
-    assert start_job(session_factory, job.id, max_attempts=3) is False
+    with pytest.raises(GaveUp):  # the task dead-letters its message
+        start_job(session_factory, job.id, max_attempts=3)
     session.expire_all()
     assert job.state is JobState.FAILED and "已停止重试" in job.reason
     assert job.entry.status is EntryStatus.FAILED
@@ -204,8 +204,7 @@ def test_killing_the_worker_mid_transcode_still_finishes_the_job_once(
             if proc is not None and proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(timeout=30)
-        with Connection(fault.broker_url) as conn:
-            conn.default_channel.queue_delete(fault.media_queue)
+        delete_queues(fault)
         app.extensions["footprints.engine"].dispose()
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import tempfile
+from typing import Any
 
 import click
 from flask import Flask
@@ -21,7 +22,7 @@ EXIT_REFUSED = 3
 
 db_cli = AppGroup("db", help="Database migrations.")
 storage_cli = click.Group("storage", help="The S3 object store.")
-jobs_cli = AppGroup("jobs", help="Media jobs.")
+ops_cli = AppGroup("ops", help="The worker fleet: queues, workers, jobs.")
 media_cli = click.Group("media", help="Run the media pipeline on local files.")
 
 
@@ -73,8 +74,82 @@ def settings_cmd() -> None:
     click.echo(settings_table())
 
 
-@jobs_cli.command("republish")
-def jobs_republish() -> None:
+@ops_cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def ops_status(as_json: bool) -> None:
+    """Queues, workers and jobs by state, as the ops page shows them."""
+    from worker.celery_app import celery
+    from worker.fleet import fleet_status
+
+    data = fleet_status(db.session, celery, settings_of()).as_dict()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(format_status(data))
+
+
+def format_status(data: dict[str, Any]) -> str:
+    """`ops status` as plain-text tables."""
+    queues, workers, jobs = data["queues"], data["workers"], data["jobs"]
+
+    def count(value: int | None) -> str:
+        return "-" if value is None else str(value)
+
+    lines = [f"QUEUES (from {queues['source']})"]
+    if queues["error"]:
+        lines.append(f"  ! {queues['error']}")
+    lines.append(f"  {'name':<40} {'role':<10} {'ready':>6} {'unacked':>8} {'consumers':>10}")
+    for q in queues["items"]:
+        lines.append(
+            f"  {q['name']:<40} {q['role']:<10} {count(q['ready']):>6} "
+            f"{count(q['unacked']):>8} {count(q['consumers']):>10}"
+        )
+    lines.append(f"WORKERS ({workers['online']} online, {workers['slots']} slots)")
+    if workers["error"]:
+        lines.append(f"  ! {workers['error']}")
+    for w in workers["items"]:
+        running = ", ".join(f"job {r['job_id']}" for r in w["running"]) or "idle"
+        lines.append(f"  {w['name']:<40} {w['state']:<8} x{w['concurrency']:<3} {running}")
+    counts = ", ".join(f"{state} {n}" for state, n in jobs["counts"].items())
+    lines.append(f"JOBS  {counts}")
+    for j in jobs["running"]:
+        eta = "?" if j["eta_seconds"] is None else f"{j['eta_seconds']:.0f}s left"
+        lines.append(
+            f"  job {j['id']:<6} entry {j['entry']:<6} {j['percent']:>5}%  {eta}  {j['worker']}"
+        )
+    clears = jobs["backlog_clears_in_seconds"]
+    lines.append(
+        f"THROUGHPUT  {jobs['ready_last_hour']} jobs and {jobs['video_minutes_last_hour']} video "
+        f"minutes in the last hour; backlog {jobs['backlog']}, clears in "
+        + ("unknown" if clears is None else f"{clears:.0f} s")
+    )
+    return "\n".join(lines)
+
+
+@ops_cli.command("retry")
+@click.argument("job_id", type=int)
+def ops_retry(job_id: int) -> None:
+    """Run a failed, rejected, cancelled or stuck job again from the start."""
+    from worker.dispatch import requeue_job
+
+    sent = requeue_job(db.session, _job(job_id))
+    click.echo(f"job {job_id} requeued" + ("" if sent else "; the broker is down, it stays queued"))
+
+
+@ops_cli.command("cancel")
+@click.argument("job_id", type=int)
+def ops_cancel(job_id: int) -> None:
+    """Cancel a queued or running job (revokes its task and kills its ffmpeg)."""
+    from worker.celery_app import celery
+    from worker.dispatch import cancel_job
+
+    if not cancel_job(db.session, _job(job_id), celery.control):
+        raise click.ClickException(f"job {job_id} has already finished")
+    click.echo(f"job {job_id} cancelled")
+
+
+@ops_cli.command("republish")
+def ops_republish() -> None:
     """Send queued jobs that never reached the broker."""
     from web.ops import unpublished_jobs
     from web.uploads import publish
@@ -84,18 +159,13 @@ def jobs_republish() -> None:
     click.echo(f"republished {sent} of {len(jobs)} jobs")
 
 
-@jobs_cli.command("retry")
-@click.argument("job_id", type=int)
-def jobs_retry(job_id: int) -> None:
-    """Run a failed, rejected or stuck job again from the start."""
+def _job(job_id: int) -> Any:
     from storage.models import Job
-    from worker.dispatch import requeue_job
 
     job = db.session.get(Job, job_id)
     if job is None:
         raise click.ClickException(f"no job {job_id}")
-    sent = requeue_job(db.session, job)
-    click.echo(f"job {job_id} requeued" + ("" if sent else "; the broker is down, it stays queued"))
+    return job
 
 
 contest_cli = AppGroup("contest", help="Contests.")
@@ -240,7 +310,7 @@ def register_commands(app: Flask) -> None:
     for command in (
         db_cli,
         storage_cli,
-        jobs_cli,
+        ops_cli,
         media_cli,
         contest_cli,
         scores_cli,

@@ -26,6 +26,7 @@ JOB_LABELS = {
     JobState.READY: N_("完成"),
     JobState.REJECTED: N_("未通过"),
     JobState.FAILED: N_("失败"),
+    JobState.CANCELLED: N_("已取消"),
 }
 
 

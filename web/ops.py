@@ -1,32 +1,61 @@
-"""Operators: the media jobs, their states and reasons; republish what never reached a worker."""
+"""Operators: queues, worker nodes, jobs and dead letters on one page, and what steers them."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from storage.models import Job, JobState, Role
 from web.auth import roles_required
 from web.entry_view import JOB_LABELS
-from web.extensions import db
+from web.extensions import db, settings_of
 from web.uploads import publish
-from worker.dispatch import requeue_job
+from worker.celery_app import celery
+from worker.dispatch import cancel_job, requeue_failed, requeue_job
+from worker.fleet import (
+    BROKER_ERRORS,
+    fleet_status,
+    peek_dead_letters,
+    purge_dead_letters,
+    retry_dead_letters,
+)
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
 operator_only = roles_required(Role.OPERATOR)
+QUEUED_SHOWN = 50
 
 
 @bp.route("/")
 @operator_only
 def index() -> Any:
-    jobs = db.session.scalars(select(Job).order_by(Job.id.desc()).limit(200)).all()
-    counts = dict(
-        db.session.execute(select(Job.state, func.count()).group_by(Job.state)).tuples().all()
+    settings = settings_of()
+    status = fleet_status(db.session, celery, settings)
+    try:
+        dead_letters, dead_error = peek_dead_letters(settings), ""
+    except BROKER_ERRORS as exc:
+        dead_letters, dead_error = [], str(exc)
+    queued = db.session.scalars(
+        select(Job).where(Job.state == JobState.QUEUED).order_by(Job.id).limit(QUEUED_SHOWN)
+    ).all()
+    return render_template(
+        "ops/index.html",
+        status=status,
+        queued=queued,
+        dead_letters=dead_letters,
+        dead_error=dead_error,
+        labels=JOB_LABELS,
+        flower_url=settings.flower_url,
     )
-    return render_template("ops/index.html", jobs=jobs, counts=counts, labels=JOB_LABELS)
+
+
+@bp.route("/status.json")
+@operator_only
+def status_json() -> Any:
+    """The same figures as `footprints ops status --json`."""
+    return jsonify(fleet_status(db.session, celery, settings_of()).as_dict())
 
 
 def unpublished_jobs() -> list[Job]:
@@ -35,18 +64,45 @@ def unpublished_jobs() -> list[Job]:
     return list(db.session.scalars(query.order_by(Job.id)))
 
 
-@bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
-@operator_only
-def retry(job_id: int) -> Any:
+def _job(job_id: int) -> Job:
     job = db.session.get(Job, job_id)
     if job is None:
         abort(404)
-    if job.state is JobState.QUEUED:
-        flash(_("任务 #%(id)d 已在队列中", id=job.id), "info")
+    return job
+
+
+@bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
+@operator_only
+def retry(job_id: int) -> Any:
+    job = _job(job_id)
+    if job.state in (JobState.QUEUED, JobState.RUNNING):
+        flash(_("任务 #%(id)d 正在排队或处理中，无需重试", id=job.id), "info")
     elif requeue_job(db.session, job):
         flash(_("任务 #%(id)d 已重新排队", id=job.id), "success")
     else:
         flash(_("任务 #%(id)d 已重置，但消息队列暂时不可用，稍后自动发送", id=job.id), "error")
+    return redirect(url_for(".index"))
+
+
+@bp.route("/jobs/<int:job_id>/cancel", methods=["POST"])
+@operator_only
+def cancel(job_id: int) -> Any:
+    job = _job(job_id)
+    if cancel_job(db.session, job, celery.control):
+        flash(_("任务 #%(id)d 已取消，正在运行的转码已停止", id=job.id), "success")
+    else:
+        flash(_("任务 #%(id)d 已经结束，无法取消", id=job.id), "info")
+    return redirect(url_for(".index"))
+
+
+@bp.route("/jobs/requeue-failed", methods=["POST"])
+@operator_only
+def requeue_all_failed() -> Any:
+    total, sent = requeue_failed(db.session)
+    flash(
+        _("已重新排队 %(total)d 个失败任务（%(sent)d 个已送达队列）", total=total, sent=sent),
+        "success" if sent == total else "error",
+    )
     return redirect(url_for(".index"))
 
 
@@ -59,4 +115,35 @@ def republish() -> Any:
         _("已重新发送 %(sent)d / %(total)d 个任务", sent=sent, total=len(jobs)),
         "success" if sent == len(jobs) else "error",
     )
+    return redirect(url_for(".index"))
+
+
+@bp.route("/dead-letters/retry", methods=["POST"])
+@operator_only
+def dead_letters_retry() -> Any:
+    try:
+        jobs, dropped = retry_dead_letters(db.session, settings_of())
+    except BROKER_ERRORS as exc:
+        flash(_("消息队列暂时不可用：%(error)s", error=str(exc)), "error")
+    else:
+        flash(
+            _(
+                "死信已清空：%(jobs)d 个任务重新排队，%(dropped)d 条丢弃",
+                jobs=jobs,
+                dropped=dropped,
+            ),
+            "success",
+        )
+    return redirect(url_for(".index"))
+
+
+@bp.route("/dead-letters/purge", methods=["POST"])
+@operator_only
+def dead_letters_purge() -> Any:
+    try:
+        count = purge_dead_letters(settings_of())
+    except BROKER_ERRORS as exc:
+        flash(_("消息队列暂时不可用：%(error)s", error=str(exc)), "error")
+    else:
+        flash(_("已删除 %(count)d 条死信", count=count), "success")
     return redirect(url_for(".index"))

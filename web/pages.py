@@ -9,7 +9,8 @@ from flask_babel import gettext as _
 
 from judging.submissions import current_contest
 from storage.models import Contest, Snapshot
-from web.extensions import db
+from web.extensions import db, limiter, settings_of, store
+from worker.readiness import readiness
 
 bp = Blueprint("pages", __name__)
 
@@ -39,5 +40,16 @@ def announcement(snapshot_id: int) -> Any:
 
 
 @bp.route("/healthz")
+@limiter.exempt
 def healthz() -> Any:
+    """Alive: the process answers (for restarts)."""
     return jsonify(status="ok")
+
+
+@bp.route("/readyz")
+@limiter.exempt
+def readyz() -> Any:
+    """Ready: the database, the broker and S3 all answer (for load balancers, healthchecks)."""
+    checks = readiness(db.session, store(), settings_of().broker_url)
+    ready = all(value == "ok" for value in checks.values())
+    return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Flask
-from flask_babel import gettext
+from flask_babel import format_timedelta, gettext
 
 from storage.models import EntryStatus
 from web.auth import home_url
@@ -23,11 +23,19 @@ def beijing(moment: datetime | None) -> str:
     return aware.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
 
 
+def duration(seconds: float | None) -> str:
+    """Seconds as words in the page's language ("3 分钟"); empty when unknown."""
+    if seconds is None:
+        return ""
+    return format_timedelta(timedelta(seconds=seconds), threshold=1.1)
+
+
 def status_label(status: EntryStatus) -> str:
     return gettext(STATUS_LABELS[status])
 
 
 def init_templates(app: Flask) -> None:
     app.add_template_filter(beijing)
+    app.add_template_filter(duration)
     app.add_template_global(home_url)
     app.add_template_global(status_label)

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from celery import Celery
-from kombu import Exchange, Queue
 
 from storage.settings import Settings
+from worker.queues import EXCHANGE, SWEEP_TASK, task_queues, task_routes
 
 
 def configure_celery(app: Celery, settings: Settings) -> Celery:
     """Configure `app` for `settings` so that no job is lost."""
-    media = Exchange("footprints", type="direct", durable=True)
     app.conf.update(
         broker_url=settings.broker_url,
-        task_queues=[
-            Queue(settings.media_queue, media, routing_key=settings.media_queue, durable=True)
-        ],
+        task_queues=task_queues(settings),
+        task_routes=task_routes(settings),
         task_default_queue=settings.media_queue,
-        task_default_exchange="footprints",
+        task_default_exchange=EXCHANGE.name,
         task_default_routing_key=settings.media_queue,
         # Ack only after the task ran, and give the message back if the worker dies: a
         # killed worker's job is redelivered to another one instead of vanishing.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A task that fails on an unexpected error is rejected, not acknowledged, so its
+        # message goes to the dead-letter queue where operators see it.
+        task_acks_on_failure_or_timeout=False,
         # One message at a time: a long transcode does not hold other jobs hostage.
         worker_prefetch_multiplier=1,
         task_ignore_result=True,
@@ -37,15 +38,23 @@ def configure_celery(app: Celery, settings: Settings) -> Celery:
         # The sweeper (periodic, run by `celery beat`): requeues jobs whose worker vanished.
         beat_schedule={
             "sweep-jobs": {
-                "task": "footprints.sweep_jobs",
+                "task": SWEEP_TASK,
                 "schedule": float(settings.sweep_interval_seconds),
                 "options": {"expires": float(settings.sweep_interval_seconds)},
             }
         },
     )
+    # The app caches its queue declarations and router on first use; reconfigured (the web
+    # does so with its own settings), a stale cache would declare queues without their
+    # dead-letter arguments, which RabbitMQ refuses.
+    for cached in ("queues", "default_queue", "router"):
+        app.amqp.__dict__.pop(cached, None)
+    app.amqp.flush_routes()
     return app
 
 
 # Workers start from this module (`celery -A worker.celery_app worker`) and read the
 # environment; the web reconfigures the same app from its own settings in create_app.
-celery = configure_celery(Celery("footprints", include=["worker.tasks"]), Settings.from_env())
+celery = configure_celery(
+    Celery("footprints", include=["worker.tasks", "worker.signals"]), Settings.from_env()
+)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from celery.app.control import Control
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import EntryStatus, Job, JobState, utcnow
+from worker.jobs import gave_up_reason
 
 log = logging.getLogger(__name__)
 # A job row younger than this may still be on its way to the broker from the web.
@@ -22,11 +25,13 @@ def publish_job(session: Session, job: Job) -> bool:
     """Send a committed job's id to the queue; False (job left queued) when the broker is down."""
     from worker.tasks import transcode_entry  # the task module imports this one
 
+    task_id = uuid.uuid4().hex
     try:
-        transcode_entry.apply_async(args=[job.id])
+        transcode_entry.apply_async(args=[job.id], task_id=task_id)
     except (BrokerError, OSError) as exc:
         log.error("job %s not published, broker unavailable: %s", job.id, exc)
         return False
+    job.task_id = task_id
     job.published_at = utcnow()
     session.commit()
     return True
@@ -58,13 +63,15 @@ def sweep(
         if job.attempts >= max_attempts:
             job.state = JobState.FAILED
             job.finished_at = now
-            job.reason = f"处理 {job.attempts} 次均中断，已停止重试，请联系组委会 (gave up)"
+            job.reason = gave_up_reason(job.attempts)
+            job.reason_code = "gave_up"
             job.entry.follow(job, EntryStatus.FAILED)
             result.given_up.append(job.id)
         else:
             job.state = JobState.QUEUED
             job.published_at = None
             job.reason = "处理中断（工作进程无响应），已自动重新排队 (requeued)"
+            job.reason_code = "stalled"
             requeued.append(job)
     session.commit()
     result.requeued = [job.id for job in requeued]
@@ -91,8 +98,45 @@ def requeue_job(session: Session, job: Job) -> bool:
     job.percent = 0.0
     job.eta_seconds = None
     job.reason = "已由运维人员重新排队 (requeued by an operator)"
+    job.reason_code = ""
     job.finished_at = None
     job.published_at = None
     job.entry.follow(job, EntryStatus.SUBMITTED)
     session.commit()
     return publish_job(session, job)
+
+
+def cancel_job(session: Session, job: Job, control: Control) -> bool:
+    """Stop a queued or running job: mark it cancelled, revoke its task and kill its ffmpeg.
+
+    The database decides: a message that still arrives later finds the job finished and does
+    nothing. Returns False when the job had already finished.
+    """
+    if job.state.finished:
+        return False
+    job.state = JobState.CANCELLED
+    job.reason = "已由运维人员取消，请联系组委会 (cancelled by an operator)"
+    job.reason_code = "cancelled"
+    job.eta_seconds = None
+    job.finished_at = utcnow()
+    job.entry.follow(job, EntryStatus.FAILED)
+    session.commit()
+    if job.task_id:
+        try:
+            # SIGTERM ends the pool process running it; its ffmpeg dies with it (PDEATHSIG).
+            control.revoke(job.task_id, terminate=True, signal="SIGTERM")
+        except (BrokerError, OSError) as exc:
+            log.error("job %s cancelled, but its task could not be revoked: %s", job.id, exc)
+    return True
+
+
+def requeue_failed(session: Session) -> tuple[int, int]:
+    """Retry every failed job that is its entry's newest; returns (requeued, reached broker)."""
+    failed = session.scalars(select(Job).where(Job.state == JobState.FAILED).order_by(Job.id))
+    jobs = [
+        job
+        for job in failed.all()
+        if job.entry.latest_job() is job and job.entry.status is not EntryStatus.WITHDRAWN
+    ]
+    sent = sum(requeue_job(session, job) for job in jobs)
+    return len(jobs), sent

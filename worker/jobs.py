@@ -19,6 +19,7 @@ from storage.database import session_scope
 from storage.models import AssetKind, EntryStatus, Job, JobState, MediaAsset, utcnow
 from storage.objects import ObjectStore, derived_key
 from storage.settings import Settings
+from worker import log_context
 from worker.media.ffmpeg_run import FfmpegFailed
 from worker.media.pipeline import Manifest, process_file
 from worker.media.refusal import MediaRefused
@@ -32,30 +33,45 @@ class JobGone(LookupError):
     """The job's row does not exist."""
 
 
-def start_job(factory: sessionmaker[Session], job_id: int, max_attempts: int) -> bool:
-    """Mark a job running; False when it is finished or has been tried too often.
+class GaveUp(RuntimeError):
+    """The job has been started too often (its file keeps killing workers); it is now failed."""
+
+
+def gave_up_reason(attempts: int) -> str:
+    """What a job that kept dying says (the sweeper and the task both give up with it)."""
+    return f"处理 {attempts} 次均中断，已停止重试，请联系组委会 (gave up)"
+
+
+def start_job(
+    factory: sessionmaker[Session], job_id: int, max_attempts: int, worker: str = ""
+) -> bool:
+    """Mark a job running on `worker`; False when it is already finished (or cancelled).
 
     A file that kills its worker (out of memory, a decoder crash) comes back again and again
-    through late acknowledgement; after `max_attempts` starts it is failed instead.
+    through late acknowledgement; after `max_attempts` starts it is failed and GaveUp raised.
     """
     with session_scope(factory) as session:
         job = session.get(Job, job_id)
         if job is None:
             raise JobGone(job_id)
+        log_context.bind(entry_id=job.entry_id)
         if job.state.finished:
             return False
         if job.attempts >= max_attempts:
             job.state = JobState.FAILED
             job.finished_at = utcnow()
-            job.reason = f"处理 {job.attempts} 次均中断，已停止重试，请联系组委会 (gave up)"
+            job.reason = gave_up_reason(job.attempts)
+            job.reason_code = "gave_up"
             job.entry.follow(job, EntryStatus.FAILED)
             session.commit()
-            return False
+            raise GaveUp(job_id)
         job.state = JobState.RUNNING
         job.attempts += 1
         job.percent = 0.0
         job.eta_seconds = None
         job.reason = ""
+        job.reason_code = ""
+        job.worker = worker
         job.started_at = utcnow()
         job.entry.follow(job, EntryStatus.PROCESSING)
         session.commit()
@@ -63,9 +79,17 @@ def start_job(factory: sessionmaker[Session], job_id: int, max_attempts: int) ->
 
 
 def finish_job(
-    factory: sessionmaker[Session], job_id: int, state: JobState, reason: str = ""
+    factory: sessionmaker[Session],
+    job_id: int,
+    state: JobState,
+    reason: str = "",
+    code: str = "",
+    media_seconds: float | None = None,
 ) -> None:
-    """Record a job's final (or, for a retry, queued) state and its entry's status."""
+    """Record a job's final (or, for a retry, queued) state and its entry's status.
+
+    A job an operator cancelled meanwhile stays cancelled.
+    """
     entry_status = {
         JobState.READY: EntryStatus.READY,
         JobState.REJECTED: EntryStatus.REJECTED,
@@ -76,8 +100,12 @@ def finish_job(
         job = session.get(Job, job_id)
         if job is None:
             raise JobGone(job_id)
+        if job.state is JobState.CANCELLED:
+            return
         job.state = state
         job.reason = reason
+        job.reason_code = code
+        job.media_seconds = media_seconds
         job.eta_seconds = None
         if state.finished:
             job.finished_at = utcnow()
@@ -101,10 +129,14 @@ def report_progress(
 
 
 def process_job(
-    factory: sessionmaker[Session], store: ObjectStore, settings: Settings, job_id: int
+    factory: sessionmaker[Session],
+    store: ObjectStore,
+    settings: Settings,
+    job_id: int,
+    worker: str = "",
 ) -> JobState:
     """Process one job to its end state. Passing faults (S3, database) propagate for a retry."""
-    if not start_job(factory, job_id, settings.max_attempts):
+    if not start_job(factory, job_id, settings.max_attempts, worker):
         log.info("job %s already finished; nothing to do", job_id)
         with session_scope(factory) as session:
             return session.get_one(Job, job_id).state
@@ -129,14 +161,15 @@ def process_job(
             )
         except MediaRefused as refusal:
             log.info("job %s refused: %s", job_id, refusal.reason_en)
-            finish_job(factory, job_id, JobState.REJECTED, refusal.reason)
+            finish_job(factory, job_id, JobState.REJECTED, refusal.reason, refusal.code)
             return JobState.REJECTED
         except (FfmpegFailed, SubprocessTimeout) as exc:
             log.warning("job %s failed: %s", job_id, exc)
-            finish_job(factory, job_id, JobState.FAILED, failure_reason(exc))
+            code = "timeout" if isinstance(exc, SubprocessTimeout) else "ffmpeg"
+            finish_job(factory, job_id, JobState.FAILED, failure_reason(exc), code)
             return JobState.FAILED
         _store_assets(factory, store, settings, entry_id, source_key, out_dir, manifest)
-    finish_job(factory, job_id, JobState.READY)
+    finish_job(factory, job_id, JobState.READY, media_seconds=manifest.source.duration)
     log.info("job %s ready", job_id)
     return JobState.READY
 

@@ -12,6 +12,7 @@ import time
 from datetime import timedelta
 
 from celery import Task
+from celery.exceptions import Reject
 from celery.signals import worker_process_init
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,7 +24,9 @@ from storage.settings import Settings
 from storage.uploads import drop_expired_uploads
 from worker.celery_app import celery
 from worker.dispatch import sweep
-from worker.jobs import JobGone, finish_job, process_job
+from worker.fleet import BROKER_ERRORS, record_seen
+from worker.jobs import GaveUp, JobGone, finish_job, process_job
+from worker.queues import SWEEP_TASK, TRANSCODE_TASK
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +45,20 @@ def _resources() -> tuple[Settings, sessionmaker[Session], ObjectStore]:
 
 # Bound to our app, not `shared_task`: Celery's "current app" is per thread, and in a threaded
 # web server a shared task would publish through a default app with default settings.
-@celery.task(bind=True, name="footprints.transcode_entry", max_retries=None)
+@celery.task(bind=True, name=TRANSCODE_TASK, max_retries=None)
 def transcode_entry(self: Task, job_id: int) -> str:
     """Make the web assets of the original that job `job_id` points at."""
     settings, factory, store = _resources()
     try:
-        return process_job(factory, store, settings, job_id).value
-    except JobGone:
-        log.error("job %s: no such job row; dropping the message", job_id)
-        return "gone"
+        return process_job(factory, store, settings, job_id, self.request.hostname or "").value
+    except JobGone as exc:
+        log.error("job %s: no such job row; dead-lettering the message", job_id)
+        raise Reject("no such job", requeue=False) from exc
+    except GaveUp as exc:
+        log.error(
+            "job %s: started %s times without finishing; failed", job_id, settings.max_attempts
+        )
+        raise Reject("gave up", requeue=False) from exc
     except TRANSIENT as exc:
         retries = self.request.retries
         if retries >= settings.task_max_retries:
@@ -60,6 +68,7 @@ def transcode_entry(self: Task, job_id: int) -> str:
                 job_id,
                 JobState.FAILED,
                 f"存储或数据库暂时不可用，已重试 {retries} 次 (storage unavailable): {exc}",
+                "unavailable",
             )
             return JobState.FAILED.value
         countdown = min(300, 5 * 2**retries)
@@ -72,14 +81,26 @@ def transcode_entry(self: Task, job_id: int) -> str:
                 job_id,
                 JobState.QUEUED,
                 f"存储暂时不可用，{countdown} 秒后自动重试 (retrying): {exc}",
+                "retrying",
             )
         except OperationalError:
             # The database itself is the fault: the retry below is all we can do now.
             log.warning("job %s: cannot record the retry while the database is down", job_id)
         raise self.retry(exc=exc, countdown=countdown) from exc
+    except Exception as exc:
+        # A bug, not the file: say so on the job, and let the message go to the dead letters.
+        log.exception("job %s: unexpected error", job_id)
+        finish_job(
+            factory,
+            job_id,
+            JobState.FAILED,
+            f"系统内部错误，组委会将协助处理 (internal error: {type(exc).__name__}: {exc})",
+            "internal",
+        )
+        raise
 
 
-@celery.task(name="footprints.sweep_jobs")
+@celery.task(name=SWEEP_TASK)
 def sweep_jobs() -> dict[str, list[int]]:
     """Requeue stuck jobs and send unsent ones (run every SWEEP_INTERVAL_SECONDS by beat)."""
     settings, factory, store = _resources()
@@ -90,6 +111,10 @@ def sweep_jobs() -> dict[str, list[int]]:
         dropped = drop_expired_uploads(
             session, store, timedelta(hours=settings.upload_expiry_hours)
         )
+        try:
+            record_seen(session, celery, settings.inspect_timeout_seconds)
+        except BROKER_ERRORS as exc:
+            log.warning("sweep: could not ping the workers: %s", exc)
     if dropped:
         log.info("sweep: dropped %s abandoned uploads", len(dropped))
     if result.requeued or result.republished or result.given_up:
