@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Contest, Entry, Role, User
+from storage.models import Contest, Entry, Job, Role, User
+from storage.objects import ObjectStore, original_key
+from storage.settings import Settings
 from web.auth import hash_password
 
 _counter = itertools.count(1)
@@ -89,3 +92,14 @@ def make_entry(session: Session, owner: User, contest: Contest | None = None) ->
     session.add(entry)
     session.commit()
     return entry
+
+
+def stored_job(session: Session, store: ObjectStore, settings: Settings, clip: Path) -> Job:
+    """A queued job of a new entry whose original (`clip`) is in S3; not yet published."""
+    entry = make_entry(session, make_user(session))
+    key = original_key(entry.id, f"upload{entry.id}")
+    store.put_file(settings.bucket_originals, key, str(clip), "video/mp4")
+    job = Job(entry=entry, source_key=key)
+    session.add(job)
+    session.commit()
+    return job

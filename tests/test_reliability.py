@@ -16,26 +16,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import AssetKind, EntryStatus, Job, JobState, MediaAsset, utcnow
-from storage.objects import ObjectStore, original_key
+from storage.objects import ObjectStore
 from storage.settings import Settings
 from tests.conftest import delete_queues, settings_env, start_worker
-from tests.factories import PASSWORD, make_entry, make_user
+from tests.factories import PASSWORD, make_entry, make_user, stored_job
 from tests.media import make_clip
 from web import create_app
+from worker.celery_app import celery
 from worker.dispatch import sweep
+from worker.fleet import queue_report, worker_report
 from worker.jobs import GaveUp, process_job, start_job
 
 pytestmark = pytest.mark.integration
-
-
-def stored_job(session: Session, store: ObjectStore, settings: Settings, clip: Path) -> Job:
-    entry = make_entry(session, make_user(session))
-    key = original_key(entry.id, f"upload{entry.id}")
-    store.put_file(settings.bucket_originals, key, str(clip), "video/mp4")
-    job = Job(entry=entry, source_key=key)
-    session.add(job)
-    session.commit()
-    return job
 
 
 def asset_rows(session: Session, entry_id: int) -> list[MediaAsset]:
@@ -150,7 +142,8 @@ def test_killing_the_worker_mid_transcode_still_finishes_the_job_once(
     fault = dataclasses.replace(settings, media_queue=f"{settings.media_queue}-fault")
     env = settings_env(fault)
     log = tmp_path / "workers.log"
-    first = start_worker(env, log, f"fault-{time.monotonic_ns()}")
+    first_name = f"fault-{time.monotonic_ns()}"
+    first = start_worker(env, log, first_name)
     second = None
     app = create_app({"SETTINGS": fault, "TESTING": True})
     try:
@@ -184,6 +177,15 @@ def test_killing_the_worker_mid_transcode_still_finishes_the_job_once(
             10,
             "ffmpeg to die",
         )
+
+        # Operators see the killed worker as lost and the job's message back in its queue.
+        report = worker_report(session, celery, 2.0)
+        lost = next(w for w in report.workers if w.name == f"{first_name}@{os.uname().nodename}")
+        assert lost.state == "lost"
+        passive = dataclasses.replace(fault, rabbitmq_api_url="")
+        _wait(lambda: queue_report(passive).queues[0].ready == 1, 10, "the message to come back")
+        session.expire_all()
+        assert session.get_one(Job, job_id).state is JobState.RUNNING  # until redelivered
 
         second = start_worker(env, log, f"fault-{time.monotonic_ns()}")
 
