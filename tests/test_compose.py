@@ -20,9 +20,19 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 
-SERVICES = {"postgres", "rabbitmq", "minio", "migrate", "web", "worker", "beat"}
-APP_SERVICES = ["migrate", "web", "worker", "beat"]
-HEALTHCHECKED = ["postgres", "rabbitmq", "minio", "web", "worker"]
+SERVICES = {
+    "postgres",
+    "rabbitmq",
+    "minio",
+    "migrate",
+    "web",
+    "worker",
+    "worker-short",
+    "flower",
+    "beat",
+}
+APP_SERVICES = ["migrate", "web", "worker", "worker-short", "beat"]
+HEALTHCHECKED = ["postgres", "rabbitmq", "minio", "web", "worker", "worker-short"]
 REQUIRED_APP_ENV = [
     "DATABASE_URL",
     "CELERY_BROKER_URL",
@@ -220,3 +230,11 @@ def test_worker_celery_app_module_exists(services: dict[str, dict[str, Any]]) ->
     module = args[args.index("-A") + 1]
     assert module == "worker.celery_app"
     assert (ROOT / Path(*module.split("."))).with_suffix(".py").is_file()
+
+
+def test_the_short_worker_consumes_the_short_queue(services: dict[str, dict[str, Any]]) -> None:
+    args = shlex.split(services["worker-short"]["command"])
+    assert args[args.index("-Q") + 1] == Settings().short_queue
+    flower = environment(services["flower"])
+    assert flower.get("FLOWER_BASIC_AUTH"), "Flower must ask for a password"
+    assert all(port.startswith("127.0.0.1:") for port in services["flower"]["ports"])

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import click
@@ -261,6 +262,54 @@ def results_cmd(contest_slug: str, fmt: str, out: str | None) -> None:
         click.echo(data)
 
 
+@click.command("import", help="Import entries collected offline: DIR/manifest.csv and videos.")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--contest", "contest_slug", default=None, help="Contest slug (default: newest).")
+@click.option(
+    "--owner", default=None, help="Organizer account that owns the entries (default: first)."
+)
+@with_appcontext
+def import_cmd(directory: Path, contest_slug: str | None, owner: str | None) -> None:
+    from sqlalchemy import select
+
+    from judging.bulk_import import Importer, ManifestError, read_manifest, summary
+    from judging.submissions import current_contest
+    from storage.models import Contest, Role, User
+    from web.extensions import store
+    from worker.dispatch import publish_job
+
+    try:
+        rows = read_manifest(directory)
+    except ManifestError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if contest_slug:
+        contest = db.session.scalar(select(Contest).where(Contest.slug == contest_slug))
+    else:
+        contest = current_contest(db.session)
+    if contest is None:
+        raise click.ClickException(f"no contest {contest_slug or ''!r}; create it first")
+    query = select(User).where(User.role == Role.ORGANIZER).order_by(User.id)
+    if owner:
+        query = query.where(User.username == owner)
+    account = db.session.scalar(query.limit(1))
+    if account is None:
+        raise click.ClickException(f"no organizer account {owner or ''!r} to own the entries")
+    importer = Importer(
+        db.session, store(), settings_of(), contest, account, directory, publish_job
+    )
+    outcomes = []
+    with click.progressbar(
+        rows,
+        label=f"导入作品 ({len(rows)} rows)",
+        item_show_func=lambda row: f"line {row.line}" if row else None,
+    ) as bar:
+        for row in bar:
+            outcomes.append(importer.run(row))
+    click.echo(summary(outcomes))
+    if any(outcome.status == "refused" for outcome in outcomes):
+        sys.exit(1)
+
+
 @media_cli.command("probe")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def media_probe(path: str) -> None:
@@ -317,6 +366,7 @@ def register_commands(app: Flask) -> None:
         demo,
         settings_cmd,
         results_cmd,
+        import_cmd,
     ):
         app.cli.add_command(command)
 
