@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,7 +89,7 @@ def read_manifest(directory: Path) -> list[ManifestRow]:
     return rows
 
 
-def _columns(headings: list[str]) -> dict[str, str]:
+def _columns(headings: Sequence[str]) -> dict[str, str]:
     found = {}
     for name, aliases in HEADINGS.items():
         for heading in headings:
