@@ -160,6 +160,18 @@ def start_worker(env: dict[str, str], log: Path, name: str) -> subprocess.Popen[
         )
 
 
+def private_queues(settings: Settings, tag: str) -> Settings:
+    """These settings with queues of their own (the short queue's dead-letter arguments name
+    the media queue, so the two always change together)."""
+    import dataclasses
+
+    return dataclasses.replace(
+        settings,
+        media_queue=f"{settings.media_queue}-{tag}",
+        short_queue=f"{settings.short_queue}-{tag}",
+    )
+
+
 def delete_queues(settings: Settings) -> None:
     """Remove a test's queues (transcode, short, dead letters) from the broker."""
     from worker.queues import all_queues

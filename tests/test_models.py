@@ -74,4 +74,5 @@ def test_finished_states() -> None:
         JobState.READY,
         JobState.REJECTED,
         JobState.FAILED,
+        JobState.CANCELLED,
     }

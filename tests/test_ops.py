@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from storage.models import EntryStatus, Job, JobState, Role, WorkerNode, utcnow
 from storage.objects import ObjectStore
 from storage.settings import Settings
-from tests.conftest import delete_queues, settings_env, start_worker
+from tests.conftest import delete_queues, private_queues, settings_env, start_worker
 from tests.factories import PASSWORD, make_user, stored_job
 from tests.media import make_clip
 from web import create_app
@@ -75,11 +75,8 @@ class Fleet:
 
 @pytest.fixture()
 def fleet(settings: Settings, object_store: ObjectStore, tmp_path: Path) -> Iterator[Fleet]:
-    tag = time.monotonic_ns()
     private = dataclasses.replace(
-        settings,
-        media_queue=f"{settings.media_queue}-ops{tag}",
-        short_queue=f"{settings.short_queue}-ops{tag}",
+        private_queues(settings, f"ops{time.monotonic_ns()}"),
         log_format="json",
         inspect_timeout_seconds=2.0,
     )
@@ -361,6 +358,11 @@ def test_the_ops_page_still_answers_when_the_broker_is_down(
     finally:
         configure_celery(celery, settings)
         app.extensions["footprints.engine"].dispose()
+    # Reconfigured, the shared app publishes to the working broker again, not a pooled dead one.
+    with celery.pool.acquire(block=True, timeout=5) as conn:
+        assert conn.as_uri() == Connection(settings.broker_url).as_uri()
+    with celery.producer_or_acquire() as producer:
+        assert producer.connection.as_uri() == Connection(settings.broker_url).as_uri()
 
 
 def test_requeue_all_failed_retries_each_entrys_newest_failed_job(

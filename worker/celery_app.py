@@ -10,6 +10,8 @@ from worker.queues import EXCHANGE, SWEEP_TASK, task_queues, task_routes
 
 def configure_celery(app: Celery, settings: Settings) -> Celery:
     """Configure `app` for `settings` so that no job is lost."""
+    if app.conf.broker_url != settings.broker_url:
+        _drop_connection_pools(app)
     app.conf.update(
         broker_url=settings.broker_url,
         task_queues=task_queues(settings),
@@ -51,6 +53,14 @@ def configure_celery(app: Celery, settings: Settings) -> Celery:
         app.amqp.__dict__.pop(cached, None)
     app.amqp.flush_routes()
     return app
+
+
+def _drop_connection_pools(app: Celery) -> None:
+    # Pooled connections keep the broker they were made for; a new broker needs new ones.
+    app._pool = None
+    # Both pools live in kombu's registry, one per broker: let the app look up the new
+    # broker's instead of closing ones that another app may share.
+    app.amqp._producer_pool = None
 
 
 # Workers start from this module (`celery -A worker.celery_app worker`) and read the

@@ -258,7 +258,7 @@ def job_report(session: Session, slots: int, now: datetime | None = None) -> Job
             Job.state == JobState.READY, Job.finished_at >= since
         )
     ).one()
-    average = average_job_seconds(session)
+    average = average_job_seconds(session, now)
     return JobReport(
         counts=counts,
         running=running,
@@ -273,11 +273,17 @@ def job_report(session: Session, slots: int, now: datetime | None = None) -> Job
     )
 
 
-def average_job_seconds(session: Session, sample: int = 50) -> float | None:
-    """Mean wall time of the newest finished-ready jobs."""
+def average_job_seconds(
+    session: Session, now: datetime, sample: int = 50, window: timedelta = timedelta(days=1)
+) -> float | None:
+    """Mean wall time of the newest jobs made ready within `window` before `now`."""
     rows = session.execute(
         select(Job.started_at, Job.finished_at)
-        .where(Job.state == JobState.READY, Job.started_at.is_not(None))
+        .where(
+            Job.state == JobState.READY,
+            Job.started_at.is_not(None),
+            Job.finished_at.between(now - window, now),
+        )
         .order_by(Job.finished_at.desc())
         .limit(sample)
     ).all()
