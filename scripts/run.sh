@@ -40,6 +40,7 @@ cat <<MSG
   Footprints is running.
     web        http://$HOST:$PORT/
     API        http://$HOST:$PORT/api/v1/openapi.json
+    operators  http://$HOST:$PORT/ops/   (metrics: /metrics, health: /healthz, /readyz)
     S3         http://$S3_ENDPOINT/  (SeaweedFS, data in var/s3)
     RabbitMQ   amqp://127.0.0.1:5672/
   Demo accounts: printed above when first created, and kept in var/demo-accounts.txt.

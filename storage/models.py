@@ -21,12 +21,26 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC time on every database (SQLite hands back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -110,7 +124,7 @@ class User(Base):
     # A judge's own unit and district: entries from them are conflicts.
     unit: Mapped[str] = mapped_column(String(100), default="", server_default="")
     district: Mapped[str] = mapped_column(String(100), default="", server_default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Contest(Base):
@@ -120,14 +134,14 @@ class Contest(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opens_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closes_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     blind: Mapped[bool] = mapped_column(Boolean, default=True)
     # The choices of the entry form; an empty list lets contestants type their own.
     districts: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     industries: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     # When the organizer published the public gallery (None: not public).
-    gallery_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    gallery_published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     public_vote: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Judging: the rubric (a list of criteria), how scores aggregate, panels and awards.
     rubric: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
@@ -152,7 +166,7 @@ class Contest(Base):
     )
     # Criteria keys that break ties in order (higher mean first), before the smaller spread.
     tie_break: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     entries: Mapped[list[Entry]] = relationship(back_populates="contest")
 
@@ -178,14 +192,12 @@ class Entry(Base):
     email: Mapped[str] = mapped_column(String(120), default="", server_default="")  # 电子邮箱
     summary: Mapped[str] = mapped_column(Text, default="")  # 简介
     # When the contact person accepted the authorisation statement (作品授权声明).
-    authorized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    authorized_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # When the organizer approved the entry for the public gallery.
-    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     status: Mapped[EntryStatus] = mapped_column(_enum(EntryStatus), default=EntryStatus.DRAFT)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     contest: Mapped[Contest] = relationship(back_populates="entries")
     owner: Mapped[User] = relationship()
@@ -225,7 +237,7 @@ class MediaAsset(Base):
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     duration: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     entry: Mapped[Entry] = relationship(back_populates="assets")
 
@@ -252,13 +264,11 @@ class Job(Base):
     worker: Mapped[str] = mapped_column(String(255), default="", server_default="")
     # Seconds of video the job made ready, for throughput in video minutes per hour.
     media_seconds: Mapped[float | None] = mapped_column(Float)
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     entry: Mapped[Entry] = relationship(back_populates="jobs")
 
@@ -272,11 +282,11 @@ class WorkerNode(Base):
     pid: Mapped[int] = mapped_column(Integer, default=0)
     concurrency: Mapped[int] = mapped_column(Integer, default=1)
     queues: Mapped[str] = mapped_column(String(500), default="")
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # The last time it answered a ping (the sweeper pings every sweep).
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # Set when it shut down cleanly; a node that stops answering without it was lost.
-    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Upload(Base):
@@ -296,10 +306,10 @@ class Upload(Base):
     object_key: Mapped[str] = mapped_column(String(512))
     s3_upload_id: Mapped[str] = mapped_column(String(1024))
     etags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True
+        UtcDateTime(), default=utcnow, onupdate=utcnow, index=True
     )
 
     entry: Mapped[Entry] = relationship()
@@ -315,9 +325,7 @@ class Vote(Base):
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
     voter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     day: Mapped[date] = mapped_column(Date)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, index=True
-    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 
 class Round(Base):
@@ -333,8 +341,8 @@ class Round(Base):
     # Which entries of the previous round go on: {"top": N}, {"share": 0.3} or
     # {"pick": [entry numbers]}; empty for the first round (every ready entry).
     advance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     contest: Mapped[Contest] = relationship()
 
@@ -389,12 +397,10 @@ class Score(Base):
     values: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     total: Mapped[float | None] = mapped_column(Float)
     comment: Mapped[str] = mapped_column(Text, default="")
-    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Set when an organizer reopens one score in a closed round.
     unlocked: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class ScoreChange(Base):
@@ -409,7 +415,7 @@ class ScoreChange(Base):
     address: Mapped[str] = mapped_column(String(64), default="")
     old: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     new: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Snapshot(Base):
@@ -423,4 +429,4 @@ class Snapshot(Base):
     method: Mapped[str] = mapped_column(String(30))
     content: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     sha256: Mapped[str] = mapped_column(String(64))
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -262,6 +262,16 @@ def test_the_backlog_estimate_counts_running_time_left_and_free_slots() -> None:
     assert backlog_eta(4, [30.0, None], 60.0, 2) == (30 + 60 + 4 * 60) / 2
 
 
+def test_before_any_job_finished_the_running_ones_pace_is_the_estimate() -> None:
+    from worker.fleet import projected_job_seconds
+
+    now = utcnow()
+    halfway = Job(state=JobState.RUNNING, percent=50.0, started_at=now - timedelta(seconds=30))
+    just_started = Job(state=JobState.RUNNING, percent=1.0, started_at=now)
+    assert projected_job_seconds([halfway, just_started], now) == 60.0
+    assert projected_job_seconds([just_started], now) is None
+
+
 def test_the_job_report_counts_throughput_in_the_last_hour(session: Session) -> None:
     from tests.factories import make_entry
     from worker.fleet import job_report
@@ -400,3 +410,51 @@ def test_text_logs_carry_the_bound_ids() -> None:
         log_context.clear()
     line = log_context.TextFormatter("%(name)s: %(message)s").format(record)
     assert line == "worker.jobs: job 7 ready [job_id=7 entry_id=3]"
+
+
+def test_the_reports_work_on_sqlite_too(tmp_path: Path) -> None:
+    """`make run`'s demo keeps its data in SQLite, which returns times without a zone."""
+    from storage.database import make_engine, make_session_factory, upgrade
+    from storage.models import Contest, Entry, User
+    from worker.fleet import job_report
+
+    url = f"sqlite:///{tmp_path}/demo.db"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as lite:
+            owner = User(username="u", display_name="u", password_hash="x", role=Role.CONTESTANT)
+            contest = Contest(slug="c", title="c")
+            entry = Entry(
+                contest=contest,
+                owner=owner,
+                number=1,
+                title="t",
+                collective="c",
+                district="d",
+                industry="i",
+                contact_name="n",
+                contact_phone="13800138000",
+            )
+            now = utcnow()
+            lite.add_all(
+                [
+                    WorkerNode(name="gone@host", last_seen_at=now - timedelta(minutes=5)),
+                    Job(
+                        entry=entry,
+                        source_key="k",
+                        state=JobState.READY,
+                        started_at=now - timedelta(seconds=40),
+                        finished_at=now - timedelta(seconds=10),
+                        media_seconds=60.0,
+                    ),
+                ]
+            )
+            lite.commit()
+            lite.expire_all()
+            workers = worker_report(lite, celery, 0.5)
+            assert next(w for w in workers.workers if w.name == "gone@host").state == "lost"
+            report = job_report(lite, slots=1)
+            assert report.ready_last_hour == 1 and report.average_job_seconds == 30.0
+    finally:
+        engine.dispose()

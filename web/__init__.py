@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
+import sys
 from typing import Any
 
 from flask import Flask
@@ -10,6 +12,7 @@ from flask import Flask
 from storage.settings import Settings
 from web.extensions import csrf, db, init_celery, init_limiter, init_store, login
 from web.i18n import init_i18n
+from worker.log_context import configure_logging
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -26,6 +29,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
     )
     app.config.update(config or {})
+    if not app.testing and not logging.getLogger().handlers:
+        # Under gunicorn (or the CLI) nothing has set up logging yet: our format, our level.
+        configure_logging(
+            settings.log_format, logging.INFO if "gunicorn" in sys.modules else logging.WARNING
+        )
     if not settings.secret_key:
         app.logger.warning("FOOTPRINTS_SECRET_KEY is not set: sessions end when the app restarts")
 

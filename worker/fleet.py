@@ -258,7 +258,8 @@ def job_report(session: Session, slots: int, now: datetime | None = None) -> Job
             Job.state == JobState.READY, Job.finished_at >= since
         )
     ).one()
-    average = average_job_seconds(session, now)
+    # Before any job has finished, the running ones' pace is the best guess there is.
+    average = average_job_seconds(session, now) or projected_job_seconds(running, now)
     return JobReport(
         counts=counts,
         running=running,
@@ -289,6 +290,16 @@ def average_job_seconds(
     ).all()
     spans = [(end - start).total_seconds() for start, end in rows if start and end]
     return sum(spans) / len(spans) if spans else None
+
+
+def projected_job_seconds(running: list[Job], now: datetime) -> float | None:
+    """Mean total time of running jobs, projected from their progress so far."""
+    totals = [
+        (now - job.started_at).total_seconds() * 100 / job.percent
+        for job in running
+        if job.started_at is not None and job.percent >= 5
+    ]
+    return sum(totals) / len(totals) if totals else None
 
 
 def backlog_eta(
