@@ -272,6 +272,15 @@ class Job(Base):
 
     entry: Mapped[Entry] = relationship(back_populates="jobs")
 
+    def end(self, state: JobState, reason: str, code: str, entry_status: EntryStatus) -> None:
+        """Finish in `state` saying why; the entry follows when this is its newest job."""
+        self.state = state
+        self.reason = reason
+        self.reason_code = code
+        self.eta_seconds = None
+        self.finished_at = utcnow()
+        self.entry.follow(self, entry_status)
+
 
 class WorkerNode(Base):
     """A Celery worker node as it last announced itself; the ops page pings it for liveness."""

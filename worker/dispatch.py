@@ -61,11 +61,7 @@ def sweep(
     requeued = []
     for job in session.scalars(stuck.with_for_update(skip_locked=True)).all():
         if job.attempts >= max_attempts:
-            job.state = JobState.FAILED
-            job.finished_at = now
-            job.reason = gave_up_reason(job.attempts)
-            job.reason_code = "gave_up"
-            job.entry.follow(job, EntryStatus.FAILED)
+            job.end(JobState.FAILED, gave_up_reason(job.attempts), "gave_up", EntryStatus.FAILED)
             result.given_up.append(job.id)
         else:
             job.state = JobState.QUEUED
@@ -114,12 +110,8 @@ def cancel_job(session: Session, job: Job, control: Control) -> bool:
     """
     if job.state.finished:
         return False
-    job.state = JobState.CANCELLED
-    job.reason = "已由运维人员取消，请联系组委会 (cancelled by an operator)"
-    job.reason_code = "cancelled"
-    job.eta_seconds = None
-    job.finished_at = utcnow()
-    job.entry.follow(job, EntryStatus.FAILED)
+    reason = "已由运维人员取消，请联系组委会 (cancelled by an operator)"
+    job.end(JobState.CANCELLED, reason, "cancelled", EntryStatus.FAILED)
     session.commit()
     if job.task_id:
         try:

@@ -58,11 +58,7 @@ def start_job(
         if job.state.finished:
             return False
         if job.attempts >= max_attempts:
-            job.state = JobState.FAILED
-            job.finished_at = utcnow()
-            job.reason = gave_up_reason(job.attempts)
-            job.reason_code = "gave_up"
-            job.entry.follow(job, EntryStatus.FAILED)
+            job.end(JobState.FAILED, gave_up_reason(job.attempts), "gave_up", EntryStatus.FAILED)
             session.commit()
             raise GaveUp(job_id)
         job.state = JobState.RUNNING
