@@ -124,6 +124,9 @@ class User(Base):
     # A judge's own unit and district: entries from them are conflicts.
     unit: Mapped[str] = mapped_column(String(100), default="", server_default="")
     district: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # Wrong passwords in a row, and the lock-out they caused (judging/accounts.py).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 

@@ -107,6 +107,25 @@ class Settings:
     login_rate_limit: str = _setting(
         "LOGIN_RATE_LIMIT", "10/minute", "Login and registration attempts allowed per address."
     )
+    upload_rate_limit: str = _setting(
+        "UPLOAD_RATE_LIMIT",
+        "30/hour",
+        "New uploads (not their parts) allowed per user: form, API and resumable.",
+    )
+    login_lockout_attempts: int = _setting(
+        "LOGIN_LOCKOUT_ATTEMPTS",
+        5,
+        "Wrong passwords in a row that lock an account for LOGIN_LOCKOUT_MINUTES (0: never).",
+    )
+    login_lockout_minutes: float = _setting(
+        "LOGIN_LOCKOUT_MINUTES", 15.0, "How long an account stays locked after them."
+    )
+    cookie_secure: bool = _setting(
+        "COOKIE_SECURE",
+        False,
+        "Send the session cookie over HTTPS only and ask browsers to keep to HTTPS (HSTS); "
+        "set it when the web sits behind TLS, as it should in production.",
+    )
     vote_rate_limit: str = _setting(
         "VOTE_RATE_LIMIT", "20/minute", "Public votes allowed per user (or address)."
     )

@@ -55,6 +55,9 @@ def settings(database_url: str) -> Settings:
         bucket_assets=f"fp-test-{RUN_ID}-assets",
         media_queue=f"footprints-test-{RUN_ID}",
         short_queue=f"footprints-test-{RUN_ID}-short",
+        # Every test client comes from 127.0.0.1; the tests of the limits set their own.
+        login_rate_limit="1000/minute",
+        upload_rate_limit="1000/hour",
     )
 
 

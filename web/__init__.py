@@ -12,6 +12,7 @@ from flask import Flask
 from storage.settings import Settings
 from web.extensions import csrf, db, init_celery, init_limiter, init_store, login
 from web.i18n import init_i18n
+from web.security import init_security
 from worker.log_context import configure_logging
 
 
@@ -24,8 +25,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # Without a configured key every process would sign differently; say so loudly.
         SECRET_KEY=settings.secret_key or secrets.token_hex(32),
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
     )
     app.config.update(config or {})
@@ -37,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not settings.secret_key:
         app.logger.warning("FOOTPRINTS_SECRET_KEY is not set: sessions end when the app restarts")
 
+    init_security(app, settings)
     db.init_app(app)
     login.init_app(app)
     csrf.init_app(app)

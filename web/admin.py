@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from judging.accounts import unlock
 from judging.gallery import (
     GalleryError,
     set_approved,
@@ -93,7 +94,7 @@ def reset_password(user_id: int) -> Any:
         abort(404)
     password = secrets.token_urlsafe(9)
     user.password_hash = hash_password(password)
-    db.session.commit()
+    unlock(db.session, user)  # commits; a locked-out contestant can log in at once
     flash(
         _(
             "已为 %(user)s 重置密码，新密码：%(password)s（只显示这一次，请转告本人）",

@@ -13,7 +13,7 @@ from judging.submissions import SubmissionError, create_entry, current_contest, 
 from storage.models import Entry, Role, User
 from web.access import STAFF, can_read_entry
 from web.entry_view import entry_status
-from web.extensions import db
+from web.extensions import db, upload_limit
 from web.i18n import translate
 from web.openapi import openapi_document
 from web.uploads import UploadTooLarge, accept_video, request_body
@@ -87,6 +87,7 @@ def create() -> Any:
 
 
 @bp.put("/entries/<int:entry_id>/video")
+@upload_limit
 def upload_video(entry_id: int) -> Any:
     user = _user(Role.CONTESTANT)
     entry = db.session.get(Entry, entry_id)

@@ -10,10 +10,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
+from judging.accounts import AccountLocked, LockoutPolicy, check_login
 from storage.models import Role, User
 from web.extensions import db, limiter, login, settings_of
 from web.forms import LoginForm, RegisterForm
@@ -44,16 +44,18 @@ def load_user_from_basic_auth(req: Any) -> LoginUser | None:
     auth = req.authorization
     if auth is None or auth.type != "basic" or not auth.username:
         return None
-    user = authenticate(auth.username, auth.password or "")
+    try:
+        user = authenticate(auth.username, auth.password or "")
+    except AccountLocked:
+        return None
     return LoginUser(user) if user else None
 
 
 def authenticate(username: str, password: str) -> User | None:
-    """The active user with these credentials, or None."""
-    user = db.session.scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
-        return None
-    return user
+    """The active user with these credentials, or None; raises AccountLocked when locked."""
+    settings = settings_of()
+    policy = LockoutPolicy(settings.login_lockout_attempts, settings.login_lockout_minutes)
+    return check_login(db.session, username, password, policy)
 
 
 def hash_password(password: str) -> str:
@@ -101,7 +103,17 @@ def _login_limit() -> str:
 def login_view() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.username.data or "", form.password.data or "")
+        try:
+            user = authenticate(form.username.data or "", form.password.data or "")
+        except AccountLocked as locked:
+            from web.template_helpers import beijing  # it imports this module
+
+            message = _(
+                "密码错误次数过多，账号已暂时锁定，请在 %(time)s 后再试，或请组委会重置密码",
+                time=beijing(locked.until),
+            )
+            flash(message, "error")
+            return render_template("auth/login.html", form=form), 429
         if user is None:
             flash(_("用户名或密码错误"), "error")
         else:

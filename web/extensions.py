@@ -78,6 +78,8 @@ def init_limiter(app: Flask) -> None:
 db = Database()
 limiter = Limiter(key_func=rate_limit_key)
 csrf = CSRFProtect()
+# New uploads by form, API or tus count against one budget per user (their parts do not).
+upload_limit = limiter.shared_limit(lambda: settings_of().upload_rate_limit, scope="uploads")
 login = LoginManager()
 login.login_view = "auth.login_view"
 login.login_message = N_("请先登录")

@@ -28,7 +28,7 @@ from storage.objects import (
     original_key,
 )
 from storage.uploads import drop_upload
-from web.extensions import db, settings_of, store
+from web.extensions import db, settings_of, store, upload_limit
 from web.i18n import translate
 from web.uploads import NOT_VIDEO, publish, request_body
 from worker.media.sniff import HEAD_BYTES, looks_like_video
@@ -67,6 +67,7 @@ def options() -> Response:
 
 
 @bp.post("/entries/<int:entry_id>/uploads")
+@upload_limit
 def create(entry_id: int) -> Response:
     """Start an upload of `Upload-Length` bytes for the caller's entry."""
     if not current_user.is_authenticated:

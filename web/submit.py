@@ -23,7 +23,7 @@ from judging.submissions import (
 from storage.models import Entry, Role, User
 from web.auth import roles_required
 from web.entry_view import entry_status
-from web.extensions import db, settings_of
+from web.extensions import db, settings_of, upload_limit
 from web.forms import EntryForm, VideoForm
 from web.i18n import translate
 from web.uploads import accept_video
@@ -162,6 +162,7 @@ def entry(entry_id: int) -> Any:
 
 
 @bp.route("/<int:entry_id>/video", methods=["POST"])
+@upload_limit
 @contestant_only
 def upload(entry_id: int) -> Any:
     item = own_entry(entry_id)

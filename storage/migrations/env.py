@@ -1,6 +1,9 @@
 """Alembic environment: runs our migrations against the URL in the configuration."""
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import engine_from_config, pool
 
 from storage.models import Base
@@ -28,10 +31,21 @@ def run_online() -> None:
     )
     with connectable.connect() as connection:
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            render_item=render_item,
         )
         with context.begin_transaction():
             context.run_migrations()
+
+
+def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
+    # Our UtcDateTime is a DateTime that hands back aware times; migrations need only the
+    # column type, not an import of the models.
+    if kind == "type" and type(obj).__name__ == "UtcDateTime":
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 if context.is_offline_mode():

@@ -1,0 +1,409 @@
+"""No one gets in where they should not: the role matrix, ids, CSRF, headers, lock-out, limits."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import re
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from storage.models import Entry, Job, JobState, Role, User, utcnow
+from storage.objects import ObjectStore
+from storage.settings import Settings
+from tests.factories import ENTRY_FIELDS, PASSWORD, make_entry, make_user
+from web import create_app
+
+pytestmark = pytest.mark.integration
+
+ANONYMOUS = None
+ROLES: list[Role | None] = [ANONYMOUS, *Role]
+PUBLIC = frozenset(ROLES)
+SIGNED_IN = frozenset(Role)
+# Who may call each endpoint. The test below is generated from the app's URL map, so a new
+# route that is missing here fails it until somebody decides who may call it.
+ACCESS: dict[str, frozenset[Role | None]] = {
+    "static": PUBLIC,
+    "pages.index": PUBLIC,
+    "pages.announcement": PUBLIC,
+    "pages.healthz": PUBLIC,
+    "pages.readyz": PUBLIC,
+    "metrics.metrics": PUBLIC,  # counts only; METRICS_TOKEN closes it
+    "i18n.switch": PUBLIC,
+    "auth.login_view": PUBLIC,
+    "auth.register": PUBLIC,
+    "auth.logout": PUBLIC,
+    "gallery.index": PUBLIC,
+    "gallery.entry": PUBLIC,
+    "gallery.storyboard": PUBLIC,
+    "gallery.vote": SIGNED_IN,
+    "media.storyboard": SIGNED_IN,  # then the entry's own rules
+    "api.openapi": PUBLIC,
+    "api.list_entries": SIGNED_IN,  # each sees their own; staff see all
+    "api.read": SIGNED_IN,
+    "api.create": frozenset({Role.CONTESTANT}),
+    "api.upload_video": frozenset({Role.CONTESTANT}),
+    "uploads.options": PUBLIC,  # tus discovery
+    "uploads.create": frozenset({Role.CONTESTANT}),
+    "uploads.upload": frozenset({Role.CONTESTANT}),
+    "uploads.append": frozenset({Role.CONTESTANT}),
+    "uploads.terminate": frozenset({Role.CONTESTANT}),
+}
+for prefix, role in (
+    ("submit.", Role.CONTESTANT),
+    ("judge.", Role.JUDGE),
+    ("admin.", Role.ORGANIZER),
+    ("judging.", Role.ORGANIZER),
+    ("ops.", Role.OPERATOR),
+):
+    ACCESS[prefix] = frozenset({role})
+OWNER_ONLY = {"uploads.create", "uploads.upload", "uploads.append", "uploads.terminate"}
+
+
+def allowed(endpoint: str) -> frozenset[Role | None] | None:
+    if endpoint in ACCESS:
+        return ACCESS[endpoint]
+    return ACCESS.get(endpoint.split(".")[0] + ".")
+
+
+@dataclasses.dataclass
+class World:
+    """One account per role and objects for every kind of path parameter."""
+
+    users: dict[Role, User]
+    entry: Entry
+    job: Job
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "entry_id": self.entry.id,
+            "user_id": self.users[Role.CONTESTANT].id,
+            "job_id": 10**9,  # operators pass the role check and find nothing to change
+            "snapshot_id": 10**9,
+            "upload_id": "0" * 32,
+            "fmt": "csv",
+            "code": "en",
+            "filename": "app.css",
+        }
+
+
+@pytest.fixture()
+def world(session: Session) -> World:
+    users = {role: make_user(session, role) for role in Role}
+    entry = make_entry(session, users[Role.CONTESTANT])
+    job = Job(entry=entry, source_key="k", state=JobState.FAILED)
+    session.add(job)
+    session.commit()
+    return World(users, entry, job)
+
+
+def log_in(client: FlaskClient, user: User | None) -> None:
+    client.post("/auth/logout")
+    if user is not None:
+        response = client.post(
+            "/auth/login", data={"username": user.username, "password": PASSWORD}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def routes(app: Flask) -> Iterator[tuple[str, str, str]]:
+    """(endpoint, method, rule) for every route of the app."""
+    for rule in app.url_map.iter_rules():
+        methods = set(rule.methods or ()) - {"OPTIONS"}
+        if "GET" in methods:
+            methods.discard("HEAD")  # Flask adds HEAD to every GET
+        for method in sorted(methods or {"OPTIONS"}):
+            yield rule.endpoint, method, rule.rule
+
+
+def test_every_route_is_in_the_role_matrix(app: Flask) -> None:
+    missing = sorted({endpoint for endpoint, _, _ in routes(app) if allowed(endpoint) is None})
+    assert not missing, f"decide who may call these, in ACCESS: {missing}"
+
+
+def test_the_role_matrix_holds_for_every_route(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    """Refused callers get the login page (401 on the API), 403, or 404 where an id is
+    somebody else's; allowed ones reach the page. Generated from the URL map."""
+    values = world.values()
+    failures = []
+    for role in ROLES:
+        log_in(client, world.users[role] if role else None)
+        for endpoint, method, rule in sorted(routes(app)):
+            who = allowed(endpoint)
+            assert who is not None
+            path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule)
+            if role in who and method != "GET":
+                continue  # changes by allowed roles are the other tests' business
+            response = client.open(path, method=method)
+            response.close()
+            status = response.status_code
+            if role in who:
+                ok = (
+                    status < 500
+                    and status not in (401, 403)
+                    and "/auth/login" not in (response.location or "")
+                )
+            elif role is ANONYMOUS and endpoint in OWNER_ONLY:
+                ok = status in (401, 404)  # tus answers 404 for an upload that is not yours
+            elif role is ANONYMOUS:
+                ok = (
+                    status == 401
+                    if path.startswith("/api/")
+                    else (status == 302 and "/auth/login" in (response.location or ""))
+                )
+            else:
+                ok = status == 403 or (status == 404 and endpoint in OWNER_ONLY)
+            if not ok:
+                failures.append(f"{role and role.value} {method} {path} -> {status}")
+    assert not failures, "\n".join(failures)
+
+
+def test_ids_of_others_lead_nowhere(client: FlaskClient, session: Session, world: World) -> None:
+    """Another contestant guessing ids reads and changes nothing of this one's."""
+    other = make_user(session)
+    entry = world.entry
+    log_in(client, other)
+    for method, path in (
+        ("GET", f"/submit/{entry.id}"),
+        ("GET", f"/submit/{entry.id}/edit"),
+        ("POST", f"/submit/{entry.id}/edit"),
+        ("POST", f"/submit/{entry.id}/withdraw"),
+        ("POST", f"/submit/{entry.id}/video"),
+        ("GET", f"/api/v1/entries/{entry.id}"),
+        ("PUT", f"/api/v1/entries/{entry.id}/video"),
+        ("POST", f"/api/v1/entries/{entry.id}/uploads"),
+        ("GET", f"/media/{entry.id}/storyboard.vtt"),
+    ):
+        assert client.open(path, method=method, data=b"x").status_code == 404, path
+    listed = client.get("/api/v1/entries").get_json()["entries"]
+    assert entry.id not in [e["id"] for e in listed]
+    # An organizer's password reset reaches contestants only, never staff accounts.
+    log_in(client, world.users[Role.ORGANIZER])
+    for role in (Role.JUDGE, Role.ORGANIZER, Role.OPERATOR):
+        path = f"/admin/users/{world.users[role].id}/password"
+        assert client.post(path).status_code == 404
+    session.refresh(entry)
+    assert entry.title == ENTRY_FIELDS["title"] and entry.status.value == "draft"
+
+
+def test_forms_refuse_posts_without_a_csrf_token(
+    settings: Settings, session: Session, world: World, object_store: ObjectStore
+) -> None:
+    """Every form-posting route, each by a user allowed to call it, with no token: 400."""
+    app = create_app({"SETTINGS": settings, "TESTING": True})
+    try:
+        client = app.test_client()
+        values = world.values()
+        unprotected = []
+        for role in Role:
+            log_in_with_csrf(client, world.users[role])
+            for endpoint, method, rule in routes(app):
+                if method == "GET" or role not in (allowed(endpoint) or ()):
+                    continue
+                if endpoint.startswith(("api.", "uploads.")) or endpoint == "auth.logout":
+                    continue  # below
+                path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule)
+                response = client.open(path, method=method, data={"x": "1"})
+                if response.status_code != 400:
+                    unprotected.append(f"{role.value} {method} {path} -> {response.status_code}")
+        assert not unprotected, "\n".join(unprotected)
+        # Logging out needs the token too (a forged logout is a nuisance, not a breach).
+        assert client.post("/auth/logout").status_code == 400
+        # The API takes JSON or raw bodies, which no cross-site form can send, and answers
+        # no CORS preflight: a form post with the session cookie creates nothing.
+        log_in_with_csrf(client, world.users[Role.CONTESTANT])
+        form = client.post("/api/v1/entries", data=ENTRY_FIELDS)
+        assert form.status_code == 400
+        tus = client.post(f"/api/v1/entries/{world.entry.id}/uploads", data={"x": "1"})
+        assert tus.status_code in (400, 412)
+        preflight = client.options("/api/v1/entries", headers={"Origin": "https://evil.example"})
+        assert "Access-Control-Allow-Origin" not in preflight.headers
+    finally:
+        app.extensions["footprints.engine"].dispose()
+
+
+def log_in_with_csrf(client: FlaskClient, user: User) -> None:
+    page = client.get("/auth/login").get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    assert match, "the login form carries a CSRF token"
+    data = {"username": user.username, "password": PASSWORD, "csrf_token": match.group(1)}
+    assert client.post("/auth/login", data=data).status_code == 302
+
+
+def test_every_page_sends_security_headers(client: FlaskClient, world: World) -> None:
+    for path in ("/", "/gallery/", "/auth/login", "/api/v1/openapi.json", "/healthz"):
+        headers = client.get(path).headers
+        policy = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert "object-src 'none'" in policy and "unsafe-inline" not in policy
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_media_origin_is_allowed_for_media_only(settings: Settings) -> None:
+    from web.security import content_security_policy
+
+    public = dataclasses.replace(settings, s3_public_endpoint="media.example.org:9000")
+    policy = content_security_policy(public)
+    assert "http://media.example.org:9000" in policy["media-src"]
+    assert "http://media.example.org:9000" in policy["img-src"]
+    assert "media.example.org" not in policy["script-src"] + policy["connect-src"]
+
+
+def test_session_cookie_flags(settings: Settings, session: Session, object_store: Any) -> None:
+    user = make_user(session)
+    for secure in (False, True):
+        app = create_app(
+            {
+                "SETTINGS": dataclasses.replace(settings, cookie_secure=secure),
+                "TESTING": True,
+                "WTF_CSRF_ENABLED": False,
+            }
+        )
+        try:
+            response = app.test_client().post(
+                "/auth/login", data={"username": user.username, "password": PASSWORD}
+            )
+            cookie = response.headers["Set-Cookie"]
+            assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+            assert ("Secure" in cookie) is secure
+        finally:
+            app.extensions["footprints.engine"].dispose()
+
+
+def test_repeated_wrong_passwords_lock_the_account_for_a_while(
+    client: FlaskClient, session: Session
+) -> None:
+    user = make_user(session)
+    for _ in range(4):
+        page = client.post("/auth/login", data={"username": user.username, "password": "wrong"})
+        assert "用户名或密码错误" in page.get_data(as_text=True)
+    locked = client.post("/auth/login", data={"username": user.username, "password": "wrong"})
+    assert locked.status_code == 429 and "账号已暂时锁定" in locked.get_data(as_text=True)
+    # While locked, even the right password is refused, on the form and on the API.
+    right = client.post("/auth/login", data={"username": user.username, "password": PASSWORD})
+    assert right.status_code == 429
+    token = base64.b64encode(f"{user.username}:{PASSWORD}".encode()).decode()
+    api = client.get("/api/v1/entries", headers={"Authorization": f"Basic {token}"})
+    assert api.status_code == 401
+    # The lock ends by itself (here: its end moved into the past) ...
+    session.refresh(user)
+    user.locked_until = utcnow() - timedelta(seconds=1)
+    session.commit()
+    assert (
+        client.post(
+            "/auth/login", data={"username": user.username, "password": PASSWORD}
+        ).status_code
+        == 302
+    )
+    # ... and an organizer's password reset lifts it at once.
+    client.post("/auth/logout")
+    for _ in range(5):
+        client.post("/auth/login", data={"username": user.username, "password": "wrong"})
+    log_in(client, make_user(session, Role.ORGANIZER))
+    page = client.post(f"/admin/users/{user.id}/password", follow_redirects=True)
+    new_password = re.search(r"新密码：(\S+?)（", page.get_data(as_text=True))
+    assert new_password
+    client.post("/auth/logout")
+    assert (
+        client.post(
+            "/auth/login", data={"username": user.username, "password": new_password.group(1)}
+        ).status_code
+        == 302
+    )
+
+
+def test_rate_limits_on_login_registration_and_uploads(
+    settings: Settings, session: Session, object_store: Any
+) -> None:
+    tight = dataclasses.replace(settings, login_rate_limit="3/minute", upload_rate_limit="2/hour")
+    app = create_app({"SETTINGS": tight, "TESTING": True, "WTF_CSRF_ENABLED": False})
+    try:
+        client = app.test_client()
+        for path in ("/auth/login", "/auth/register"):  # each its own budget per address
+            statuses = [client.post(path, data={"username": "x"}).status_code for _ in range(4)]
+            assert statuses[-1] == 429 and 429 not in statuses[:3], (path, statuses)
+        user = make_user(session)
+        entry = make_entry(session, user)
+        auth = {
+            "Authorization": "Basic "
+            + base64.b64encode(f"{user.username}:{PASSWORD}".encode()).decode()
+        }
+        answers = [
+            client.post(
+                f"/api/v1/entries/{entry.id}/uploads",
+                headers={**auth, "Tus-Resumable": "1.0.0", "Upload-Length": "1000"},
+            ).status_code
+            for _ in range(2)
+        ]
+        answers.append(
+            client.put(f"/api/v1/entries/{entry.id}/video", data=b"x", headers=auth).status_code
+        )
+        assert answers[:2] == [201, 201] and answers[2] == 429
+    finally:
+        app.extensions["footprints.engine"].dispose()
+
+
+def test_uploaded_names_never_reach_a_key_or_path(
+    client: FlaskClient, session: Session, settings: Settings, tmp_path: Any
+) -> None:
+    from tests.media import make_clip
+
+    user = make_user(session)
+    entry = make_entry(session, user)
+    log_in(client, user)
+    clip = make_clip(tmp_path / "c.mp4", 160, 284, 0.5)
+    hostile = "../../../../tmp/evil\x00.mp4"
+    client.post(
+        f"/submit/{entry.id}/video",
+        data={"video": (io.BytesIO(clip.read_bytes()), hostile)},
+        content_type="multipart/form-data",
+    )
+    session.refresh(entry)
+    keys = [asset.object_key for asset in entry.assets]
+    assert keys and all(
+        re.fullmatch(rf"entries/{entry.id}/originals/[0-9a-f]{{32}}", k) for k in keys
+    )
+
+
+def test_buckets_are_private_and_presigned_urls_expire(
+    settings: Settings, object_store: ObjectStore, tmp_path: Any
+) -> None:
+    key = "security/probe.txt"
+    source = tmp_path / "probe.txt"
+    source.write_text("private")
+    object_store.put_file(settings.bucket_assets, key, str(source), "text/plain")
+    plain = f"http://{settings.s3_endpoint}/{settings.bucket_assets}/{key}"
+    assert http_status(plain) == 403
+    short = ObjectStore(dataclasses.replace(settings, presign_seconds=1))
+    url = short.presigned_url(settings.bucket_assets, key)
+    assert "X-Amz-Expires=1" in url
+    assert http_status(url) == 200
+    time.sleep(2.5)
+    assert http_status(url) == 403
+    object_store.delete(settings.bucket_assets, key)
+
+
+def http_status(url: str) -> int:
+    """The status of a plain GET, every connection closed."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - test server
+            response.read()
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code

@@ -1,0 +1,60 @@
+"""Security headers and cookie flags (Flask-Talisman), with a policy that fits our pages.
+
+Scripts and styles come only from our own static files (no inline code anywhere); videos,
+posters and storyboard sprites come from the S3 server through presigned URLs, so its origin
+is allowed for images and media and for nothing else.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_talisman import Talisman
+
+from storage.settings import Settings
+
+
+def media_origin(settings: Settings) -> str:
+    """The origin browsers fetch presigned media from."""
+    host = settings.s3_public_endpoint or settings.s3_endpoint
+    return f"{'https' if settings.s3_secure else 'http'}://{host}"
+
+
+def content_security_policy(settings: Settings) -> dict[str, str]:
+    media = media_origin(settings)
+    return {
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": f"'self' data: {media}",
+        "media-src": f"'self' {media}",
+        "connect-src": "'self'",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }
+
+
+def init_security(app: Flask, settings: Settings) -> None:
+    """Send the headers on every response and set the session cookie's flags."""
+    # One Talisman per app: it keeps its options on itself, not on the app.
+    app.extensions["talisman"] = Talisman(
+        app,
+        # TLS ends at the reverse proxy in front of gunicorn; redirecting here would loop.
+        force_https=False,
+        strict_transport_security=settings.cookie_secure,
+        session_cookie_secure=settings.cookie_secure,
+        session_cookie_http_only=True,
+        session_cookie_samesite="Lax",
+        frame_options="DENY",
+        content_security_policy=content_security_policy(settings),
+        referrer_policy="same-origin",
+        permissions_policy={"camera": "()", "microphone": "()", "geolocation": "()"},
+    )
+    # Flask-Login's remember-me cookie follows the session cookie's rules.
+    app.config.update(
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        REMEMBER_COOKIE_SECURE=settings.cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+    )
