@@ -188,6 +188,16 @@ def test_ids_of_others_lead_nowhere(client: FlaskClient, session: Session, world
         assert client.open(path, method=method, data=b"x").status_code == 404, path
     listed = client.get("/api/v1/entries").get_json()["entries"]
     assert entry.id not in [e["id"] for e in listed]
+    # A judge sees only what is assigned to them (the judging tests cover conflicts and blind
+    # forms); through the API and media routes nothing at all, identities included.
+    log_in(client, world.users[Role.JUDGE])
+    for path in (
+        f"/judge/entries/{entry.id}",
+        f"/api/v1/entries/{entry.id}",
+        f"/media/{entry.id}/storyboard.vtt",
+    ):
+        assert client.get(path).status_code == 404, path
+    assert client.get("/api/v1/entries").get_json()["entries"] == []
     # An organizer's password reset reaches contestants only, never staff accounts.
     log_in(client, world.users[Role.ORGANIZER])
     for role in (Role.JUDGE, Role.ORGANIZER, Role.OPERATOR):

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
 
 from storage.settings import Settings
 from web.extensions import csrf, db, init_celery, init_limiter, init_store, login
@@ -16,9 +17,19 @@ from web.security import init_security
 from worker.log_context import configure_logging
 
 
+class DatabaseId(IntegerConverter):
+    """`<int:...>` in our routes: ids beyond the database's integer column are simply not
+    found, instead of an error from the database."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: settings, extensions, blueprints. No network or migrations here."""
     app = Flask(__name__)
+    app.url_map.converters["int"] = DatabaseId
     settings: Settings = (config or {}).get("SETTINGS") or Settings.from_env()
     app.config.update(
         SETTINGS=settings,
