@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -22,7 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.database import make_engine, make_session_factory, upgrade
 from storage.objects import ObjectStore
 from storage.settings import Settings
+from tests.fleet import Fleet, delete_queues, private_queues, settings_env, start_worker
 from web import create_app
+from worker.celery_app import celery, configure_celery
+from worker.queues import declare_all
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_ID = uuid.uuid4().hex[:8]
@@ -59,17 +64,6 @@ def settings(database_url: str) -> Settings:
         login_rate_limit="1000/minute",
         upload_rate_limit="1000/hour",
     )
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment that gives a child process these settings."""
-    import dataclasses
-
-    env = dict(os.environ)
-    for f in dataclasses.fields(Settings):
-        value = getattr(settings, f.name)
-        env[f.metadata["env"]] = str(value).lower() if isinstance(value, bool) else str(value)
-    return env
 
 
 @pytest.fixture(scope="session")
@@ -136,54 +130,6 @@ def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
 
 
-def start_worker(env: dict[str, str], log: Path, name: str) -> subprocess.Popen[bytes]:
-    """A Celery worker process in its own process group (so a test can kill it whole)."""
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "worker.celery_app",
-                "worker",
-                "--loglevel=INFO",
-                "--concurrency=1",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-n",
-                f"{name}@%h",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def private_queues(settings: Settings, tag: str) -> Settings:
-    """These settings with queues of their own (the short queue's dead-letter arguments name
-    the media queue, so the two always change together)."""
-    import dataclasses
-
-    return dataclasses.replace(
-        settings,
-        media_queue=f"{settings.media_queue}-{tag}",
-        short_queue=f"{settings.short_queue}-{tag}",
-    )
-
-
-def delete_queues(settings: Settings) -> None:
-    """Remove a test's queues (transcode, short, dead letters) from the broker."""
-    from worker.queues import all_queues
-
-    with Connection(settings.broker_url) as conn:
-        for queue in all_queues(settings):
-            conn.default_channel.queue_delete(queue.name)
-
-
 @pytest.fixture(scope="session")
 def worker(
     settings: Settings, object_store: ObjectStore, tmp_path_factory
@@ -216,3 +162,25 @@ def _close_broker_connections() -> Iterator[None]:
     # The web side's publisher keeps pooled broker connections; close them before exit.
     celery.amqp.producer_pool.force_close_all()
     celery.pool.force_close_all()
+
+
+@pytest.fixture()
+def fleet(settings: Settings, object_store: ObjectStore, tmp_path: Path) -> Iterator[Fleet]:
+    """Queues of the test's own, an app publishing to them, and the workers it starts."""
+    private = dataclasses.replace(
+        private_queues(settings, f"ops{time.monotonic_ns()}"),
+        log_format="json",
+        inspect_timeout_seconds=2.0,
+    )
+    app = create_app({"SETTINGS": private, "TESTING": True, "WTF_CSRF_ENABLED": False})
+    with Connection(private.broker_url) as conn:
+        declare_all(conn, private)
+    fleet = Fleet(private, app, tmp_path / "workers.log")
+    yield fleet
+    for proc in fleet.workers:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=30)
+    delete_queues(private)
+    configure_celery(celery, settings)  # other tests publish through the shared app
+    app.extensions["footprints.engine"].dispose()

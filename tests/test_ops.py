@@ -8,90 +8,26 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from kombu import Connection
 from sqlalchemy.orm import Session
 
 from storage.models import EntryStatus, Job, JobState, Role, WorkerNode, utcnow
 from storage.objects import ObjectStore
 from storage.settings import Settings
-from tests.conftest import delete_queues, private_queues, settings_env, start_worker
 from tests.factories import PASSWORD, make_user, stored_job
+from tests.fleet import Fleet, wait_for
 from tests.media import make_clip
 from web import create_app
 from worker.celery_app import celery, configure_celery
 from worker.dispatch import publish_job
-from worker.fleet import QueueStat, peek_dead_letters, queue_report, worker_report
-from worker.queues import declare_all
+from worker.fleet import peek_dead_letters, queue_report, worker_report
 
 pytestmark = pytest.mark.integration
-
-
-def wait_for(check: Callable[[], Any], seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-@dataclass
-class Fleet:
-    """A private set of queues, an app publishing to them and the workers a test starts."""
-
-    settings: Settings
-    app: Flask
-    log: Path
-    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def start_worker(self, name: str) -> str:
-        """Start a worker on these queues; returns its node name once it is ready."""
-        before = self.log.read_bytes().count(b" ready.") if self.log.exists() else 0
-        proc = start_worker(settings_env(self.settings), self.log, name)
-        self.workers.append(proc)
-        wait_for(
-            lambda: proc.poll() is not None or self.log.read_bytes().count(b" ready.") > before,
-            60,
-            f"worker {name} to start",
-        )
-        assert proc.poll() is None, self.log.read_text()[-3000:]
-        return f"{name}@{os.uname().nodename}"
-
-    def queue(self, role: str, via_api: bool = True) -> QueueStat:
-        settings = self.settings
-        if not via_api:
-            settings = dataclasses.replace(settings, rabbitmq_api_url="")
-        return next(q for q in queue_report(settings).queues if q.role == role)
-
-
-@pytest.fixture()
-def fleet(settings: Settings, object_store: ObjectStore, tmp_path: Path) -> Iterator[Fleet]:
-    private = dataclasses.replace(
-        private_queues(settings, f"ops{time.monotonic_ns()}"),
-        log_format="json",
-        inspect_timeout_seconds=2.0,
-    )
-    app = create_app({"SETTINGS": private, "TESTING": True, "WTF_CSRF_ENABLED": False})
-    with Connection(private.broker_url) as conn:
-        declare_all(conn, private)
-    fleet = Fleet(private, app, tmp_path / "workers.log")
-    yield fleet
-    for proc in fleet.workers:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
-    delete_queues(private)
-    configure_celery(celery, settings)  # other tests publish through the shared app
-    app.extensions["footprints.engine"].dispose()
 
 
 def metric(text: str, name: str, **labels: str) -> float | None:

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.models import AssetKind, EntryStatus, Job, JobState, MediaAsset, utcnow
 from storage.objects import ObjectStore
 from storage.settings import Settings
-from tests.conftest import delete_queues, private_queues, settings_env, start_worker
 from tests.factories import PASSWORD, make_entry, make_user, stored_job
+from tests.fleet import delete_queues, private_queues, settings_env, start_worker
 from tests.media import make_clip
 from web import create_app
 from worker.celery_app import celery
