@@ -1,5 +1,5 @@
 # Footprints: `make run` serves the demo, `make test` runs the whole suite.
-.PHONY: setup run stop test lint format bench
+.PHONY: setup run stop test chaos lint format bench
 
 setup:
 	bash scripts/setup.sh
@@ -12,6 +12,9 @@ stop:
 
 test: setup
 	bash scripts/test.sh $(PYTEST_ARGS)
+
+chaos: setup
+	bash scripts/test.sh -m chaos $(PYTEST_ARGS)
 
 lint: setup
 	.venv/bin/ruff check .

@@ -40,7 +40,8 @@ ADMIN_URL = os.environ.get(
 def database_url() -> Iterator[str]:
     """A new PostgreSQL database for this run, migrated to the newest schema."""
     name = f"footprints_test_{RUN_ID}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    # Pre-ping: the fault tests restart PostgreSQL under this engine's pooled connection.
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)

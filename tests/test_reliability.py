@@ -253,3 +253,22 @@ def test_a_finishing_job_leaves_a_withdrawn_or_replaced_entry_alone(
     finish_job(session_factory, new.id, JobState.READY)
     session.expire_all()
     assert entry.status is EntryStatus.WITHDRAWN and new.state is JobState.READY
+
+
+def test_a_passing_fault_does_not_use_up_an_attempt(
+    session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    from worker.jobs import finish_job
+
+    entry = make_entry(session, make_user(session))
+    job = Job(entry=entry, source_key="k")
+    session.add(job)
+    session.commit()
+    # S3 away for a while: the task starts and retries more often than MAX_ATTEMPTS ...
+    for _ in range(5):
+        assert start_job(session_factory, job.id, max_attempts=3)
+        finish_job(session_factory, job.id, JobState.QUEUED, "存储暂时不可用", "retrying")
+    # ... and still runs when S3 is back; only starts that crash count.
+    assert start_job(session_factory, job.id, max_attempts=3)
+    session.expire_all()
+    assert job.attempts == 1 and job.state is JobState.RUNNING

@@ -105,6 +105,10 @@ def finish_job(
         job.eta_seconds = None
         if state.finished:
             job.finished_at = utcnow()
+        elif state is JobState.QUEUED and job.attempts > 0:
+            # Retried after a passing fault (S3 or the database away): that start did not
+            # crash, so it does not use up one of MAX_ATTEMPTS; TASK_MAX_RETRIES bounds these.
+            job.attempts -= 1
         if state is JobState.READY:
             job.percent = 100.0
         job.entry.follow(job, entry_status)
