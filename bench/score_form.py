@@ -17,76 +17,21 @@ import statistics
 import sys
 import threading
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 if __package__ in (None, ""):
     # Run as `python bench/score_form.py`, bench/judging.py would shadow the `judging` package.
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench.seed import log_in, start_web  # noqa: E402
-from storage.database import make_engine, make_session_factory, upgrade  # noqa: E402
-from storage.models import Contest, Entry, EntryStatus, Role, User  # noqa: E402
-from web.auth import hash_password  # noqa: E402
+from bench.seed import PASSWORD, log_in, seed_judging, start_web, throwaway_database  # noqa: E402
 
-JUDGES, ENTRIES, PASSWORD = 50, 150, "bench-password"
+JUDGES, ENTRIES = 50, 150
 # Seconds a judge pauses between saving one form and opening the next; a real judge spends
 # minutes watching each video, so this is far busier than a real panel.
 THINK = float(os.environ.get("BENCH_THINK_SECONDS", "2"))
 ARRIVAL = 0.1  # seconds between two judges' logins (scrypt is slow by design)
-# Seconds a judge pauses between saving one form and opening the next; a real judge spends
-# minutes watching each video, so this is far busier than a real panel.
-THINK = float(os.environ.get("BENCH_THINK_SECONDS", "2"))
-ARRIVAL = 0.1  # seconds between two judges' logins
-ADMIN_URL = os.environ.get(
-    "TEST_DATABASE_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-
-
-def seed(url: str) -> None:
-    from judging.rounds import assign_round, eligible_entries, open_round
-
-    upgrade(url)
-    factory = make_session_factory(make_engine(url))
-    with factory() as session:
-        now = datetime.now(UTC)
-        contest = Contest(
-            slug="bench",
-            title="bench",
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=1),
-        )
-        owner = User(username="owner", display_name="o", role=Role.CONTESTANT, password_hash="-")
-        session.add_all(
-            Entry(
-                contest=contest,
-                owner=owner,
-                number=n,
-                title=f"作品 {n}",
-                collective="c",
-                district="d",
-                industry="i",
-                contact_name="n",
-                contact_phone="13800138000",
-                status=EntryStatus.READY,
-            )
-            for n in range(1, ENTRIES + 1)
-        )
-        hashed = hash_password(PASSWORD)
-        session.add_all(
-            User(
-                username=f"judge{n}", display_name=f"评委{n}", role=Role.JUDGE, password_hash=hashed
-            )
-            for n in range(JUDGES)
-        )
-        session.commit()
-        rnd = open_round(session, contest, "初评")
-        assign_round(session, rnd, eligible_entries(session, contest), seed=1)
 
 
 def judge_loop(
@@ -95,10 +40,15 @@ def judge_loop(
     arrive: float,
     measure_from: float,
     until: float,
+    *,
     timings: list[float],
     errors: list[str],
+    think: float = THINK,
 ) -> None:
-    """One judge: arrive, log in, then open and save forms with a pause between them."""
+    """One judge: arrive, log in, then open and save forms with a pause between them.
+
+    Every request after `measure_from` adds its time to `timings`; failures go to `errors`.
+    """
     time.sleep(max(0.0, arrive - time.monotonic()))
     http = requests.Session()
     log_in(http, base, username, PASSWORD)
@@ -113,30 +63,27 @@ def judge_loop(
         if time.monotonic() > measure_from:
             timings.append(time.perf_counter() - started)
         if page.status_code != 200:
-            errors.append(f"GET {page.status_code}")
+            errors.append(f"GET form {page.status_code}")
             continue
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
         form = {"theme": "20", "story": "20", "production": "20", "appeal": "10"}
+        started = time.perf_counter()
         saved = http.post(
             f"{base}/judge/entries/{entry}",
             data={"csrf_token": token.group(1) if token else "", **form, "action": "draft"},
             timeout=30,
         )
+        if time.monotonic() > measure_from:
+            timings.append(time.perf_counter() - started)
         if saved.status_code >= 400:
-            errors.append(f"POST {saved.status_code}")
-        time.sleep(THINK)
+            errors.append(f"POST form {saved.status_code}")
+        time.sleep(think)
 
 
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 30
-    name = f"footprints_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    web = None
-    try:
-        seed(url)
+    with throwaway_database() as url:
+        seed_judging(url, JUDGES, ENTRIES)
         env = {
             **os.environ,
             "DATABASE_URL": url,
@@ -144,39 +91,37 @@ def main() -> None:
             "LOGIN_RATE_LIMIT": "1000/minute",
         }
         web, base = start_web(env, 2, "--keep-alive", "30")
-        timings: list[float] = []
-        errors: list[str] = []
-        began = time.monotonic()
-        measure_from = began + JUDGES * ARRIVAL + 1  # once every judge has logged in
-        until = measure_from + seconds
-        threads = [
-            threading.Thread(
-                target=judge_loop,
-                args=(base, f"judge{n}", began + n * ARRIVAL, measure_from, until, timings, errors),
-            )
-            for n in range(JUDGES)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        cuts = statistics.quantiles(timings, n=100)
-        print(
-            f"{JUDGES} judges at once for {seconds:.0f} s, {THINK:g} s between forms, "
-            f"2 gunicorn workers x 4 threads, {os.cpu_count()} cores"
-        )
-        print(f"score form pages: {len(timings)}, errors: {len(errors)}")
-        print(
-            f"form page latency: p50 {cuts[49] * 1000:.0f} ms, p95 {cuts[94] * 1000:.0f} ms "
-            f"(target < 100 ms), max {max(timings) * 1000:.0f} ms"
-        )
-    finally:
-        if web is not None:
+        try:
+            timings: list[float] = []
+            errors: list[str] = []
+            began = time.monotonic()
+            measure_from = began + JUDGES * ARRIVAL + 1  # once every judge has logged in
+            until = measure_from + seconds
+            threads = [
+                threading.Thread(
+                    target=judge_loop,
+                    args=(base, f"judge{n}", began + n * ARRIVAL, measure_from, until),
+                    kwargs={"timings": timings, "errors": errors},
+                )
+                for n in range(JUDGES)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
             web.terminate()
             web.wait(timeout=30)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    cuts = statistics.quantiles(timings, n=100)
+    print(
+        f"{JUDGES} judges at once for {seconds:.0f} s, {THINK:g} s between forms, "
+        f"2 gunicorn workers x 4 threads, {os.cpu_count()} cores"
+    )
+    print(f"score form requests (open and save): {len(timings)}, errors: {len(errors)}")
+    print(
+        f"latency: p50 {cuts[49] * 1000:.0f} ms, p95 {cuts[94] * 1000:.0f} ms "
+        f"(target < 100 ms), max {max(timings) * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -266,6 +266,11 @@ def test_s3_gone_for_30_seconds_jobs_retry_and_uploads_resume(
         s3_service("start", settings)
 
     wait_for(lambda: all_ready(session, jobs), 240, "the jobs to finish after the outage")
+    # The workers said what failed, and never with a key or secret in it.
+    log = fleet.log.read_text()
+    assert "存储暂时不可用" in log or "passing fault" in log
+    for secret in (settings.s3_secret_key, settings.secret_key):
+        assert secret not in log
     offset = chunk
     while offset < len(body):
         answer = send(offset)
