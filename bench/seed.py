@@ -27,6 +27,17 @@ ADMIN_URL = os.environ.get(
 )
 
 
+def open_contest() -> Contest:
+    """A contest `bench` open since yesterday until tomorrow."""
+    now = datetime.now(UTC)
+    return Contest(
+        slug="bench",
+        title="bench",
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=1),
+    )
+
+
 @contextmanager
 def throwaway_database() -> Iterator[str]:
     """A new, migrated PostgreSQL database (TEST_DATABASE_ADMIN_URL's server), dropped after."""
@@ -52,13 +63,7 @@ def seed_judging(url: str, judges: int, entries: int, contestants: int = 0) -> N
 
     engine = make_engine(url)
     with make_session_factory(engine)() as session:
-        now = datetime.now(UTC)
-        contest = Contest(
-            slug="bench",
-            title="bench",
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=1),
-        )
+        contest = open_contest()
         owner = User(username="owner", display_name="o", role=Role.CONTESTANT, password_hash="-")
         fields = {
             "collective": "c",
@@ -108,13 +113,7 @@ def seed_judging(url: str, judges: int, entries: int, contestants: int = 0) -> N
 
 def bench_entry(session: Session, password_hash: str = "-") -> Entry:
     """Add (and flush) an open contest, a contestant `bench` and one entry of theirs."""
-    now = datetime.now(UTC)
-    contest = Contest(
-        slug="bench",
-        title="bench",
-        opens_at=now - timedelta(days=1),
-        closes_at=now + timedelta(days=1),
-    )
+    contest = open_contest()
     user = User(
         username="bench", display_name="bench", role=Role.CONTESTANT, password_hash=password_hash
     )

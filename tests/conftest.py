@@ -16,7 +16,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from kombu import Connection
-from minio import Minio
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.database import make_engine, make_session_factory, upgrade
 from storage.objects import ObjectStore
 from storage.settings import Settings
-from tests.fleet import Fleet, delete_queues, private_queues, settings_env, start_worker
+from tests.fleet import Fleet, delete_queues, private_queues, s3_client, settings_env, start_worker
 from web import create_app
 from worker.celery_app import celery, configure_celery
 from worker.queues import declare_all
@@ -72,13 +71,7 @@ def object_store(settings: Settings) -> Iterator[ObjectStore]:
     store = ObjectStore(settings)
     store.ensure_buckets()
     yield store
-    client = Minio(
-        settings.s3_endpoint,
-        settings.s3_access_key,
-        settings.s3_secret_key,
-        secure=settings.s3_secure,
-        region=settings.s3_region,
-    )
+    client = s3_client(settings)
     for bucket in (settings.bucket_originals, settings.bucket_assets):
         for obj in client.list_objects(bucket, recursive=True):
             client.remove_object(bucket, obj.object_name)

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask
 from kombu import Connection
+from minio import Minio
 
 from storage.settings import Settings
 from worker.fleet import QueueStat, queue_report
@@ -78,6 +79,17 @@ def start_worker(env: dict[str, str], log: Path, name: str) -> subprocess.Popen[
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def s3_client(settings: Settings) -> Minio:
+    """A plain S3 client, for looking behind ObjectStore (listing, removing buckets)."""
+    return Minio(
+        settings.s3_endpoint,
+        settings.s3_access_key,
+        settings.s3_secret_key,
+        secure=settings.s3_secure,
+        region=settings.s3_region,
+    )
 
 
 def wait_for(check: Callable[[], Any], seconds: float, what: str) -> Any:

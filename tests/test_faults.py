@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 import requests
-from minio import Minio
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -30,7 +29,7 @@ from storage.models import AssetKind, Entry, Job, JobState, MediaAsset, Upload, 
 from storage.objects import ObjectStore
 from storage.settings import Settings
 from tests.factories import PASSWORD, make_entry, make_user, stored_job
-from tests.fleet import ROOT, Fleet, settings_env, wait_for
+from tests.fleet import ROOT, Fleet, s3_client, settings_env, wait_for
 from tests.media import make_clip
 from worker.dispatch import publish_job, sweep
 
@@ -93,13 +92,7 @@ def assets_consistent(session: Session, store: ObjectStore, settings: Settings, 
     assert len(keys) == len(set(keys)), f"duplicate asset rows: {keys}"
     kinds = [row.kind for row in rows]
     assert kinds.count(AssetKind.RENDITION) == 1 and kinds.count(AssetKind.ORIGINAL) <= 1
-    client = Minio(
-        settings.s3_endpoint,
-        settings.s3_access_key,
-        settings.s3_secret_key,
-        secure=settings.s3_secure,
-        region=settings.s3_region,
-    )
+    client = s3_client(settings)
     stored = {
         obj.object_name
         for obj in client.list_objects(
