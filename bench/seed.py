@@ -161,9 +161,9 @@ def start_web(
     base = f"http://127.0.0.1:{port}"
     for _ in range(150):
         try:
-            requests.get(f"{base}/healthz", timeout=1)
+            requests.get(f"{base}/healthz", timeout=5)
             break
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still booting
             time.sleep(0.2)
     return web, base
 

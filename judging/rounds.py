@@ -200,7 +200,18 @@ def assigned_entries(session: Session, rnd: Round, judge_id: int) -> list[Entry]
 
 
 def is_assigned(session: Session, rnd: Round, judge_id: int, entry_id: int) -> bool:
-    return any(e.id == entry_id for e in assigned_entries(session, rnd, judge_id))
+    """Whether the judge scores this entry in the round (assigned, and no conflict)."""
+    # One indexed lookup: every score form asks this, so it must not load the whole list.
+    conflicted = select(Conflict.id).where(
+        Conflict.judge_id == judge_id, Conflict.entry_id == entry_id
+    )
+    query = select(Assignment.id).where(
+        Assignment.round_id == rnd.id,
+        Assignment.judge_id == judge_id,
+        Assignment.entry_id == entry_id,
+        ~conflicted.exists(),
+    )
+    return session.scalar(query.limit(1)) is not None
 
 
 def add_to_panel(session: Session, rnd: Round, judge: User, entry: Entry) -> None:
