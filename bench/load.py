@@ -3,9 +3,10 @@
 Starts gunicorn and one Celery worker on loopback against a throwaway PostgreSQL database
 (TEST_DATABASE_ADMIN_URL), the local RabbitMQ (private queues) and the local S3 server. For
 BENCH_SECONDS (default 60) after every judge has logged in:
-- 100 judges open and save score forms, pausing BENCH_THINK_SECONDS (default 2) between forms;
-- 20 contestants log in through the form and upload a real video with the resumable (tus)
-  protocol in 5 MiB parts, each at BENCH_UPLOAD_MBPS (default 2 MB/s, a good phone uplink),
+- 100 judges open and save score forms, pausing BENCH_THINK_SECONDS (default 10; a real judge
+  watches a video for minutes) between forms;
+- 20 contestants log in through the form and upload a real 6 MB video with the resumable (tus)
+  protocol in 5 MiB parts, each at BENCH_UPLOAD_MBPS (default 1 MB/s, a phone's 4G uplink),
   pausing BENCH_UPLOAD_PAUSE_SECONDS (default 10) between uploads, as people filling a form;
 - the worker (run at a lower CPU priority, as it should share a machine) transcodes them.
 Then it waits for the queue to drain. Prints the error count, page latency percentiles (target:
@@ -53,14 +54,15 @@ JUDGES = int(os.environ.get("BENCH_JUDGES", "100"))
 UPLOADERS = int(os.environ.get("BENCH_UPLOADERS", "20"))
 ENTRIES = 3 * JUDGES
 SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
-THINK = float(os.environ.get("BENCH_THINK_SECONDS", "2"))
-UPLOAD_MBPS = float(os.environ.get("BENCH_UPLOAD_MBPS", "2"))
+THINK = float(os.environ.get("BENCH_THINK_SECONDS", "10"))
+UPLOAD_MBPS = float(os.environ.get("BENCH_UPLOAD_MBPS", "1"))
 UPLOAD_PAUSE = float(os.environ.get("BENCH_UPLOAD_PAUSE_SECONDS", "10"))
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "4"))
-WEB_THREADS = int(os.environ.get("BENCH_WEB_THREADS", "4"))
+WEB_THREADS = int(os.environ.get("BENCH_WEB_THREADS", "32"))
 CHUNK = 5 * 1024 * 1024
 WINDOW = 10.0  # seconds per line of the upload figures
 DRAIN_LIMIT = 900.0
+DRAIN = os.environ.get("BENCH_WAIT_FOR_DRAIN", "1") != "0"  # 0: skip, for quick experiments
 
 
 class Paced:
@@ -229,7 +231,7 @@ def main() -> None:
             uploads.extend(uploaded)
             errors.extend(upload_errors)
             load_end = time.monotonic()
-            drained_in = wait_for_drain(url, load_end)
+            drained_in = wait_for_drain(url, load_end) if DRAIN else None
         finally:
             web.terminate()
             web.wait(timeout=30)

@@ -51,6 +51,7 @@ def accept_video(entry: Entry, stream: Readable, declared_length: int | None) ->
     if not looks_like_video(head):
         raise UploadError(Message(NOT_VIDEO))
     key = original_key(entry.id, uuid.uuid4().hex)
+    db.session.commit()  # no connection held while the file streams (see resumable.append)
     try:
         stored = store().put_stream(
             settings.bucket_originals,
