@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -114,6 +115,9 @@ def uploader(
     http = requests.Session()
     log_in(http, base, username, PASSWORD)
     entry = http.get(f"{base}/api/v1/entries", timeout=30).json()["entries"][0]["id"]
+    # People do not start at the same second: spread the first uploads over one cycle.
+    cycle = len(video) / (UPLOAD_MBPS * 1e6) + UPLOAD_PAUSE
+    time.sleep(random.Random(username).uniform(0, cycle))  # noqa: S311 - not for secrets
     tus = {"Tus-Resumable": "1.0.0"}
     while time.monotonic() < until:
         created = http.post(
