@@ -73,6 +73,12 @@ def restart_postgres() -> None:
 
 def s3_service(action: str, settings: Settings) -> None:
     host, port = settings.s3_endpoint.rsplit(":", 1)
+    pidfile = ROOT / "var" / "pids" / "s3.pid"
+    if action == "stop":
+        assert pidfile.exists(), (
+            f"the S3 server on {settings.s3_endpoint} was not started by this checkout's "
+            "scripts/services.sh, so this test cannot stop it: stop it, then run make test"
+        )
     subprocess.run(
         ["bash", str(ROOT / "scripts" / "services.sh"), action, "s3"],
         check=True,
