@@ -9,7 +9,6 @@ by a run that stopped before its video was stored is picked up again, never dupl
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from judging.submissions import (
     validate_fields,
 )
 from storage.models import AssetKind, Contest, Entry, EntryStatus, Job, MediaAsset, User
-from storage.objects import ObjectStore, ObjectStoreError, original_key
+from storage.objects import ObjectStore, ObjectStoreError, file_sha256, original_key
 from storage.settings import Settings
 from worker.media.sniff import looks_like_video
 
@@ -101,14 +100,6 @@ def _columns(headings: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @dataclass
 class Importer:
     """Import manifest rows into one contest, owned by one organizer account."""
@@ -137,7 +128,7 @@ class Importer:
         data["category"] = CATEGORY_NAMES.get(category, category or "collective")
         fields = validate_fields(data, self.contest)
         video = self._video(row.fields.get("video", ""))
-        digest = sha256_of(video)
+        digest = file_sha256(video)
         same_video = self.session.scalar(
             select(Entry)
             .join(MediaAsset, MediaAsset.entry_id == Entry.id)

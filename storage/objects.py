@@ -6,6 +6,7 @@ Only calls that both MinIO and SeaweedFS's S3 gateway support are used.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -303,6 +304,15 @@ class ObjectStore:
         """A time-limited GET URL that a browser can use directly."""
         expires = timedelta(seconds=seconds or self.settings.presign_seconds)
         return self._signer.presigned_get_object(bucket, key, expires=expires)
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a local file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def original_key(entry_id: int, upload_id: str) -> str:

@@ -123,6 +123,11 @@ def all_ready(session: Session, jobs: list[Job]) -> bool:
     return all(session.get_one(Job, job.id).state is JobState.READY for job in jobs)
 
 
+def any_running(session: Session, jobs: list[Job]) -> bool:
+    session.expire_all()
+    return any(session.get_one(Job, job.id).state is JobState.RUNNING for job in jobs)
+
+
 def test_killing_workers_again_and_again_over_a_batch_loses_and_doubles_nothing(
     fleet: Fleet, session: Session, object_store: ObjectStore, tmp_path: Path
 ) -> None:
@@ -135,18 +140,7 @@ def test_killing_workers_again_and_again_over_a_batch_loses_and_doubles_nothing(
     for round_ in range(4):
         fleet.start_worker(f"chaos{round_}-{time.monotonic_ns()}")
 
-        def busy() -> bool:
-            session.expire_all()
-            return (
-                session.scalar(
-                    select(func.count())
-                    .select_from(Job)
-                    .where(Job.id.in_([j.id for j in jobs]), Job.state == JobState.RUNNING)
-                )
-                > 0
-            )
-
-        wait_for(busy, 60, "a job to run")
+        wait_for(lambda: any_running(session, jobs), 60, "a job to run")
         time.sleep(1.0)  # into the transcode
         proc = fleet.workers[-1]
         os.killpg(proc.pid, signal.SIGKILL)
@@ -194,11 +188,7 @@ def test_a_broker_restart_loses_no_message_and_duplicates_are_harmless(
     fleet.start_worker(f"broker-{time.monotonic_ns()}")
     jobs = [*waiting, late]
 
-    def running() -> bool:
-        session.expire_all()
-        return any(session.get_one(Job, j.id).state is JobState.RUNNING for j in jobs)
-
-    wait_for(running, 60, "a task to run")
+    wait_for(lambda: any_running(session, jobs), 60, "a task to run")
     restart_rabbitmq(down_seconds=2)
     wait_for(lambda: all_ready(session, jobs), 240, "every job after the restarts")
     for job in jobs:

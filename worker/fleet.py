@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +18,7 @@ from urllib.parse import quote, urlsplit
 
 import urllib3
 from celery import Celery
-from kombu import Connection
+from kombu import Connection, Queue
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -328,20 +330,29 @@ class DeadLetter:
     died_at: str
 
 
-def peek_dead_letters(settings: Settings, limit: int = 20) -> list[DeadLetter]:
-    """The oldest dead letters, left in their queue."""
-    letters = []
+@contextmanager
+def _dead_letters(settings: Settings) -> Iterator[Queue]:
+    """The dead-letter queue, declared, on a channel of its own that closes afterwards."""
     with Connection(settings.broker_url, connect_timeout=BROKER_TIMEOUT) as conn:
         channel = conn.channel()
         queue = dead_letter_queue(settings)(channel)
         queue.declare()
+        try:
+            yield queue
+        finally:
+            # Closing the channel puts back every message taken and not acknowledged.
+            channel.close()
+
+
+def peek_dead_letters(settings: Settings, limit: int = 20) -> list[DeadLetter]:
+    """The oldest dead letters, left in their queue."""
+    letters = []
+    with _dead_letters(settings) as queue:
         for _ in range(limit):
             message = queue.get(no_ack=False)
             if message is None:
                 break
             letters.append(_dead_letter(message))
-        # Closing the channel unacknowledged puts every message back.
-        channel.close()
     return letters
 
 
@@ -351,9 +362,7 @@ def retry_dead_letters(session: Session, settings: Settings) -> tuple[int, int]:
     A letter whose job is gone or already ready is dropped.
     """
     jobs = dropped = 0
-    with Connection(settings.broker_url, connect_timeout=BROKER_TIMEOUT) as conn:
-        queue = dead_letter_queue(settings)(conn.default_channel)
-        queue.declare()
+    with _dead_letters(settings) as queue:
         while (message := queue.get(no_ack=False)) is not None:
             job_id = _dead_letter(message).job_id
             job = session.get(Job, job_id) if job_id is not None else None
@@ -368,9 +377,7 @@ def retry_dead_letters(session: Session, settings: Settings) -> tuple[int, int]:
 
 def purge_dead_letters(settings: Settings) -> int:
     """Drop every dead letter; returns how many there were."""
-    with Connection(settings.broker_url, connect_timeout=BROKER_TIMEOUT) as conn:
-        queue = dead_letter_queue(settings)(conn.default_channel)
-        queue.declare()
+    with _dead_letters(settings) as queue:
         return int(queue.purge() or 0)
 
 

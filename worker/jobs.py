@@ -6,7 +6,6 @@ Running the same job twice gives the same object keys and one set of asset rows.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -17,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database import session_scope
 from storage.models import AssetKind, EntryStatus, Job, JobState, MediaAsset, utcnow
-from storage.objects import ObjectStore, derived_key
+from storage.objects import ObjectStore, derived_key, file_sha256
 from storage.settings import Settings
 from worker import log_context
 from worker.media.ffmpeg_run import FfmpegFailed
@@ -176,15 +175,12 @@ def process_job(
 
 def _record_original_hash(factory: sessionmaker[Session], source_key: str, path: str) -> None:
     # Resumable uploads arrive in parts, so nobody saw the whole file before the worker.
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1024 * 1024), b""):
-            digest.update(block)
+    digest = file_sha256(path)
     with session_scope(factory) as session:
         session.execute(
             update(MediaAsset)
             .where(MediaAsset.object_key == source_key, MediaAsset.sha256 == "")
-            .values(sha256=digest.hexdigest())
+            .values(sha256=digest)
         )
         session.commit()
 
