@@ -199,6 +199,11 @@ class Entry(Base):
     # When the organizer approved the entry for the public gallery.
     approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     status: Mapped[EntryStatus] = mapped_column(_enum(EntryStatus), default=EntryStatus.DRAFT)
+    # The technical quality report of the processed video: warnings with kind, start, end
+    # and a Chinese sentence; shown to the contestant and organizers, never to judges.
+    qc: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
+    # Measured and target loudness of the processed video's sound (empty: no sound).
+    loudness: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 

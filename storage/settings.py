@@ -202,6 +202,20 @@ class Settings:
         "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
         "Font file with CJK glyphs for the watermark (Debian package fonts-wqy-zenhei).",
     )
+    ffmpeg_memory_limit_mb: int = _setting(
+        "FFMPEG_MEMORY_LIMIT_MB",
+        2048,
+        "An ffmpeg run whose resident memory passes this many MiB is stopped and its job failed "
+        "with reason `out_of_memory` (0: no limit but the kernel's).",
+    )
+    loudness_target_lufs: float = _setting(
+        "LOUDNESS_TARGET_LUFS",
+        -16.0,
+        "Integrated loudness (EBU R128) every rendition's sound is brought to, in LUFS.",
+    )
+    loudness_true_peak_db: float = _setting(
+        "LOUDNESS_TRUE_PEAK_DB", -1.5, "True-peak ceiling of the normalised sound, in dBTP."
+    )
     ffmpeg_bin: str = _setting("FFMPEG_BIN", "ffmpeg", "The ffmpeg program.")
     ffprobe_bin: str = _setting("FFPROBE_BIN", "ffprobe", "The ffprobe program.")
     work_dir: str = _setting(

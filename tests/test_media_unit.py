@@ -201,7 +201,11 @@ def test_hdr_and_interlaced_sources_get_tone_mapped_and_deinterlaced() -> None:
 def test_silent_sources_get_a_silent_audio_track() -> None:
     plan = plan_encoding(source(audio=False))
     args = build_command(plan, "/s", "/o", {r.name: "/w.png" for r in plan.renditions})
-    assert any(a.startswith("anullsrc") for a in args)
+    graph = args[args.index("-filter_complex") + 1]
+    # Made inside the graph and cut to the picture's length, not read as an endless input.
+    assert "anullsrc=channel_layout=stereo:sample_rate=48000" in graph
+    assert f"atrim=end={plan.duration:.3f}" in graph
+    assert "lavfi" not in args
 
 
 @pytest.mark.parametrize(

@@ -15,11 +15,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database import session_scope
-from storage.models import AssetKind, EntryStatus, Job, JobState, MediaAsset, utcnow
+from storage.models import AssetKind, Entry, EntryStatus, Job, JobState, MediaAsset, utcnow
 from storage.objects import ObjectStore, derived_key, file_sha256
 from storage.settings import Settings
 from worker import log_context
-from worker.media.ffmpeg_run import FfmpegFailed
+from worker.media.ffmpeg_run import FfmpegFailed, FfmpegOutOfMemory
 from worker.media.pipeline import Manifest, process_file
 from worker.media.refusal import MediaRefused
 from worker.media.subprocesses import SubprocessTimeout
@@ -164,12 +164,13 @@ def process_job(
             return JobState.REJECTED
         except (FfmpegFailed, SubprocessTimeout) as exc:
             log.warning("job %s failed: %s", job_id, exc)
-            code = "timeout" if isinstance(exc, SubprocessTimeout) else "ffmpeg"
+            code = "timeout" if isinstance(exc, SubprocessTimeout) else exc.code
             finish_job(factory, job_id, JobState.FAILED, failure_reason(exc), code)
             return JobState.FAILED
         _store_assets(factory, store, settings, entry_id, source_key, out_dir, manifest)
-    finish_job(factory, job_id, JobState.READY, media_seconds=manifest.source.duration)
-    log.info("job %s ready", job_id)
+    finish_job(factory, job_id, JobState.READY, media_seconds=manifest.source.length)
+    peak_mb = manifest.run.peak_bytes / 1024**2 if manifest.run else 0.0
+    log.info("job %s ready (ffmpeg peak %.0f MiB)", job_id, peak_mb)
     return JobState.READY
 
 
@@ -189,6 +190,8 @@ def failure_reason(exc: Exception) -> str:
     """What contestants and operators read when ffmpeg fails or runs out of time."""
     if isinstance(exc, SubprocessTimeout):
         zh = "视频处理超时，组委会将协助处理；也可尝试压缩或剪短后重新上传"
+    elif isinstance(exc, FfmpegOutOfMemory):
+        zh = "视频处理时内存不足，组委会将协助处理；也可尝试降低分辨率（如 1080p）后重新上传"
     else:
         zh = "视频处理失败，组委会将协助处理；也可尝试用手机或剪辑软件重新导出后上传"
     return f"{zh} (ffmpeg: {str(exc)[-500:]})"
@@ -235,7 +238,10 @@ def _store_assets(
             asset.bytes = stored.bytes
             asset.sha256 = stored.sha256
             asset.width, asset.height = width, height
-            asset.duration = manifest.source.duration if kind is AssetKind.RENDITION else None
+            asset.duration = manifest.source.length if kind is AssetKind.RENDITION else None
+        entry = session.get_one(Entry, entry_id)
+        entry.qc = [finding.as_dict() for finding in manifest.qc]
+        entry.loudness = manifest.loudness.as_dict() if manifest.loudness else {}
         session.commit()
 
 

@@ -12,7 +12,9 @@ from typing import Any
 
 import ffmpeg
 
+from worker.media.graph import fan_out, image_in_graph, source_filter
 from worker.media.plan import AUDIO_BITRATE, CRF, EncodingPlan, Rendition
+from worker.media.quality import BLACK_SECONDS, FREEZE_SECONDS, QC_FPS, QC_WIDTH
 from worker.media.watermark import margin_for, overlay_position
 
 # PQ/HLG to SDR: linearise, map primaries to BT.709, tone-map, then back to BT.709 video.
@@ -39,19 +41,34 @@ def _common_video(plan: EncodingPlan, source: Any) -> Any:
 
 
 def _audio(plan: EncodingPlan, source: Any) -> Any:
+    """The sound of every rendition: 48 kHz, normalised, exactly as long as the picture."""
     if plan.source.has_audio:
         # Resample to 48 kHz, stretching or padding to follow the video's clock; first_pts=0
         # pads a late-starting audio track with silence so it stays in sync.
-        return source.audio.filter("aresample", 48000, first_pts=0, **{"async": 1})
-    # Every player behaves better with an audio track; give silent sources a silent one.
-    return ffmpeg.input(
-        "anullsrc=channel_layout=stereo:sample_rate=48000",
-        f="lavfi",
-        t=f"{plan.source.duration:.3f}",
-    ).audio
+        audio = source.audio.filter("aresample", 48000, first_pts=0, **{"async": 1})
+        for name, options in plan.normalisation.filters() if plan.normalisation else []:
+            audio = audio.filter(name, **options)
+        # Sound that ends early is padded with silence, sound that runs on is cut.
+        audio = audio.filter("apad")
+    else:
+        # Every player behaves better with an audio track; give silent sources a silent one.
+        audio = source_filter("anullsrc", channel_layout="stereo", sample_rate=48000)
+    return audio.filter("atrim", end=f"{plan.duration:.3f}")
 
 
-CANDIDATES, STORYBOARD = "candidates", "storyboard"
+def _quality_output(plan: EncodingPlan, video: Any, out_dir: str) -> Any:
+    """A small, frequent branch for the black and freeze detectors; its findings go to a file."""
+    checked = (
+        video.filter("fps", fps=QC_FPS)
+        .filter("scale", QC_WIDTH, -2)
+        .filter("blackdetect", d=BLACK_SECONDS, pix_th=0.10)
+        .filter("freezedetect", n="-60dB", d=FREEZE_SECONDS)
+        .filter("metadata", mode="print", file=os.path.join(out_dir, plan.qc_metadata_file))
+    )
+    return ffmpeg.output(checked, os.devnull, f="null", map_metadata=-1)
+
+
+CANDIDATES, STORYBOARD, QUALITY = "candidates", "storyboard", "quality"
 
 
 def build_command(
@@ -65,8 +82,8 @@ def build_command(
 ) -> list[str]:
     """ffmpeg's argument list for `plan`; `watermarks` maps rendition names to PNG files.
 
-    `parts` limits the outputs to some renditions (by name), "candidates" and "storyboard";
-    by default one run makes them all.
+    `parts` limits the outputs to some renditions (by name), "candidates", "storyboard" and
+    "quality"; by default one run makes them all.
     """
     renditions = [r for r in plan.renditions if parts is None or r.name in parts]
     extras = [p for p in (CANDIDATES, STORYBOARD) if parts is None or p in parts]
@@ -77,8 +94,11 @@ def build_command(
     )
     video = _common_video(plan, source)
     outputs = []
+    checked = None
+    if parts is None or QUALITY in parts:
+        video, checked = fan_out(video, 2) if renditions or extras else (None, video)
     if renditions:
-        audio = _fan_out(_audio(plan, source), len(renditions), "asplit")
+        audio = fan_out(_audio(plan, source), len(renditions), "asplit")
         # A cascade: each rung is scaled from the one above it, which costs far less than
         # scaling every rung from the full-size source.
         current = video
@@ -86,7 +106,7 @@ def build_command(
             first, last = index == 0, index == len(renditions) - 1
             current = _scaled(plan, current, rendition, from_source=first)
             wants = [True, first and CANDIDATES in extras, last and STORYBOARD in extras]
-            streams = iter(_fan_out(current, sum(wants) + (not last)))
+            streams = iter(fan_out(current, sum(wants) + (not last)))
             outputs.append(
                 _rendition_output(
                     plan,
@@ -104,12 +124,15 @@ def build_command(
                 outputs.append(_storyboard_output(plan, next(streams), out_dir))
             if not last:
                 current = next(streams)
-    else:
-        streams = iter(_fan_out(video, len(extras)))
+    elif extras:
+        streams = iter(fan_out(video, len(extras)))
         if CANDIDATES in extras:
             outputs.append(_candidates_output(plan, next(streams), out_dir, scaled=False))
         if STORYBOARD in extras:
             outputs.append(_storyboard_output(plan, next(streams), out_dir))
+    if checked is not None:
+        # Last: ffmpeg's progress counts the frames of the first output, the largest rendition.
+        outputs.append(_quality_output(plan, checked, out_dir))
     graph = ffmpeg.merge_outputs(*outputs).global_args(
         "-hide_banner",
         "-nostdin",
@@ -123,15 +146,6 @@ def build_command(
         str(os.cpu_count() or 1),
     )
     return list(ffmpeg.compile(graph, cmd=ffmpeg_bin, overwrite_output=True))
-
-
-def _fan_out(stream: Any, count: int, kind: str = "split") -> list[Any]:
-    """`count` copies of a stream (ffmpeg-python needs an explicit split for more than one)."""
-    if count == 1:
-        return [stream]
-    node = stream.filter_multi_output(kind, count)
-    # Index explicitly: the node answers any index, so list() would never end.
-    return [node[i] for i in range(count)]
 
 
 def _scaled(plan: EncodingPlan, video: Any, rendition: Rendition, from_source: bool) -> Any:
@@ -162,7 +176,7 @@ def _rendition_output(
     position: str,
     out_dir: str,
 ) -> Any:
-    mark = ffmpeg.input("file:" + watermark, protocol_whitelist="file")
+    mark = image_in_graph(watermark)
     x, y = overlay_position(position, margin_for(rendition.width, rendition.height))
     return ffmpeg.output(
         ffmpeg.overlay(video, mark, x=x, y=y),

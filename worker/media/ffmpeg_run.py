@@ -1,7 +1,9 @@
-"""Run one ffmpeg command, reporting progress and killing it on a time limit."""
+"""Run one ffmpeg command: report progress, measure its peak memory, stop it at its limits."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess  # noqa: S404 - ffmpeg is an external program by design
 import tempfile
 import threading
@@ -10,19 +12,39 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, cast
 
-from worker.media.subprocesses import SubprocessTimeout, kill_group, popen
+from worker.media.subprocesses import SubprocessTimeout, popen, signal_group
 
 # (percent 0-100, estimated seconds left or None)
 ProgressCallback = Callable[[float, float | None], None]
+# How often the watchdog looks at the clock and at ffmpeg's memory.
+WATCH_EVERY = 0.2
 
 
 class FfmpegFailed(RuntimeError):
     """ffmpeg exited with an error; `detail` holds the end of what it printed."""
 
+    code = "ffmpeg"
+
     def __init__(self, returncode: int, detail: str) -> None:
         super().__init__(f"ffmpeg exited with {returncode}: {detail}")
         self.returncode = returncode
         self.detail = detail
+
+
+class FfmpegOutOfMemory(FfmpegFailed):
+    """ffmpeg passed its memory limit, or the kernel killed it (what its OOM killer does)."""
+
+    code = "out_of_memory"
+
+
+@dataclass(frozen=True)
+class FfmpegRun:
+    """What one finished run wrote and cost."""
+
+    encoded: float  # seconds of output written (the longest stream: sound is padded)
+    frames: int  # video frames written to the first output
+    peak_bytes: int  # ffmpeg's peak resident memory (the kernel's high-water mark)
+    seconds: float  # wall-clock time
 
 
 @dataclass
@@ -34,6 +56,7 @@ class ProgressTracker:
     every: float = 2.0
     started: float = 0.0
     encoded: float = 0.0  # seconds of output written so far
+    frames: int = 0  # video frames of the first output written so far
     _last_report: float = 0.0
 
     def __post_init__(self) -> None:
@@ -41,6 +64,9 @@ class ProgressTracker:
 
     def feed(self, line: str) -> None:
         key, _, value = line.strip().partition("=")
+        if key == "frame" and value.isdigit():
+            self.frames = max(self.frames, int(value))
+            return
         if key not in {"out_time_us", "out_time_ms"} or not value.lstrip("-").isdigit():
             return
         self.encoded = max(self.encoded, int(value) / 1_000_000)
@@ -54,45 +80,94 @@ class ProgressTracker:
         self.callback(round(done * 100, 1), eta)
 
 
+def resident_bytes(pid: int) -> int:
+    """A process's resident memory now (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        pass
+    return 0
+
+
+class _Watchdog(threading.Thread):
+    """Stops ffmpeg when it runs past its time limit or its memory limit."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], timeout: float, memory_limit: int) -> None:
+        super().__init__(daemon=True)
+        self.proc, self.memory_limit = proc, memory_limit
+        self.deadline = time.monotonic() + timeout
+        self.done = threading.Event()
+        self.tripped = ""  # "timeout" or "memory"
+        self.seen_bytes = 0
+
+    def run(self) -> None:
+        while not self.done.wait(WATCH_EVERY):
+            if time.monotonic() > self.deadline:
+                self._trip("timeout")
+            elif self.memory_limit:
+                self.seen_bytes = max(self.seen_bytes, resident_bytes(self.proc.pid))
+                if self.seen_bytes > self.memory_limit:
+                    self._trip("memory")
+
+    def _trip(self, why: str) -> None:
+        self.tripped = why
+        # Signal only: the main thread reaps ffmpeg, so its exit status and usage are read once.
+        signal_group(self.proc)
+        self.done.set()
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> int:
+    """Wait for ffmpeg and return its peak resident memory, in bytes."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_maxrss * 1024  # KiB on Linux
+
+
 def run_ffmpeg(
     args: Sequence[str],
     duration: float,
     timeout: float,
     on_progress: ProgressCallback | None = None,
-) -> float:
+    memory_limit: int = 0,
+) -> FfmpegRun:
     """Run ffmpeg `args` (which must include `-progress pipe:1`) within `timeout` seconds.
 
-    Returns the seconds of output it wrote.
+    `memory_limit` (bytes, 0 for none) bounds ffmpeg's resident memory.
     """
     tracker = ProgressTracker(duration, on_progress)
+    started = time.monotonic()
     # stderr goes to a file: a pipe nobody drains could fill up and stall ffmpeg.
     with tempfile.TemporaryFile() as errors:
         proc = popen(args, stdout=subprocess.PIPE, stderr=errors)
-        expired = threading.Event()
-
-        def _expire() -> None:
-            expired.set()
-            kill_group(proc)
-
-        timer = threading.Timer(timeout, _expire)
-        timer.daemon = True
-        timer.start()
+        watchdog = _Watchdog(proc, timeout, memory_limit)
+        watchdog.start()
         progress = cast(IO[bytes], proc.stdout)  # a pipe: stdout=PIPE above
         try:
             with progress:
                 for raw in progress:
                     tracker.feed(raw.decode("ascii", "replace"))
-            proc.wait()
         except BaseException:
             # Worker shutdown or task revoke: never leave an orphan ffmpeg behind.
-            kill_group(proc)
+            signal_group(proc)
+            _reap(proc)
             raise
         finally:
-            timer.cancel()
-        if expired.is_set():
+            watchdog.done.set()
+        peak = _reap(proc)
+        watchdog.join()
+        if watchdog.tripped == "timeout":
             raise SubprocessTimeout(f"ffmpeg ran longer than {timeout:.0f} s")
         if proc.returncode != 0:
             errors.seek(0)
             detail = errors.read()[-2000:].decode("utf-8", "replace").strip()
+            if watchdog.tripped == "memory":
+                limit_mb = memory_limit / 1024**2
+                raise FfmpegOutOfMemory(proc.returncode, f"memory passed {limit_mb:.0f} MiB")
+            if proc.returncode == -signal.SIGKILL:
+                # Nobody here sent it: on Linux that is the kernel's out-of-memory killer.
+                raise FfmpegOutOfMemory(proc.returncode, detail or "killed by the system")
             raise FfmpegFailed(proc.returncode, detail)
-    return tracker.encoded
+    return FfmpegRun(tracker.encoded, tracker.frames, peak, time.monotonic() - started)

@@ -8,21 +8,30 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from storage.settings import Settings
+from worker.media.audio_analysis import (
+    AudioAnalysisFailed,
+    analyse_audio,
+    loudness_after,
+)
 from worker.media.command import build_command
-from worker.media.ffmpeg_run import ProgressCallback, run_ffmpeg
+from worker.media.ffmpeg_run import FfmpegRun, ProgressCallback, run_ffmpeg
 from worker.media.limits import MediaLimits
+from worker.media.loudness import Normalisation, correct_limited, plan_normalisation
 from worker.media.plan import EncodingPlan, plan_encoding
 from worker.media.poster import write_posters
 from worker.media.probe import ProbeResult, format_duration_zh, probe
+from worker.media.quality import Finding, audio_findings, source_findings, video_findings
 from worker.media.refusal import MediaRefused
 from worker.media.storyboard import storyboard_vtt
 from worker.media.watermark import WatermarkStyle, render_watermark
 
+log = logging.getLogger(__name__)
 # A run must write at least this share of the announced duration to count as complete.
 COMPLETE_SHARE = 0.9
 
@@ -52,6 +61,9 @@ class Manifest:
     renditions: list[RenditionFile]
     poster: list[str]  # large, medium, small
     storyboard: StoryboardFiles
+    loudness: Normalisation | None = None  # None: the source has no sound
+    qc: list[Finding] = field(default_factory=list)
+    run: FfmpegRun | None = None  # what the video run cost (peak memory, time)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,9 +91,35 @@ def probe_file(path: str, settings: Settings) -> ProbeResult:
     return probe(path, MediaLimits.from_settings(settings), settings.ffprobe_bin)
 
 
-def plan_for(info: ProbeResult, settings: Settings) -> EncodingPlan:
+def plan_for(
+    info: ProbeResult, settings: Settings, normalisation: Normalisation | None = None
+) -> EncodingPlan:
     """The encoding plan for a probed source under `settings`."""
-    return plan_encoding(info, settings.ladder, settings.storyboard_max_tiles)
+    return plan_encoding(info, settings.ladder, settings.storyboard_max_tiles, normalisation)
+
+
+def sound_for(
+    info: ProbeResult, source_path: str, work_dir: str, settings: Settings
+) -> tuple[Normalisation | None, list[Finding]]:
+    """The audio pass and what follows from it: how to normalise, and the sound's findings."""
+    if not info.has_audio:
+        return None, audio_findings(None, info.length)
+    timeout = settings.probe_timeout_seconds + info.duration
+    try:
+        audio = analyse_audio(info, source_path, work_dir, timeout, settings.ffmpeg_bin)
+        normalisation = correct_limited(
+            plan_normalisation(
+                audio.loudness, settings.loudness_target_lufs, settings.loudness_true_peak_db
+            ),
+            lambda filters: loudness_after(
+                info, source_path, filters, timeout, settings.ffmpeg_bin
+            ),
+        )
+    except AudioAnalysisFailed as exc:
+        # The video run decodes the sound again, and fails clearly if it truly cannot.
+        log.warning("audio pass failed, sound left as it is: %s", exc)
+        return None, [Finding("audio_unreadable", None, None, "声音无法分析，未做音量统一")]
+    return normalisation, audio_findings(audio, info.length)
 
 
 def command_for(
@@ -111,24 +149,36 @@ def process_file(
     Raises MediaRefused for a file that must not be processed.
     """
     info = probe_file(source_path, settings)
-    plan = plan_for(info, settings)
+    normalisation, sound_findings = sound_for(info, source_path, out_dir, settings)
+    plan = plan_for(info, settings, normalisation)
     limits = MediaLimits.from_settings(settings)
     args = command_for(plan, source_path, out_dir, settings, entry_number)
-    encoded = run_ffmpeg(args, info.duration, limits.transcode_timeout(info.duration), on_progress)
-    if encoded < info.duration * COMPLETE_SHARE - 0.5:
+    run = run_ffmpeg(
+        args,
+        plan.duration,
+        limits.transcode_timeout(info.duration),
+        on_progress,
+        settings.ffmpeg_memory_limit_mb * 1024**2,
+    )
+    # Pictures, not sound, tell how much could be read: the sound is padded to the length.
+    pictures = run.frames / plan.fps if run.frames else run.encoded
+    if pictures < plan.duration * COMPLETE_SHARE - 0.5:
         # The index promised more than the file holds: cut off while recording or copying.
         raise MediaRefused(
             "incomplete",
-            f"视频文件不完整：只能读出 {format_duration_zh(encoded)}，文件标称 "
-            f"{format_duration_zh(info.duration)}。可能是上传或导出中断，请重新导出后上传",
-            f"only {encoded:.1f} s of the {info.duration:.1f} s announced could be decoded",
+            f"视频文件不完整：只能读出 {format_duration_zh(pictures)}，文件标称 "
+            f"{format_duration_zh(plan.duration)}。可能是上传或导出中断，请重新导出后上传",
+            f"only {pictures:.1f} s of the {plan.duration:.1f} s announced could be decoded",
         )
     for path in glob.glob(os.path.join(out_dir, "watermark_*.png")):
         os.remove(path)
+    qc_path = os.path.join(out_dir, plan.qc_metadata_file)
+    findings = video_findings(qc_path, plan.duration) + sound_findings + source_findings(info)
+    os.remove(qc_path)
     posters = write_posters(sorted(glob.glob(os.path.join(out_dir, "candidate_*.jpg"))), out_dir)
     board = plan.storyboard
     with open(os.path.join(out_dir, board.vtt_file), "w", encoding="utf-8") as fh:
-        fh.write(storyboard_vtt(board, info.duration))
+        fh.write(storyboard_vtt(board, plan.duration))
     return Manifest(
         source=info,
         renditions=[
@@ -136,7 +186,7 @@ def process_file(
                 file=r.file_name,
                 width=r.width,
                 height=r.height,
-                bitrate=_bitrate(os.path.join(out_dir, r.file_name), info.duration),
+                bitrate=_bitrate(os.path.join(out_dir, r.file_name), plan.duration),
             )
             for r in plan.renditions
         ],
@@ -144,6 +194,9 @@ def process_file(
         storyboard=StoryboardFiles(
             board.image_file, board.vtt_file, board.interval, board.tile_width, board.tile_height
         ),
+        loudness=plan.normalisation,
+        qc=sorted(findings, key=lambda f: (f.start is None, f.start or 0.0)),
+        run=run,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from worker.media.loudness import Normalisation
 from worker.media.probe import ProbeResult
 
 MAX_FPS = 30.0
@@ -57,6 +58,14 @@ class EncodingPlan:
     storyboard: Storyboard
     poster_candidates: int = POSTER_CANDIDATES
     candidate_pattern: str = "candidate_%02d.jpg"
+    # What to do to the sound (None: no audio, or no measurement).
+    normalisation: Normalisation | None = None
+    qc_metadata_file: str = "qc_video.txt"
+
+    @property
+    def duration(self) -> float:
+        """Length of every output, in seconds."""
+        return self.source.length
 
     @property
     def keyframe_interval(self) -> int:
@@ -101,8 +110,8 @@ def _maxrate(short_side: int) -> int:
 
 def plan_storyboard(source: ProbeResult, max_tiles: int = 100) -> Storyboard:
     """One thumbnail every second or more, at most `max_tiles`, keeping the orientation."""
-    interval = max(1.0, math.ceil(source.duration / max_tiles))
-    count = max(1, min(max_tiles, math.ceil(source.duration / interval)))
+    interval = max(1.0, math.ceil(source.length / max_tiles))
+    count = max(1, min(max_tiles, math.ceil(source.length / interval)))
     width, height = fit_short_side(source.width, source.height, TILE_SHORT_SIDE)
     return Storyboard(
         interval=interval,
@@ -114,7 +123,10 @@ def plan_storyboard(source: ProbeResult, max_tiles: int = 100) -> Storyboard:
 
 
 def plan_encoding(
-    source: ProbeResult, ladder: tuple[int, ...] = DEFAULT_LADDER, max_tiles: int = 100
+    source: ProbeResult,
+    ladder: tuple[int, ...] = DEFAULT_LADDER,
+    max_tiles: int = 100,
+    normalisation: Normalisation | None = None,
 ) -> EncodingPlan:
     """Plan the renditions, poster candidates and storyboard for `source`."""
     renditions = []
@@ -128,6 +140,7 @@ def plan_encoding(
         renditions=tuple(renditions),
         fps=fps,
         # Candidates spread over the whole video: the first frame, then evenly after it.
-        poster_interval=max(source.duration / POSTER_CANDIDATES, 1 / fps),
+        poster_interval=max(source.length / POSTER_CANDIDATES, 1 / fps),
         storyboard=plan_storyboard(source, max_tiles),
+        normalisation=normalisation,
     )

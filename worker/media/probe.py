@@ -88,6 +88,15 @@ class ProbeResult:
     audio_sample_rate: int = 0
     square_pixels: bool = True
     colorspace: str = ""
+    # Each stream's own length where the container says it (0: unknown); they can differ.
+    video_duration: float = 0.0
+    audio_duration: float = 0.0
+    bitrate: int = 0  # the whole file's average, bits per second
+
+    @property
+    def length(self) -> float:
+        """How long the outputs run: the picture's length (sound is cut or padded to it)."""
+        return self.video_duration if self.video_duration > 0 else self.duration
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -183,6 +192,9 @@ def parse(data: dict[str, Any]) -> ProbeResult:
         audio_sample_rate=int(audio.get("sample_rate") or 0) if audio else 0,
         square_pixels=aspect == 1.0,
         colorspace=_colorspace(video, hdr),
+        video_duration=_stream_duration(video),
+        audio_duration=_stream_duration(audio) if audio else 0.0,
+        bitrate=int(fmt.get("bit_rate") or 0),
     )
 
 
@@ -231,7 +243,7 @@ def check(info: ProbeResult, limits: MediaLimits) -> ProbeResult:
             f"{format_duration_zh(limits.max_duration)}",
             f"duration {info.duration:.1f} s exceeds {limits.max_duration:.0f} s",
         )
-    if info.duration < limits.min_duration:
+    if min(info.duration, info.length) < limits.min_duration:
         raise MediaRefused(
             "too_short",
             "视频时长过短或无法读取时长，请检查文件",
@@ -298,6 +310,23 @@ def _duration(fmt: dict[str, Any], video: dict[str, Any]) -> float:
         except ValueError:
             continue
     return 0.0
+
+
+def _stream_duration(stream: dict[str, Any]) -> float:
+    """A stream's length: its `duration`, or Matroska's DURATION tag (HH:MM:SS.fraction)."""
+    try:
+        value = float(stream.get("duration") or 0)
+    except ValueError:
+        value = 0.0
+    if value > 0:
+        return value
+    tag = str((stream.get("tags") or {}).get("DURATION", ""))
+    hours, _, rest = tag.partition(":")
+    minutes, _, secs = rest.partition(":")
+    try:
+        return int(hours) * 3600 + int(minutes) * 60 + float(secs)
+    except ValueError:
+        return 0.0
 
 
 def _fps(video: dict[str, Any]) -> float:

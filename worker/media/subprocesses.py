@@ -38,12 +38,17 @@ class SubprocessTimeout(RuntimeError):
     """A media tool ran past its time limit and was killed."""
 
 
-def kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """Kill a process started with `start_new_session=True` and everything it spawned."""
+def signal_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a process started with `start_new_session=True` and all it spawned; no wait."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a process group as `signal_group` does, and reap its leader."""
+    signal_group(proc)
     proc.wait()
 
 
