@@ -55,3 +55,22 @@ def image_size(path: Path | str) -> tuple[int, int]:
 
     with Image.open(path) as image:
         return image.size
+
+
+def ffmpeg(*args: str) -> None:
+    """Run ffmpeg quietly, failing the test on an error."""
+    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True, timeout=120)
+
+
+def loudness_of(path: Path | str) -> dict[str, float]:
+    """ffmpeg's own EBU R128 measurement of a file's sound: input_i, input_tp, input_lra."""
+    out = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0"]
+        + ["-af", "loudnorm=print_format=json", "-f", "null", "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stderr
+    block = out[out.rindex("{") : out.rindex("}") + 1]
+    return {key: float(value) for key, value in json.loads(block).items() if key.startswith("in")}

@@ -18,15 +18,11 @@ import pytest
 from PIL import Image, ImageStat
 
 from storage.settings import Settings
-from tests.media import ffprobe, image_size, make_clip, streams
+from tests.media import ffmpeg, ffprobe, image_size, make_clip, streams
 from worker.media.pipeline import Manifest, process_file
 from worker.media.refusal import MediaRefused
 
 SETTINGS = Settings.from_env({})
-
-
-def ffmpeg(*args: str) -> None:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", *args], check=True, timeout=120)
 
 
 def run_pipeline(src: Path, tmp_path: Path) -> tuple[Manifest, Path]:
@@ -457,7 +453,9 @@ def test_a_file_cut_short_after_its_index_is_refused(tmp_path: Path) -> None:
     assert caught.value.code == "incomplete" and "视频文件不完整" in caught.value.reason_zh
 
 
-@pytest.mark.parametrize("container", ["mp4", "mov", "3gp", "mkv", "webm", "avi", "flv", "ts"])
+@pytest.mark.parametrize(
+    "container", ["mp4", "mov", "3gp", "mkv", "webm", "avi", "flv", "ts", "wmv"]
+)
 def test_upload_sniffing_knows_every_accepted_container(tmp_path: Path, container: str) -> None:
     from worker.media.sniff import HEAD_BYTES, looks_like_video
 
@@ -466,6 +464,7 @@ def test_upload_sniffing_knows_every_accepted_container(tmp_path: Path, containe
         "webm": ["-c:v", "libvpx"],
         "flv": ["-c:v", "flv1"],
         "3gp": ["-c:v", "h263", "-s", "176x144"],
+        "wmv": ["-c:v", "wmv2"],
     }
     ffmpeg(
         "-f",

@@ -26,6 +26,7 @@ ALLOWED_DEMUXERS = (
     "avi",
     "flv",
     "mpegts",
+    "asf",  # WMV, as Windows Movie Maker exports
 )
 ALLOWED_VIDEO_CODECS = {
     "h264",
@@ -39,8 +40,10 @@ ALLOWED_VIDEO_CODECS = {
     "prores",
     "h263",
     "flv1",
+    "wmv1",
     "wmv2",
     "wmv3",
+    "vc1",
     "msmpeg4v3",
 }
 INTERLACED_ORDERS = {"tt", "bb", "tb", "bt"}
@@ -62,6 +65,9 @@ ALLOWED_AUDIO_CODECS = {
     "alac",
     "flac",
     "mp2",
+    "wmav1",
+    "wmav2",
+    "wmapro",
 }
 
 
@@ -88,10 +94,11 @@ class ProbeResult:
     audio_sample_rate: int = 0
     square_pixels: bool = True
     colorspace: str = ""
-    # Each stream's own length where the container says it (0: unknown); they can differ.
+    # When each stream ends, in seconds from the file's start (0: unknown). They can differ,
+    # and a stream can start late (an edit list's empty edit).
     video_duration: float = 0.0
     audio_duration: float = 0.0
-    bitrate: int = 0  # the whole file's average, bits per second
+    video_bitrate: int = 0  # bits per second: the video stream's, else the whole file's
 
     @property
     def length(self) -> float:
@@ -192,9 +199,9 @@ def parse(data: dict[str, Any]) -> ProbeResult:
         audio_sample_rate=int(audio.get("sample_rate") or 0) if audio else 0,
         square_pixels=aspect == 1.0,
         colorspace=_colorspace(video, hdr),
-        video_duration=_stream_duration(video),
-        audio_duration=_stream_duration(audio) if audio else 0.0,
-        bitrate=int(fmt.get("bit_rate") or 0),
+        video_duration=_stream_end(video, fmt),
+        audio_duration=_stream_end(audio, fmt) if audio else 0.0,
+        video_bitrate=_int(video.get("bit_rate")) or _int(fmt.get("bit_rate")),
     )
 
 
@@ -310,6 +317,25 @@ def _duration(fmt: dict[str, Any], video: dict[str, Any]) -> float:
         except ValueError:
             continue
     return 0.0
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
+def _stream_end(stream: dict[str, Any], fmt: dict[str, Any]) -> float:
+    """When a stream ends, from the file's start: its start offset plus its own length."""
+    length = _stream_duration(stream)
+    if not length:
+        return 0.0
+    try:
+        offset = float(stream.get("start_time") or 0) - float(fmt.get("start_time") or 0)
+    except ValueError:
+        offset = 0.0
+    return max(0.0, offset) + length
 
 
 def _stream_duration(stream: dict[str, Any]) -> float:

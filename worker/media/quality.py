@@ -147,13 +147,13 @@ def source_findings(source: ProbeResult) -> list[Finding]:
             )
         )
     pixels_per_second = source.width * source.height * max(source.fps, 1.0)
-    if source.bitrate and source.bitrate / pixels_per_second < LOW_BITS_PER_PIXEL:
+    if source.video_bitrate and source.video_bitrate / pixels_per_second < LOW_BITS_PER_PIXEL:
         found.append(
             Finding(
                 "low_bitrate",
                 None,
                 None,
-                f"原片码率偏低（{source.bitrate / 1e6:.1f} Mbps），画面可能模糊或有色块，"
+                f"原片码率偏低（{source.video_bitrate / 1e6:.2f} Mbps），画面可能模糊或有色块，"
                 "建议导出时选择更高画质",
             )
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 # Enough for every signature below.
 HEAD_BYTES = 16
+# The GUID that opens every ASF (WMV, WMA) file.
+ASF_HEADER = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
 
 
 def looks_like_video(head: bytes) -> bool:
@@ -19,5 +21,7 @@ def looks_like_video(head: bytes) -> bool:
         return True
     if head.startswith(b"FLV\x01"):
         return True
+    if head.startswith(ASF_HEADER):
+        return True  # WMV
     # MPEG-TS: a sync byte every 188 bytes; the first one is all we have here.
     return head[:1] == b"\x47" and len(head) >= 4
