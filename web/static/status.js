@@ -37,6 +37,19 @@
       if (data.media.storyboard_vtt_url) player.dataset.storyboardUrl = data.media.storyboard_vtt_url;
       player.hidden = false;
     }
+    var quality = document.getElementById("quality");
+    if (quality && data.qc && data.qc.length) {
+      var list = document.createElement("ul");
+      list.className = "findings";
+      data.qc.forEach(function (finding) {
+        var item = document.createElement("li");
+        item.dataset.kind = finding.kind;
+        item.textContent = finding.message;
+        list.appendChild(item);
+      });
+      quality.querySelector("ul.findings").replaceWith(list);
+      quality.hidden = false;
+    }
     return waiting[data.status];
   }
 
