@@ -1,4 +1,4 @@
-"""The quality report reaches the contestant and organizers, and no judge or member of the public."""
+"""The quality report reaches the contestant and organizers; no judge, nor the public."""
 
 from __future__ import annotations
 
