@@ -25,7 +25,10 @@
   function attach(player) {
     var video = player.querySelector("video");
     var url = player.dataset.storyboardUrl;
-    if (!video || !url || player.querySelector(".scrub")) return;
+    // Once per video element, marked before the fetch: the observer below fires again while
+    // it is under way, and each call used to add a slider of its own.
+    if (!video || !url || player.scrubbing === video) return;
+    player.scrubbing = video;
     fetch(url, { credentials: "same-origin" }).then(function (r) {
       return r.ok ? r.text() : "";
     }).then(function (text) {
