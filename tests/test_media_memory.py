@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import EntryStatus, JobState
+from storage.models import EntryStatus, JobState, Role
 from storage.objects import ObjectStore
 from storage.settings import Settings
-from tests.factories import stored_job
+from tests.factories import make_user, stored_job
 from tests.media import make_clip
 from worker.jobs import process_job
 from worker.media.ffmpeg_run import FfmpegOutOfMemory, run_ffmpeg
@@ -58,6 +60,8 @@ def test_an_ffmpeg_killed_by_the_kernel_counts_as_out_of_memory() -> None:
 
 @pytest.mark.integration
 def test_the_job_says_out_of_memory(
+    client: FlaskClient,
+    auth: Any,
     session: Session,
     session_factory: sessionmaker[Session],
     object_store: ObjectStore,
@@ -72,3 +76,7 @@ def test_the_job_says_out_of_memory(
     assert job.entry.status is EntryStatus.FAILED
     # The original is kept, so an operator can retry with more memory.
     assert object_store.exists(settings.bucket_originals, job.source_key)
+    # The operator console lists the failure with its code.
+    auth.login(make_user(session, Role.OPERATOR).username)
+    page = client.get("/ops/").get_data(as_text=True)
+    assert f"#{job.id}" in page and "<code>out_of_memory</code>" in page

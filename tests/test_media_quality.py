@@ -15,7 +15,7 @@ from tests.media import ffmpeg, ffprobe, loudness_of, make_clip, streams
 from worker.media.audio_analysis import Loudness
 from worker.media.loudness import correct_limited, plan_normalisation
 from worker.media.pipeline import Manifest, process_file
-from worker.media.quality import Finding, clock_zh
+from worker.media.quality import MAX_PER_KIND, Finding, clock_zh, segment_findings
 
 SETTINGS = Settings.from_env({})
 TARGET, CEILING = SETTINGS.loudness_target_lufs, SETTINGS.loudness_true_peak_db
@@ -205,3 +205,11 @@ def test_low_resolution_and_starved_bitrate_are_noted(tmp_path: Path) -> None:
 )
 def test_moments_read_naturally_in_chinese(seconds: float, text: str) -> None:
     assert clock_zh(seconds) == text
+
+
+def test_a_file_of_a_thousand_flashes_gets_a_short_report() -> None:
+    flashes = [(float(t), t + 1.0) for t in range(0, 600, 2)]
+    findings = segment_findings("black", flashes, 600, "为黑屏")
+    assert len(findings) == MAX_PER_KIND + 1
+    assert findings[-1].message == f"此后另有 {len(flashes) - MAX_PER_KIND} 处为黑屏"
+    assert (findings[-1].start, findings[-1].end) == (flashes[MAX_PER_KIND][0], 599.0)

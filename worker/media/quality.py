@@ -7,6 +7,7 @@ resolution). They are warnings, never refusals: the entry is processed all the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ QUIET_LUFS, LOUD_LUFS = -30.0, -10.0
 LOW_SHORT_SIDE = 480
 LOW_BITS_PER_PIXEL = 0.02  # H.264 at 1080p30 needs roughly 0.05 and up to look clean
 EDGE = 0.5  # a segment this close to either end "opens" or "closes" the video
+# A file can be made of a thousand black flashes; the report names the first few of a kind.
+MAX_PER_KIND = 10
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,28 @@ def _where(start: float, end: float, duration: float, what: str) -> str:
 
 
 def segment_findings(
-    kind: str, segments: list[tuple[float, float]], duration: float, what: str
+    kind: str,
+    segments: list[tuple[float, float]],
+    duration: float,
+    what: str,
+    describe: Callable[[float, float], str] | None = None,
 ) -> list[Finding]:
-    return [
-        Finding(kind, round(start, 2), round(end, 2), _where(start, end, duration, what))
-        for start, end in segments
+    """One finding a segment, the first MAX_PER_KIND of them, then one that counts the rest.
+
+    `describe(start, end)` words a segment; by default "开头 3 秒{what}" and the like.
+    """
+    word = describe or (lambda start, end: _where(start, end, duration, what))
+    found = [
+        Finding(kind, round(start, 2), round(end, 2), word(start, end))
+        for start, end in segments[:MAX_PER_KIND]
     ]
+    rest = segments[MAX_PER_KIND:]
+    if rest:
+        start, end = rest[0][0], rest[-1][1]
+        found.append(
+            Finding(kind, round(start, 2), round(end, 2), f"此后另有 {len(rest)} 处{what}")
+        )
+    return found
 
 
 def video_findings(metadata_path: str, duration: float) -> list[Finding]:
@@ -96,16 +115,16 @@ def audio_findings(audio: AudioAnalysis | None, duration: float) -> list[Finding
     if audio.loudness.silent:
         return [Finding("silent", 0.0, round(duration, 2), "全片无声")]
     found = segment_findings("silence", audio.silences, duration, "无声")
-    found += [
-        Finding(
-            "clipped",
-            round(start, 2),
-            round(end, 2),
+    found += segment_findings(
+        "clipped",
+        audio.clipped,
+        duration,
+        "声音削波",
+        lambda start, end: (
             f"第 {clock_zh(start)} 起约 {_num(end - start)} 秒声音削波（爆音），"
-            "录音音量过大，建议降低音量后重新录制或导出",
-        )
-        for start, end in audio.clipped
-    ]
+            "录音音量过大，建议降低音量后重新录制或导出"
+        ),
+    )
     lufs = audio.loudness.integrated
     if lufs < QUIET_LUFS:
         found.append(
