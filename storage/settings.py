@@ -240,6 +240,17 @@ class Settings:
         "SWEEP_INTERVAL_SECONDS", 60, "How often the sweeper looks for stuck or unsent jobs."
     )
 
+    def __post_init__(self) -> None:
+        # What ffmpeg's loudness filters accept; outside it every job with sound would fail.
+        if not -40 <= self.loudness_target_lufs <= -5:
+            raise SettingsError(
+                f"LOUDNESS_TARGET_LUFS={self.loudness_target_lufs}: use -40 to -5 (LUFS)"
+            )
+        if not -9 <= self.loudness_true_peak_db <= 0:
+            raise SettingsError(
+                f"LOUDNESS_TRUE_PEAK_DB={self.loudness_true_peak_db}: use -9 to 0 (dBTP)"
+            )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from environment variables, then apply keyword overrides."""

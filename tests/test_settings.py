@@ -76,3 +76,16 @@ def test_readme_lists_every_setting() -> None:
 def test_a_bad_ladder_is_explained(ladder: str) -> None:
     with pytest.raises(SettingsError, match="RENDITION_LADDER"):
         _ = Settings.from_env({}, rendition_ladder=ladder).ladder
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LOUDNESS_TARGET_LUFS", "-60"),
+        ("LOUDNESS_TARGET_LUFS", "0"),
+        ("LOUDNESS_TRUE_PEAK_DB", "3"),
+    ],
+)
+def test_loudness_targets_ffmpeg_cannot_reach_are_refused(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})

@@ -7,6 +7,7 @@ recording hit full scale.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -105,9 +106,13 @@ def analyse_audio(
 ) -> AudioAnalysis:
     """Measure the source's sound; raise AudioAnalysisFailed when ffmpeg cannot read it."""
     metadata_path = os.path.join(work_dir, "audio_metadata.txt")
-    loudness = _measure(analysis_command(source, source_path, metadata_path, ffmpeg_bin), timeout)
-    frames = list(read_frames(metadata_path))
-    os.remove(metadata_path)
+    try:
+        args = analysis_command(source, source_path, metadata_path, ffmpeg_bin)
+        loudness = _measure(args, timeout)
+        frames = list(read_frames(metadata_path))
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(metadata_path)
     end = source.audio_duration or source.duration
     return AudioAnalysis(
         loudness=loudness,

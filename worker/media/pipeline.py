@@ -6,6 +6,7 @@ nor S3 is needed here.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import logging
@@ -174,7 +175,8 @@ def process_file(
         os.remove(path)
     qc_path = os.path.join(out_dir, plan.qc_metadata_file)
     findings = video_findings(qc_path, plan.duration) + sound_findings + source_findings(info)
-    os.remove(qc_path)
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(qc_path)
     posters = write_posters(sorted(glob.glob(os.path.join(out_dir, "candidate_*.jpg"))), out_dir)
     board = plan.storyboard
     with open(os.path.join(out_dir, board.vtt_file), "w", encoding="utf-8") as fh:
