@@ -193,6 +193,9 @@ def _rendition_output(
         keyint_min=plan.keyframe_interval,
         sc_threshold=0,
         force_key_frames="expr:gte(t,n_forced*2)",
+        # One x264 frame thread a core, not its default of one and a half: each frame thread
+        # holds frames of its own (40 MB less at 1080p) and 2 cores run no slower.
+        threads=os.cpu_count() or 1,
         acodec="aac",
         ac=2,
         ar=48000,
