@@ -158,9 +158,9 @@ def run_ffmpeg(
             watchdog.done.set()
         peak = _reap(proc)
         watchdog.join()
-        if watchdog.tripped == "timeout":
-            raise SubprocessTimeout(f"ffmpeg ran longer than {timeout:.0f} s")
         if proc.returncode != 0:
+            if watchdog.tripped == "timeout":
+                raise SubprocessTimeout(f"ffmpeg ran longer than {timeout:.0f} s")
             errors.seek(0)
             detail = errors.read()[-2000:].decode("utf-8", "replace").strip()
             if watchdog.tripped == "memory":
