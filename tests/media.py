@@ -16,6 +16,7 @@ def make_clip(
     fps: int = 25,
     audio: bool = True,
     extra: list[str] | None = None,
+    timeout: float = 120,
 ) -> Path:
     """A test-pattern clip with a sine tone, H.264/AAC in MP4 unless `extra` says otherwise."""
     args = [
@@ -32,7 +33,7 @@ def make_clip(
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}"]
         args += ["-c:a", "aac", "-shortest"]
     args += ["-c:v", "libx264", "-pix_fmt", "yuv420p", *(extra or []), str(path)]
-    subprocess.run(args, check=True, timeout=120)
+    subprocess.run(args, check=True, timeout=timeout)
     return path
 
 
