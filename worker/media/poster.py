@@ -27,6 +27,8 @@ class FrameScore:
 def score_frame(path: str) -> FrameScore:
     """Mean brightness and sharpness (variance of edges) of a frame, on a small copy."""
     with Image.open(path) as img:
+        # JPEG decodes straight to a small grey copy: a 1080x1920 frame in full is 6 MB.
+        img.draft("L", (320, 320))
         gray = img.convert("L")
         gray.thumbnail((320, 320))
     edges = gray.filter(ImageFilter.FIND_EDGES)
@@ -48,12 +50,12 @@ def write_posters(candidate_paths: list[str], out_dir: str) -> list[str]:
     names = []
     with Image.open(best) as img:
         frame = img.convert("RGB")
-    for name, long_side in POSTER_SIZES.items():
-        image = frame.copy()
+    for name, long_side in POSTER_SIZES.items():  # largest first
         if long_side is not None:
-            image.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+            # In place, each size from the one before: no copy of the full frame per size.
+            frame.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
         file_name = f"{name}.jpg"
-        image.save(os.path.join(out_dir, file_name), "JPEG", quality=85, optimize=True)
+        frame.save(os.path.join(out_dir, file_name), "JPEG", quality=85, optimize=True)
         names.append(file_name)
     for path in candidate_paths:
         os.remove(path)
