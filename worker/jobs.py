@@ -25,6 +25,7 @@ from worker.media.refusal import MediaRefused
 from worker.media.subprocesses import SubprocessTimeout
 
 log = logging.getLogger(__name__)
+MIB = 1024**2
 CONTENT_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".vtt": "text/vtt"}
 
 
@@ -169,8 +170,9 @@ def process_job(
             return JobState.FAILED
         _store_assets(factory, store, settings, entry_id, source_key, out_dir, manifest)
     finish_job(factory, job_id, JobState.READY, media_seconds=manifest.source.length)
-    peak_mb = manifest.run.peak_bytes / 1024**2 if manifest.run else 0.0
-    log.info("job %s ready (ffmpeg peak %.0f MiB)", job_id, peak_mb)
+    if (run := manifest.run) is not None:
+        log.info("job %s: ffmpeg %.1f s, peak %.0f MiB", job_id, run.seconds, run.peak_bytes / MIB)
+    log.info("job %s ready", job_id)
     return JobState.READY
 
 
