@@ -9,9 +9,9 @@ Prints, for generated phone-style clips with sound:
 2. 10 minutes 1080x1920 (the longest entry the default settings allow) and 20 s of 4K 60 fps
    HEVC: time, realtime factor, ffmpeg's peak memory and the worker's own peak, separately.
 
-Memory is the kernel's high-water mark: ffmpeg's from wait4() on each run, the pipeline's
-Python side from getrusage(RUSAGE_SELF) in a process that runs the pipeline alone. Needs the
-S3 server (`make bench` starts it). Run by hand: `make bench`; `--skip-long` for the 60 s
+Memory is the kernel's high-water mark of each process since it started (VmHWM): ffmpeg's as
+the worker samples it, the pipeline's Python side in a process that runs the pipeline alone.
+Needs the S3 server (`make bench` starts it). Run by hand: `make bench`; `--skip-long` for the 60 s
 part alone, `--skip-speed` for the long cases alone.
 """
 
@@ -143,8 +143,9 @@ def timed_worker_job(settings: Settings, source: Path) -> float:
 # `footprints media process` as a process of its own, so its peak is the pipeline's alone
 # (not this benchmark's imports and earlier cases): the CLI's path without the CLI around it.
 PIPELINE_ALONE = """
-import json, resource, sys, tempfile, time
+import json, os, sys, tempfile, time
 from storage.settings import Settings
+from worker.media.ffmpeg_run import memory_of
 from worker.media.pipeline import process_file
 started = time.perf_counter()
 manifest = process_file(sys.argv[1], tempfile.mkdtemp(dir=sys.argv[2]), Settings.from_env(), 1)
@@ -152,7 +153,7 @@ print(json.dumps({
     "seconds": time.perf_counter() - started,
     "length": manifest.source.length,
     "ffmpeg_peak": manifest.run.peak_bytes,
-    "self_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    "self_peak": memory_of(os.getpid())[1],
 }))
 """
 

@@ -43,7 +43,7 @@ class FfmpegRun:
 
     encoded: float  # seconds of output written (the longest stream: sound is padded)
     frames: int  # video frames written to the first output
-    peak_bytes: int  # ffmpeg's peak resident memory (the kernel's high-water mark)
+    peak_bytes: int  # ffmpeg's peak resident memory (the kernel's high-water mark, VmHWM)
     seconds: float  # wall-clock time
 
 
@@ -80,20 +80,26 @@ class ProgressTracker:
         self.callback(round(done * 100, 1), eta)
 
 
-def resident_bytes(pid: int) -> int:
-    """A process's resident memory now (0 once it is gone)."""
+def memory_of(pid: int) -> tuple[int, int]:
+    """(resident now, resident high-water mark) of a process, in bytes; zeros once it is gone.
+
+    The high-water mark is the process's own since exec. getrusage's and wait4's maxrss
+    are not: a child forked from the worker starts with the worker's resident size.
+    """
+    found = {"VmRSS:": 0, "VmHWM:": 0}
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
+                fields = line.split()  # "VmRSS:\t  123456 kB"
+                if fields and fields[0] in found:
+                    found[fields[0]] = int(fields[1]) * 1024
     except (FileNotFoundError, ProcessLookupError, ValueError):
         pass
-    return 0
+    return found["VmRSS:"], found["VmHWM:"]
 
 
 class _Watchdog(threading.Thread):
-    """Stops ffmpeg when it runs past its time limit or its memory limit."""
+    """Follows ffmpeg's memory; stops it past its time limit or its memory limit."""
 
     def __init__(self, proc: subprocess.Popen[bytes], timeout: float, memory_limit: int) -> None:
         super().__init__(daemon=True)
@@ -101,26 +107,27 @@ class _Watchdog(threading.Thread):
         self.deadline = time.monotonic() + timeout
         self.done = threading.Event()
         self.tripped = ""  # "timeout" or "memory"
-        self.seen_bytes = 0
+        self.peak_bytes = 0
 
     def run(self) -> None:
         while not self.done.wait(WATCH_EVERY):
             if time.monotonic() > self.deadline:
                 self._trip("timeout")
-            elif self.memory_limit:
-                self.seen_bytes = max(self.seen_bytes, resident_bytes(self.proc.pid))
-                if self.seen_bytes > self.memory_limit:
-                    self._trip("memory")
+                continue
+            resident, high_water = memory_of(self.proc.pid)
+            self.peak_bytes = max(self.peak_bytes, high_water)
+            if self.memory_limit and resident > self.memory_limit:
+                self._trip("memory")
 
     def _trip(self, why: str) -> None:
         self.tripped = why
-        # Signal only: the main thread reaps ffmpeg, so its exit status and usage are read once.
+        # Signal only: the main thread reaps ffmpeg, so its exit status is read once.
         signal_group(self.proc)
         self.done.set()
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> int:
-    """Wait for ffmpeg and return its peak resident memory, in bytes."""
+    """Wait for ffmpeg; return its maxrss from wait4, in bytes (see memory_of for its flaw)."""
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return usage.ru_maxrss * 1024  # KiB on Linux
@@ -156,8 +163,10 @@ def run_ffmpeg(
             raise
         finally:
             watchdog.done.set()
-        peak = _reap(proc)
+        maxrss = _reap(proc)
         watchdog.join()
+        # The high-water mark sampled while it ran; for a run too short to sample, maxrss.
+        peak = watchdog.peak_bytes or maxrss
         if proc.returncode != 0:
             if watchdog.tripped == "timeout":
                 raise SubprocessTimeout(f"ffmpeg ran longer than {timeout:.0f} s")
