@@ -291,3 +291,26 @@ def test_transcode_time_limit_grows_with_duration_but_stays_inside_the_broker_ti
     limits = MediaLimits(timeout_factor=10, consumer_timeout=1800)
     assert limits.transcode_timeout(30) == 360
     assert limits.transcode_timeout(600) == 1500
+
+
+def test_streams_end_where_their_offset_and_length_say() -> None:
+    data = probe_json(duration="5.5")
+    video, audio = data["streams"]
+    video.update(start_time="1.5", duration="4.0")
+    audio.update(start_time="0", duration="5.5")
+    info = parse(data)
+    assert (info.video_end, info.audio_end, info.length) == (5.5, 5.5, 5.5)
+    # Matroska keeps each stream's length in a DURATION tag.
+    video.pop("duration")
+    video.update(start_time="0", tags={"DURATION": "00:01:02.500000000"})
+    assert parse(data).video_end == 62.5
+
+
+def test_a_late_picture_cannot_make_the_outputs_longer_than_the_limit() -> None:
+    # A tiny file whose video track claims to start an hour in: outputs would be an hour long.
+    data = probe_json(duration="5")
+    data["streams"][0].update(start_time="3600", duration="5")
+    data["format"]["start_time"] = "0"
+    with pytest.raises(MediaRefused) as caught:
+        check(parse(data), MediaLimits())
+    assert caught.value.code == "too_long"

@@ -113,7 +113,7 @@ def analyse_audio(
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.remove(metadata_path)
-    end = source.audio_duration or source.duration
+    end = source.audio_end or source.duration
     return AudioAnalysis(
         loudness=loudness,
         silences=spans(frames, "lavfi.silence_start", "lavfi.silence_end", end),

@@ -96,14 +96,14 @@ class ProbeResult:
     colorspace: str = ""
     # When each stream ends, in seconds from the file's start (0: unknown). They can differ,
     # and a stream can start late (an edit list's empty edit).
-    video_duration: float = 0.0
-    audio_duration: float = 0.0
+    video_end: float = 0.0
+    audio_end: float = 0.0
     video_bitrate: int = 0  # bits per second: the video stream's, else the whole file's
 
     @property
     def length(self) -> float:
         """How long the outputs run: the picture's length (sound is cut or padded to it)."""
-        return self.video_duration if self.video_duration > 0 else self.duration
+        return self.video_end if self.video_end > 0 else self.duration
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -199,8 +199,8 @@ def parse(data: dict[str, Any]) -> ProbeResult:
         audio_sample_rate=int(audio.get("sample_rate") or 0) if audio else 0,
         square_pixels=aspect == 1.0,
         colorspace=_colorspace(video, hdr),
-        video_duration=_stream_end(video, fmt),
-        audio_duration=_stream_end(audio, fmt) if audio else 0.0,
+        video_end=_stream_end(video, fmt),
+        audio_end=_stream_end(audio, fmt) if audio else 0.0,
         video_bitrate=_int(video.get("bit_rate")) or _int(fmt.get("bit_rate")),
     )
 
@@ -243,12 +243,14 @@ def check(info: ProbeResult, limits: MediaLimits) -> ProbeResult:
             f"视频分辨率 {info.width}×{info.height} 超过上限 {limits.max_dimension} 像素",
             f"frame size {info.width}x{info.height} exceeds {limits.max_dimension} pixels",
         )
-    if info.duration > limits.max_duration:
+    # The outputs run as long as the picture: a stream offset must not make them longer.
+    longest = max(info.duration, info.length)
+    if longest > limits.max_duration:
         raise MediaRefused(
             "too_long",
-            f"视频时长 {format_duration_zh(info.duration)}，超过上限 "
+            f"视频时长 {format_duration_zh(longest)}，超过上限 "
             f"{format_duration_zh(limits.max_duration)}",
-            f"duration {info.duration:.1f} s exceeds {limits.max_duration:.0f} s",
+            f"duration {longest:.1f} s exceeds {limits.max_duration:.0f} s",
         )
     if min(info.duration, info.length) < limits.min_duration:
         raise MediaRefused(

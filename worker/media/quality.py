@@ -143,7 +143,7 @@ def audio_findings(audio: AudioAnalysis | None, duration: float) -> list[Finding
 def source_findings(source: ProbeResult) -> list[Finding]:
     """What the probe alone shows: length mismatch, low resolution, starved bitrate."""
     found = []
-    video, audio = source.video_duration, source.audio_duration
+    video, audio = source.video_end, source.audio_end
     if source.has_audio and video and audio and abs(audio - video) > MISMATCH_SECONDS:
         longer, gap = ("声音", audio - video) if audio > video else ("画面", video - audio)
         shorter = "画面" if longer == "声音" else "声音"
