@@ -14,7 +14,7 @@ from storage.models import JobState, Role
 from storage.objects import ObjectStore
 from storage.settings import Settings
 from tests.factories import make_user, stored_job
-from tests.media import ffmpeg
+from tests.media import ffmpeg, make_clip
 from web.entry_view import public_view
 from worker.jobs import process_job
 
@@ -76,11 +76,7 @@ def test_a_clean_entry_shows_no_report(
     settings: Settings,
     tmp_path: Path,
 ) -> None:
-    clip = tmp_path / "ok.mp4"
-    ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25:d=3", "-f", "lavfi", "-i", "sine=d=3",
-        "-c:v", "libx264", "-c:a", "aac", str(clip),
-    )  # fmt: skip
+    clip = make_clip(tmp_path / "ok.mp4", 1280, 720, 3)
     job = stored_job(session, object_store, settings, clip)
     assert process_job(session_factory, object_store, settings, job.id) is JobState.READY
     session.refresh(job)

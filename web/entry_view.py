@@ -61,14 +61,7 @@ def entry_status(entry: Entry) -> dict[str, Any]:
     data["media"] = _media(entry)
     # The technical quality report of the video being shown: warnings, never refusals. Only
     # owners and staff read this view; judges and the public get public_view, without it.
-    data["qc"] = (
-        [
-            {"kind": f["kind"], "start": f["start"], "end": f["end"], "message": f["message"]}
-            for f in entry.qc
-        ]
-        if data["media"]
-        else []
-    )
+    data["qc"] = list(entry.qc) if data["media"] else []
     return data
 
 
