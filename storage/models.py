@@ -127,6 +127,8 @@ class User(Base):
     # Wrong passwords in a row, and the lock-out they caused (judging/accounts.py).
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Bumped by logout, password change and reset: sessions signed with an older one end.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
