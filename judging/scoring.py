@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from judging.messages import Message
+from judging.numbers import ascii_int
 from judging.rounds import RoundError, is_assigned, rubric_of
 from judging.rubric import ScoreError
 from storage.models import Entry, Round, Score, ScoreChange, User, utcnow
@@ -151,7 +152,7 @@ def import_scores(
     judges = {u.username: u for u in session.scalars(select(User))}
     saved, problems = 0, []
     for line, row in enumerate(rows, start=2):
-        entry = entries.get(int(row["entry"])) if str(row.get("entry", "")).isdigit() else None
+        entry = entries.get(ascii_int(str(row.get("entry", ""))) or -1)
         judge = judges.get(str(row.get("judge", "")).strip())
         if entry is None or judge is None:
             problems.append(

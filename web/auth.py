@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from judging.accounts import AccountLocked, LockoutPolicy, check_login
+from judging.numbers import ascii_int
 from storage.models import Role, User
 from web.extensions import db, limiter, login, settings_of
 from web.forms import LoginForm, RegisterForm
@@ -34,7 +35,7 @@ class LoginUser(UserMixin):
 
 @login.user_loader
 def load_user(user_id: str) -> LoginUser | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user = db.session.get(User, ascii_int(user_id) or 0)
     return LoginUser(user) if user and user.active else None
 
 

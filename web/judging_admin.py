@@ -13,6 +13,7 @@ from judging.aggregation import METHODS
 from judging.assignment import AssignmentError
 from judging.contest_form import form_to_config, rubric_text, tiers_text
 from judging.contest_setup import ContestConfigError, apply_config
+from judging.numbers import ascii_int
 from judging.results import MIMETYPES, RENDERERS, publish_snapshot, results
 from judging.rounds import (
     RoundError,
@@ -124,7 +125,7 @@ def invitations() -> Any:
     _contest, rnd = _contest_and_round()
     if rnd is None:
         abort(404)
-    chosen = {int(v) for v in request.form.getlist("judge") if v.isdigit()}
+    chosen = {n for v in request.form.getlist("judge") if (n := ascii_int(v)) is not None}
     invite(db.session, rnd, chosen)
     flash(_("本轮评委名单已更新"), "success")
     return redirect(url_for(".index"))
@@ -176,7 +177,7 @@ def assign() -> Any:
             db.session,
             rnd,
             eligible_entries(db.session, contest, rnd),
-            int(seed) if seed.isdigit() else 0,
+            ascii_int(seed) or 0,
         )
     except (AssignmentError, RoundError) as exc:
         flash(translate(exc.message), "error")
@@ -195,7 +196,7 @@ def panel() -> Any:
     entry = db.session.scalar(
         select(Entry).where(
             Entry.contest_id == contest.id,
-            Entry.number == (int(number) if number.isdigit() else -1),
+            Entry.number == (ascii_int(number) or -1),
         )
     )
     judge = db.session.scalar(
@@ -250,7 +251,7 @@ def unlock() -> Any:
         .where(
             Score.round_id == rnd.id,
             Entry.contest_id == contest.id,
-            Entry.number == (int(number) if number.isdigit() else -1),
+            Entry.number == (ascii_int(number) or -1),
             User.username == request.form.get("judge", ""),
         )
     )

@@ -18,6 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from judging.messages import N_
+from judging.numbers import ascii_int
 from judging.submissions import SubmissionError, check_changeable, record_original
 from storage.models import Entry, Upload, utcnow
 from storage.objects import (
@@ -76,10 +77,10 @@ def create(entry_id: int) -> Response:
     if entry is None or entry.owner_id != current_user.id:
         return _answer(404, _("作品不存在"))
     settings = settings_of()
-    length = request.headers.get("Upload-Length", "")
-    if not length.isdigit() or int(length) == 0:
+    length = ascii_int(request.headers.get("Upload-Length"))
+    if not length:
         return _answer(400, _("缺少文件大小，或文件是空的"))
-    if int(length) > settings.max_upload_bytes:
+    if length > settings.max_upload_bytes:
         return _answer(
             413, _("文件过大：上限为 %(mb)d MB", mb=settings.max_upload_bytes // 1024**2)
         )
@@ -100,7 +101,7 @@ def create(entry_id: int) -> Response:
             id=upload_id,
             entry=entry,
             owner_id=current_user.id,
-            length=int(length),
+            length=length,
             chunk_bytes=int(chunk),
             filename=_filename(request.headers.get("Upload-Metadata", "")),
             bucket=settings.bucket_originals,

@@ -1,0 +1,18 @@
+"""Numbers from headers, query strings and form fields: ASCII digits only.
+
+`str.isdigit()` is true for superscripts and other scripts' digits ("¹", "٣") that `int()`
+refuses or reads differently, so checking with it and then converting gave 500s.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ASCII_INT = re.compile(r"[0-9]{1,18}")
+
+
+def ascii_int(text: str | None) -> int | None:
+    """The non-negative integer `text` spells in ASCII digits, else None (never raises)."""
+    if text is None or not _ASCII_INT.fullmatch(text.strip()):
+        return None
+    return int(text.strip())
