@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -13,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from judging import spreadsheet
 from judging.aggregation import aggregate
 from judging.gallery import vote_counts
 from judging.ranking import Ranked, Tier, award, combine_with_votes, rank, tiers_from_shares
@@ -129,13 +128,7 @@ def table(rows: list[ResultRow]) -> tuple[list[str], list[list[Any]]]:
 
 
 def to_csv(rows: list[ResultRow]) -> str:
-    header, body = table(rows)
-    out = io.StringIO()
-    out.write("\ufeff")  # Excel opens UTF-8 CSV with Chinese only with a byte-order mark
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(body)
-    return out.getvalue()
+    return spreadsheet.to_csv(*table(rows))
 
 
 def to_json(rows: list[ResultRow]) -> str:
@@ -143,18 +136,7 @@ def to_json(rows: list[ResultRow]) -> str:
 
 
 def to_xlsx(rows: list[ResultRow]) -> bytes:
-    from openpyxl import Workbook
-
-    header, body = table(rows)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "results"
-    sheet.append(header)
-    for line in body:
-        sheet.append(line)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return spreadsheet.to_xlsx(*table(rows), title="results")
 
 
 def publish_snapshot(session: Session, rnd: Round) -> Snapshot:

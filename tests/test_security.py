@@ -35,6 +35,7 @@ ACCESS: dict[str, frozenset[Role | None]] = {
     "static": PUBLIC,
     "pages.index": PUBLIC,
     "pages.announcement": PUBLIC,
+    "pages.announcement_download": PUBLIC,
     "pages.healthz": PUBLIC,
     "pages.readyz": PUBLIC,
     "metrics.metrics": PUBLIC,  # counts only; METRICS_TOKEN closes it

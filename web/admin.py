@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from judging.accounts import unlock
+from judging.exports import entries_table
 from judging.gallery import (
     GalleryError,
     set_approved,
@@ -20,6 +21,7 @@ from judging.gallery import (
 from judging.submissions import current_contest
 from storage.models import Entry, Role, User
 from web.auth import hash_password, roles_required
+from web.downloads import spreadsheet_response
 from web.entry_view import STATUS_LABELS
 from web.extensions import db
 from web.i18n import translate
@@ -49,6 +51,16 @@ def index() -> Any:
         votes=votes,
         bursts=bursts,
     )
+
+
+@bp.route("/entries.<fmt>")
+@organizer_only
+def entries_download(fmt: str) -> Any:
+    """Every entry with its contact details, for the committee's records."""
+    contest = current_contest(db.session)
+    if contest is None:
+        abort(404)
+    return spreadsheet_response(entries_table(db.session, contest), fmt, "entries")
 
 
 @bp.route("/entries/<int:entry_id>/approval", methods=["POST"])

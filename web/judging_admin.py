@@ -13,6 +13,7 @@ from judging.aggregation import METHODS
 from judging.assignment import AssignmentError
 from judging.contest_form import form_to_config, rubric_text, tiers_text
 from judging.contest_setup import ContestConfigError, apply_config
+from judging.exports import scores_table
 from judging.numbers import ascii_int
 from judging.results import MIMETYPES, RENDERERS, publish_snapshot, results
 from judging.rounds import (
@@ -34,6 +35,7 @@ from judging.scoring import unlock_score
 from judging.submissions import current_contest
 from storage.models import Assignment, Contest, Entry, Role, Round, Score, Snapshot, User
 from web.auth import roles_required
+from web.downloads import spreadsheet_response
 from web.extensions import db
 from web.i18n import translate
 
@@ -276,6 +278,16 @@ def export(fmt: str) -> Any:
         mimetype=MIMETYPES[fmt],
         headers={"Content-Disposition": f"attachment; filename=results-round{rnd.position}.{fmt}"},
     )
+
+
+@bp.route("/scores.<fmt>")
+@organizer_only
+def scores_download(fmt: str) -> Any:
+    """Every judge's scores of the round, criterion by criterion."""
+    _contest, rnd = _contest_and_round()
+    if rnd is None:
+        abort(404)
+    return spreadsheet_response(scores_table(db.session, rnd), fmt, f"scores-round{rnd.position}")
 
 
 @bp.route("/publish", methods=["POST"])

@@ -7,8 +7,10 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, render_template, request
 from flask_babel import gettext as _
 
+from judging.exports import snapshot_table
 from judging.submissions import current_contest
 from storage.models import Contest, Snapshot
+from web.downloads import spreadsheet_response
 from web.extensions import db, limiter, settings_of, store
 from worker.readiness import readiness
 
@@ -37,6 +39,15 @@ def announcement(snapshot_id: int) -> Any:
     return render_template(
         "announcement.html", snapshot=snapshot, contest=db.session.get(Contest, snapshot.contest_id)
     )
+
+
+@bp.route("/announcements/<int:snapshot_id>.<fmt>")
+def announcement_download(snapshot_id: int, fmt: str) -> Any:
+    """A published 公示 as a spreadsheet."""
+    snapshot = db.session.get(Snapshot, snapshot_id)
+    if snapshot is None:
+        abort(404)
+    return spreadsheet_response(snapshot_table(snapshot), fmt, f"announcement-{snapshot.id}")
 
 
 @bp.route("/healthz")

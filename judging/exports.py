@@ -1,0 +1,95 @@
+"""What organizers download besides results: entries, raw scores and published 公示.
+
+Each builds a header and rows; `judging.spreadsheet` writes them as CSV or XLSX, so text from
+contestants and judges can never run as a formula.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from judging.rounds import rubric_of
+from storage.models import Contest, Entry, Round, Score, Snapshot, User
+
+Table = tuple[list[str], list[list[Any]]]
+
+
+def entries_table(session: Session, contest: Contest) -> Table:
+    """Every entry of the contest with its contact details, by number."""
+    header = [
+        "编号",
+        "作品名称",
+        "集体名称",
+        "类别",
+        "县（市）区",
+        "行业",
+        "联系人",
+        "联系电话",
+        "电子邮箱",
+        "状态",
+        "提交时间",
+    ]
+    entries = session.scalars(
+        select(Entry).where(Entry.contest_id == contest.id).order_by(Entry.number)
+    )
+    body = [
+        [
+            e.number,
+            e.title,
+            e.collective,
+            e.category.label,
+            e.district,
+            e.industry,
+            e.contact_name,
+            e.contact_phone,
+            e.email,
+            e.status.value,
+            e.created_at.isoformat(timespec="seconds"),
+        ]
+        for e in entries
+    ]
+    return header, body
+
+
+def scores_table(session: Session, rnd: Round) -> Table:
+    """Every judge's score in the round: one column per criterion, then total and comment."""
+    criteria = rubric_of(rnd.contest).criteria
+    header = [
+        "编号",
+        "作品名称",
+        "评委",
+        *(c.name for c in criteria),
+        "总分",
+        "评语",
+        "提交时间",
+    ]
+    rows = session.execute(
+        select(Score, Entry, User)
+        .join(Entry, Entry.id == Score.entry_id)
+        .join(User, User.id == Score.judge_id)
+        .where(Score.round_id == rnd.id)
+        .order_by(Entry.number, User.username)
+    ).tuples()
+    body = [
+        [
+            entry.number,
+            entry.title,
+            judge.display_name,
+            *(score.values.get(c.key, "") for c in criteria),
+            score.total if score.total is not None else "",
+            score.comment,
+            score.submitted_at.isoformat(timespec="seconds") if score.submitted_at else "草稿",
+        ]
+        for score, entry, judge in rows
+    ]
+    return header, body
+
+
+def snapshot_table(snapshot: Snapshot) -> Table:
+    """A published 公示 as it was frozen."""
+    header = ["名次", "编号", "作品名称", "集体名称", "得分", "奖项"]
+    keys = ["rank", "number", "title", "collective", "score", "award"]
+    return header, [[row.get(k, "") for k in keys] for row in snapshot.content]
