@@ -15,13 +15,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from storage.models import Contest, MediaAsset, Upload, utcnow
+from storage.models import Contest, Entry, EntryStatus, MediaAsset, Upload, utcnow
 from storage.objects import ObjectStore
 from storage.settings import Settings
 from storage.uploads import drop_expired_uploads
 from tests.factories import PASSWORD, make_entry, make_user, unique
+from tests.fleet import s3_client
 from web import create_app
 
 pytestmark = pytest.mark.integration
@@ -227,3 +228,88 @@ def test_a_failed_join_is_retried_with_an_empty_patch(
     assert (
         len(session.scalars(select(MediaAsset).where(MediaAsset.entry_id == entry.id)).all()) == 1
     )
+
+
+def _leftovers(settings: Settings, entry_id: int) -> tuple[list[str], list[str]]:
+    """Objects and unfinished multipart uploads under an entry's originals, straight from S3."""
+    client = s3_client(settings)
+    prefix = f"entries/{entry_id}/"
+    objects = [
+        o.object_name or ""
+        for o in client.list_objects(settings.bucket_originals, prefix=prefix, recursive=True)
+    ]
+    pending = client._list_multipart_uploads(settings.bucket_originals, prefix=prefix)  # noqa: SLF001
+    return objects, [u.object_name or "" for u in pending.uploads]
+
+
+def _own_contest(session: Session) -> Contest:
+    now = datetime.now(UTC)
+    contest = Contest(
+        slug=unique("own-"),
+        title="t",
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=1),
+    )
+    session.add(contest)
+    session.commit()
+    return contest
+
+
+@pytest.mark.parametrize("change", ["deadline", "withdrawn"])
+@pytest.mark.parametrize("part", ["middle", "last"])
+def test_a_part_after_the_deadline_or_a_withdrawal_is_refused_and_leaves_nothing(
+    tus_app: Flask, session: Session, settings: Settings, change: str, part: str
+) -> None:
+    user = make_user(session)
+    entry = make_entry(session, user, _own_contest(session))
+    auth = (user.username, PASSWORD)
+    client = tus_app.test_client()
+    body = BODY if part == "middle" else BODY[: CHUNK + 1024 * 1024]
+    url = start(client, entry.id, auth, len(body))
+    assert patch(client, url, 0, body[:CHUNK], auth).status_code == 204
+    if change == "deadline":
+        entry.contest.closes_at = datetime.now(UTC) - timedelta(seconds=1)
+    else:
+        entry.status = EntryStatus.WITHDRAWN
+    session.commit()
+
+    refused = patch(client, url, CHUNK, body[CHUNK : 2 * CHUNK], auth)
+    assert refused.status_code == 409
+    assert ("已截止" if change == "deadline" else "已撤回") in refused.get_json()["error"]
+    assert "Upload-Offset" not in refused.headers  # final: the uploader stops and says why
+    assert client.head(url, headers=TUS, auth=auth).status_code == 404
+    assert _leftovers(settings, entry.id) == ([], [])
+    session.expire_all()
+    assert session.scalars(select(MediaAsset).where(MediaAsset.entry_id == entry.id)).all() == []
+    assert session.scalars(select(Upload).where(Upload.entry_id == entry.id)).all() == []
+
+
+def test_a_withdrawal_while_the_last_part_streams_stores_nothing(
+    tus_app: Flask,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user = make_user(session)
+    entry = make_entry(session, user, _own_contest(session))
+    auth = (user.username, PASSWORD)
+    client = tus_app.test_client()
+    small = BODY[: 2 * 1024 * 1024]
+    url = start(client, entry.id, auth, len(small))
+    real = ObjectStore.stream_part
+
+    def withdrawn_meanwhile(self: ObjectStore, *args: Any) -> Any:
+        # Another tab withdraws the entry while this part is on its way.
+        with session_factory() as other:
+            other.get_one(Entry, entry.id).status = EntryStatus.WITHDRAWN
+            other.commit()
+        return real(self, *args)
+
+    monkeypatch.setattr(ObjectStore, "stream_part", withdrawn_meanwhile)
+    refused = patch(client, url, 0, small, auth)
+    assert refused.status_code == 409 and "已撤回" in refused.get_json()["error"]
+    assert _leftovers(settings, entry.id) == ([], [])
+    session.expire_all()
+    assert session.scalars(select(MediaAsset).where(MediaAsset.entry_id == entry.id)).all() == []
+    assert session.scalars(select(Upload).where(Upload.entry_id == entry.id)).all() == []

@@ -141,6 +141,9 @@ def append(upload_id: str) -> Response:
     if found.completed_at is not None:
         entry_url = url_for("submit.entry", entry_id=found.entry_id)
         return _answer(204, **{"Upload-Offset": str(found.offset), "Footprints-Entry": entry_url})
+    refused = _refuse_if_unchangeable(found)
+    if refused is not None:
+        return refused
     if found.offset == found.length:
         # Every part arrived but joining them failed earlier: try again.
         return _finish(found)
@@ -208,6 +211,20 @@ def append(upload_id: str) -> Response:
     return _answer(204, **{"Upload-Offset": str(found.offset)})
 
 
+def _refuse_if_unchangeable(found: Upload) -> Response | None:
+    """Past the deadline or withdrawn: drop the upload and its parts, and say why.
+
+    The answer carries no Upload-Offset, so the uploader stops instead of resuming.
+    """
+    try:
+        check_changeable(found.entry)
+    except SubmissionError as exc:
+        log.info("upload %s refused: the entry can no longer change", found.id)
+        drop_upload(db.session, store(), found)
+        return _answer(409, translate(exc.message))
+    return None
+
+
 def _finish(found: Upload) -> Response:
     headers = {"Upload-Offset": str(found.offset)}
     try:
@@ -216,7 +233,8 @@ def _finish(found: Upload) -> Response:
         log.error("upload %s: not completed: %s", found.id, exc)
         return _answer(503, _(STORAGE_DOWN), **headers)
     except SubmissionError as exc:
-        return _answer(409, translate(exc.message), **headers)
+        drop_upload(db.session, store(), found)
+        return _answer(409, translate(exc.message))
     return _answer(204, **headers)
 
 
@@ -244,16 +262,28 @@ def _check_checksum(header: str, digest: bytes) -> tuple[int, str] | None:
 
 
 def _complete(session: Session, found: Upload) -> str:
+    entry = found.entry
+    # The last part took seconds to arrive: another tab may have withdrawn the entry, or an
+    # organizer moved the deadline. Refused now, the parts are never joined into an object.
+    session.refresh(entry)
+    session.refresh(entry.contest)
+    check_changeable(entry)
     size = store().complete_multipart(
         found.bucket, found.object_key, found.s3_upload_id, found.etags
     )
     if size != found.length:
         raise ObjectStoreError(f"stored {size} bytes of {found.length}")
     found.completed_at = utcnow()
-    # The worker records the original's sha256 as it downloads it.
-    job = record_original(
-        session, found.entry, StoredObject(found.bucket, found.object_key, size, "")
-    )
+    try:
+        # The worker records the original's sha256 as it downloads it.
+        job = record_original(
+            session, entry, StoredObject(found.bucket, found.object_key, size, "")
+        )
+    except SubmissionError:
+        # Refused in the instant since the check: the joined object must not stay behind.
+        session.rollback()
+        store().delete(found.bucket, found.object_key)
+        raise
     publish(job)
     return url_for("submit.entry", entry_id=found.entry_id)
 

@@ -99,7 +99,9 @@
           if (entry) return entry;
           return offset >= file.size ? null : sendFrom(0);
         }
-        if (xhr && [404, 413, 415].indexOf(xhr.status) >= 0) {
+        // A 409 without an offset is final (the deadline passed, the entry was withdrawn).
+        var refused = xhr && xhr.status === 409 && !xhr.getResponseHeader("Upload-Offset");
+        if (xhr && (refused || [404, 413, 415].indexOf(xhr.status) >= 0)) {
           if (window.localStorage) localStorage.removeItem(key);
           throw new Error(errorOf(xhr, fpText("upload_failed")));
         }
