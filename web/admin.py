@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from judging.accounts import unlock
 from judging.exports import entries_table
 from judging.gallery import (
     GalleryError,
@@ -19,8 +17,9 @@ from judging.gallery import (
     vote_counts,
 )
 from judging.submissions import current_contest
-from storage.models import Entry, Role, User
-from web.auth import hash_password, roles_required
+from storage.models import Entry, Role
+from web.account_admin import accounts_page, lift_lockout, reset_password
+from web.auth import roles_required
 from web.downloads import spreadsheet_response
 from web.entry_view import STATUS_LABELS
 from web.extensions import db
@@ -91,28 +90,16 @@ def gallery() -> Any:
 @bp.route("/users")
 @organizer_only
 def users() -> Any:
-    contestants = db.session.scalars(
-        select(User).where(User.role == Role.CONTESTANT).order_by(User.username)
-    ).all()
-    return render_template("admin/users.html", users=contestants)
+    return accounts_page("admin.users")
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
 @organizer_only
-def reset_password(user_id: int) -> Any:
-    user = db.session.get(User, user_id)
-    # Organizers reset contestants' passwords only; staff accounts are managed on the CLI.
-    if user is None or user.role is not Role.CONTESTANT:
-        abort(404)
-    password = secrets.token_urlsafe(9)
-    user.password_hash = hash_password(password)
-    unlock(db.session, user)  # commits; a locked-out contestant can log in at once
-    flash(
-        _(
-            "已为 %(user)s 重置密码，新密码：%(password)s（只显示这一次，请转告本人）",
-            user=user.username,
-            password=password,
-        ),
-        "success",
-    )
-    return redirect(url_for(".users"))
+def users_reset(user_id: int) -> Any:
+    return reset_password("admin.users", user_id)
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@organizer_only
+def users_unlock(user_id: int) -> Any:
+    return lift_lockout("admin.users", user_id)

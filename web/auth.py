@@ -10,14 +10,22 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
+from limits import RateLimitItem, parse
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from judging.accounts import AccountLocked, LockoutPolicy, check_login
+from judging.accounts import (
+    AccountLocked,
+    LockoutPolicy,
+    check_login,
+    end_sessions,
+    set_password,
+)
 from judging.numbers import ascii_int
 from storage.models import Role, User
 from web.extensions import db, limiter, login, settings_of
-from web.forms import LoginForm, RegisterForm
+from web.forms import LoginForm, PasswordChangeForm, RegisterForm
+from web.redirects import safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,12 +39,21 @@ class LoginUser(UserMixin):
         self.role = user.role
         self.display_name = user.display_name
         self.username = user.username
+        self.session_version = user.session_version
+
+    def get_id(self) -> str:
+        # The session (and remember-me cookie) names the version it was signed in at:
+        # logout and password changes move the user's version on, which ends it everywhere.
+        return f"{self.id}:{self.session_version}"
 
 
 @login.user_loader
-def load_user(user_id: str) -> LoginUser | None:
+def load_user(session_id: str) -> LoginUser | None:
+    user_id, _sep, version = session_id.partition(":")
     user = db.session.get(User, ascii_int(user_id) or 0)
-    return LoginUser(user) if user and user.active else None
+    if user is None or not user.active or ascii_int(version) != user.session_version:
+        return None
+    return LoginUser(user)
 
 
 @login.request_loader
@@ -45,11 +62,24 @@ def load_user_from_basic_auth(req: Any) -> LoginUser | None:
     auth = req.authorization
     if auth is None or auth.type != "basic" or not auth.username:
         return None
+    # Each request authenticates anew, so only failures spend the login budget: a client
+    # that knows its password is never slowed, one that guesses is stopped like the form.
+    budget = login_budget()
+    if not limiter.limiter.test(budget, "basic-auth", get_remote_address()):
+        abort(429)
     try:
         user = authenticate(auth.username, auth.password or "")
     except AccountLocked:
+        user = None
+    if user is None:
+        limiter.limiter.hit(budget, "basic-auth", get_remote_address())
         return None
-    return LoginUser(user) if user else None
+    return LoginUser(user)
+
+
+def login_budget() -> RateLimitItem:
+    """The login rate limit (LOGIN_RATE_LIMIT) as a `limits` item."""
+    return parse(settings_of().login_rate_limit)
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -119,19 +149,36 @@ def login_view() -> Any:
             flash(_("用户名或密码错误"), "error")
         else:
             login_user(LoginUser(user))
-            target = request.args.get("next", "")
-            # Only local paths: an open redirect would hand users to another site.
-            if target.startswith("/") and not target.startswith("//"):
-                return redirect(target)
-            return redirect(home_url())
+            return redirect(safe_next(request.args.get("next"), home_url()))
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
+    if current_user.is_authenticated:
+        # Every session of this user ends, not only this browser's (a phone left logged in).
+        end_sessions(db.session, current_user.id)
     logout_user()
     flash(_("已退出登录"), "info")
     return redirect(url_for("pages.index"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"])
+def password() -> Any:
+    """Change one's own password; every other session ends, this one goes on."""
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        user = db.session.get_one(User, current_user.id)
+        if not check_password_hash(user.password_hash, form.current.data or ""):
+            form.current.errors = [*form.current.errors, _("当前密码不正确")]
+        else:
+            set_password(db.session, user, hash_password(form.password.data or ""))
+            login_user(LoginUser(user))  # this browser signs in at the new version
+            flash(_("密码已修改，其他设备上的登录已失效"), "success")
+            return redirect(home_url())
+    return render_template("auth/password.html", form=form)
 
 
 @bp.route("/register", methods=["GET", "POST"])

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
+from judging.passwords import password_problem
 from judging.submissions import FIELD_LABELS, FIELD_LIMITS
 from storage.models import Contest, EntryCategory
+from web.i18n import translate
+
+
+def good_password(form: FlaskForm, field: PasswordField) -> None:
+    """Long enough, not common, not the user name (judging/passwords.py)."""
+    username = form.username.data if hasattr(form, "username") else current_user.username
+    problem = password_problem(field.data or "", username or "")
+    if problem:
+        raise ValidationError(translate(problem))
 
 
 class LoginForm(FlaskForm):
@@ -31,11 +42,19 @@ class RegisterForm(FlaskForm):
         _l("姓名"),
         validators=[DataRequired(_l("请输入姓名")), Length(max=50, message=_l("姓名过长"))],
     )
-    password = PasswordField(
-        _l("密码"), validators=[DataRequired(_l("请输入密码")), Length(8, 128, _l("密码至少 8 位"))]
-    )
+    password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码")), good_password])
     confirm = PasswordField(
         _l("确认密码"), validators=[EqualTo("password", _l("两次输入的密码不一致"))]
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请输入当前密码"))])
+    password = PasswordField(
+        _l("新密码"), validators=[DataRequired(_l("请输入新密码")), good_password]
+    )
+    confirm = PasswordField(
+        _l("确认新密码"), validators=[EqualTo("password", _l("两次输入的密码不一致"))]
     )
 
 

@@ -13,6 +13,7 @@ from flask import Blueprint, Flask, redirect, request
 from flask_babel import Babel, gettext
 
 from judging.messages import N_, Message
+from web.redirects import safe_next
 
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 DEFAULT = "zh_CN"
@@ -48,10 +49,7 @@ def translate(message: str) -> str:
 
 @bp.route("/lang/<code>")
 def switch(code: str) -> Any:
-    target = request.args.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    response = redirect(target)
+    response = redirect(safe_next(request.args.get("next"), "/"))
     if code in LANGUAGES:
         response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

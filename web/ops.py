@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from storage.models import Job, JobState, Role
+from web.account_admin import accounts_page, lift_lockout, reset_password
 from web.auth import roles_required
 from web.entry_view import JOB_LABELS
 from web.extensions import db, settings_of
@@ -49,6 +50,24 @@ def index() -> Any:
         labels=JOB_LABELS,
         flower_url=settings.flower_url,
     )
+
+
+@bp.route("/accounts")
+@operator_only
+def accounts() -> Any:
+    return accounts_page("ops.accounts")
+
+
+@bp.route("/accounts/<int:user_id>/password", methods=["POST"])
+@operator_only
+def accounts_reset(user_id: int) -> Any:
+    return reset_password("ops.accounts", user_id)
+
+
+@bp.route("/accounts/<int:user_id>/unlock", methods=["POST"])
+@operator_only
+def accounts_unlock(user_id: int) -> Any:
+    return lift_lockout("ops.accounts", user_id)
 
 
 @bp.route("/status.json")
