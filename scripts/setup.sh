@@ -9,6 +9,10 @@ command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing+=(ffmpe
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 # The end-to-end tests drive Debian's chromium (Playwright never downloads its own).
 command -v chromium >/dev/null || missing+=(chromium)
+# The local S3 server runs in a network namespace of its own: `ip` brings its loopback up,
+# socat forwards its S3 gateway's socket to 127.0.0.1.
+command -v ip >/dev/null || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
+command -v socat >/dev/null || missing+=(socat)
 if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
 
 PY="$(command -v python3.11 || command -v python3)"

@@ -4,7 +4,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 started_s3=""
-port_open 127.0.0.1 8333 || started_s3=1
+http_answers "${S3_ENDPOINT%:*}" "${S3_ENDPOINT##*:}" || started_s3=1
 "$ROOT/scripts/services.sh" start rabbitmq postgres s3
 export TEST_DATABASE_ADMIN_URL="${TEST_DATABASE_ADMIN_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres}"
 

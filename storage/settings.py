@@ -11,6 +11,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -87,8 +88,19 @@ class Settings:
         "host:port browsers use for presigned media URLs, when it differs from S3_ENDPOINT "
         "(empty: the same).",
     )
-    s3_access_key: str = _setting("S3_ACCESS_KEY", "footprints", "S3 access key.")
-    s3_secret_key: str = _setting("S3_SECRET_KEY", "footprints-secret", "S3 secret key.")
+    s3_access_key: str = _setting(
+        "S3_ACCESS_KEY", "", "S3 access key (empty: the one in S3_KEYS_FILE)."
+    )
+    s3_secret_key: str = _setting(
+        "S3_SECRET_KEY", "", "S3 secret key (empty: the one in S3_KEYS_FILE)."
+    )
+    s3_keys_file: str = _setting(
+        "S3_KEYS_FILE",
+        "var/s3-keys",
+        "`S3_ACCESS_KEY=…` and `S3_SECRET_KEY=…` lines for the keys the environment leaves "
+        "unset; `make run` and `make test` write random ones there once (mode 0600) and give "
+        "them to the local S3 server.",
+    )
     s3_secure: bool = _setting("S3_SECURE", False, "Use HTTPS to reach the S3 server.")
     s3_region: str = _setting("S3_REGION", "us-east-1", "S3 region name (signatures need one).")
     bucket_originals: str = _setting(
@@ -260,6 +272,10 @@ class Settings:
             raw = env.get(f.metadata["env"])
             if raw is not None and raw != "":
                 values[f.name] = _parse(f.name, f.metadata["env"], raw, type(f.default))
+        if not (values.get("s3_access_key") and values.get("s3_secret_key")):
+            path = values.get("s3_keys_file", cls.s3_keys_file)
+            for name, value in _read_keys_file(path).items():
+                values.setdefault(name, value)
         values.update(overrides)
         return cls(**values)
 
@@ -279,6 +295,23 @@ class Settings:
         """The file of a SQLite database URL, or None for other databases."""
         prefix = "sqlite:///"
         return self.database_url[len(prefix) :] if self.database_url.startswith(prefix) else None
+
+
+def _read_keys_file(path: str) -> dict[str, str]:
+    """The S3 keys a keys file holds, by field name (none when the file does not exist)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise SettingsError(f"S3_KEYS_FILE={path!r} cannot be read: {exc.strerror}") from exc
+    fields = {"S3_ACCESS_KEY": "s3_access_key", "S3_SECRET_KEY": "s3_secret_key"}
+    keys = {}
+    for line in text.splitlines():
+        name, _, value = line.strip().partition("=")
+        if name in fields and value:
+            keys[fields[name]] = value
+    return keys
 
 
 def _parse(name: str, env: str, raw: str, kind: type) -> Any:
