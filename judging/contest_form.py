@@ -75,6 +75,7 @@ def form_to_config(slug: str, form: dict[str, str]) -> dict[str, Any]:
         return {
             "slug": slug,
             "blind": form.get("blind") == "1",
+            "gallery_after_judging": form.get("gallery_after_judging") == "1",
             "reveal_scores": form.get("reveal_scores", "after_submit"),
             "auto_conflicts": [r for r in ("unit", "district") if form.get(f"conflict_{r}") == "1"],
             "aggregation": form.get("aggregation", "trimmed_mean"),

@@ -33,6 +33,7 @@ KNOWN = {
     "tie_break",
     "reveal_scores",
     "auto_conflicts",
+    "gallery_after_judging",
 }
 
 
@@ -68,6 +69,9 @@ def check_config(data: dict[str, Any]) -> dict[str, Any]:
             Rubric(tuple(Criterion(**c) for c in data["rubric"]))
         except (TypeError, ValueError) as exc:
             raise ContestConfigError(f"rubric: {exc}") from exc
+    for name in ("blind", "public_vote", "gallery_after_judging"):
+        if name in data and not isinstance(data[name], bool):
+            raise ContestConfigError(f"{name}: true or false")
     if data.get("reveal_scores", "after_submit") not in REVEAL:
         raise ContestConfigError(f"reveal_scores: one of {', '.join(REVEAL)}")
     if not set(data.get("auto_conflicts", [])) <= {"unit", "district"}:

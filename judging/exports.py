@@ -88,8 +88,10 @@ def scores_table(session: Session, rnd: Round) -> Table:
     return header, body
 
 
-def snapshot_table(snapshot: Snapshot) -> Table:
-    """A published 公示 as it was frozen."""
+def snapshot_table(snapshot: Snapshot, rows: list[dict[str, Any]] | None = None) -> Table:
+    """A published 公示 as it was frozen, or `rows` of it as the public may read them now
+    (`judging.blind.announced_rows`)."""
     header = ["名次", "编号", "作品名称", "集体名称", "得分", "奖项"]
     keys = ["rank", "number", "title", "collective", "score", "award"]
-    return header, [[row.get(k, "") for k in keys] for row in snapshot.content]
+    content = snapshot.content if rows is None else rows
+    return header, [[row.get(k, "") for k in keys] for row in content]

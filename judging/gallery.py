@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from judging.messages import Message
-from storage.models import Contest, Entry, EntryStatus, User, Vote, utcnow
+from storage.models import Contest, Entry, EntryStatus, Round, Snapshot, User, Vote, utcnow
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 # A burst: this many votes for one entry within the window is flagged for the organizer.
@@ -31,11 +31,35 @@ def is_public(contest: Contest) -> bool:
     return contest.gallery_published_at is not None
 
 
+def judging_ended(session: Session, contest: Contest) -> bool:
+    """Judging is over once the last round is closed and its 公示 published (opening another
+    round starts it again)."""
+    last = session.scalar(
+        select(Round).where(Round.contest_id == contest.id).order_by(Round.position.desc())
+    )
+    if last is None or last.closed_at is None:
+        return False
+    return (
+        session.scalar(select(Snapshot.id).where(Snapshot.round_id == last.id).limit(1)) is not None
+    )
+
+
+def waits_for_judging(session: Session, contest: Contest) -> bool:
+    """Whether the contest keeps its gallery empty now: it chose no public gallery until
+    judging ends, and judging has not ended."""
+    return contest.gallery_after_judging and not judging_ended(session, contest)
+
+
+def shows_gallery(session: Session, contest: Contest) -> bool:
+    """Whether the public sees the contest's gallery now."""
+    return is_public(contest) and not waits_for_judging(session, contest)
+
+
 def gallery_entries(
     session: Session, contest: Contest, district: str = "", industry: str = ""
 ) -> list[Entry]:
     """Approved, ready entries of a published contest, filtered by district and industry."""
-    if not is_public(contest):
+    if not shows_gallery(session, contest):
         return []
     query = select(Entry).where(
         Entry.contest_id == contest.id,
@@ -54,7 +78,7 @@ def public_entry(session: Session, entry_id: int) -> Entry | None:
     entry = session.get(Entry, entry_id)
     if (
         entry is None
-        or not is_public(entry.contest)
+        or not shows_gallery(session, entry.contest)
         or entry.approved_at is None
         or entry.status is not EntryStatus.READY
     ):
@@ -71,7 +95,12 @@ def set_approved(session: Session, entry: Entry, approved: bool) -> None:
 
 
 def set_gallery(session: Session, contest: Contest, published: bool, public_vote: bool) -> None:
-    """Publish or hide the gallery and open or close the public vote; commits."""
+    """Publish or hide the gallery and open or close the public vote; commits. A contest
+    that waits for judging to end refuses to publish before then."""
+    if published and waits_for_judging(session, contest):
+        raise GalleryError(
+            Message("本活动设定评审结束后才公开作品展示：最后一轮评审结束并发布公示后才能公开")
+        )
     contest.gallery_published_at = (contest.gallery_published_at or utcnow()) if published else None
     contest.public_vote = public_vote and published
     session.commit()

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from judging import spreadsheet
 from judging.aggregation import aggregate
+from judging.codes import codes_of
 from judging.gallery import vote_counts
 from judging.ranking import Ranked, Tier, award, combine_with_votes, rank, tiers_from_shares
 from storage.models import Entry, Round, Score, Snapshot, User
@@ -31,6 +32,7 @@ class ResultRow:
     award: str
     flags: list[str]
     judges: dict[str, float] = field(default_factory=dict)  # judge name -> total
+    code: str = ""  # the entry's anonymous code in the round, what its judges knew it by
 
 
 def tiers_of(contest_tiers: list[dict[str, Any]], entries: int) -> list[Tier]:
@@ -62,6 +64,7 @@ def results(session: Session, rnd: Round) -> list[ResultRow]:
     ranked = rank(scores, tie_break=tie_break, sheet=sheet, disagreement=contest.disagreement)
     rows = _award_by_category(ranked, contest.award_tiers, entries)
     names = {u.id: f"{u.display_name}（{u.username}）" for u in session.scalars(select(User))}
+    codes = codes_of(session, rnd)
     return [
         ResultRow(
             entry=row.entry,
@@ -75,6 +78,7 @@ def results(session: Session, rnd: Round) -> list[ResultRow]:
             award=row.award,
             flags=row.flags,
             judges={names.get(j, str(j)): t for j, t in sorted(sheet[row.entry].items())},
+            code=codes.get(row.entry, ""),
         )
         for row in rows
     ]
@@ -104,6 +108,7 @@ def _award_by_category(
 COLUMNS = [
     "rank",
     "number",
+    "code",
     "title",
     "collective",
     "district",
@@ -112,7 +117,18 @@ COLUMNS = [
     "award",
     "flags",
 ]
-HEADERS = ["名次", "编号", "作品名称", "集体名称", "县（市）区", "行业", "得分", "奖项", "提示"]
+HEADERS = [
+    "名次",
+    "编号",
+    "匿名编号",
+    "作品名称",
+    "集体名称",
+    "县（市）区",
+    "行业",
+    "得分",
+    "奖项",
+    "提示",
+]
 
 
 def table(rows: list[ResultRow]) -> tuple[list[str], list[list[Any]]]:

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from judging.assignment import Party, assign, automatic_conflicts
+from judging.codes import ensure_codes
 from judging.messages import Message
 from judging.results import results
 from judging.rubric import DEFAULT_RUBRIC, Criterion, Rubric
@@ -180,6 +181,7 @@ def assign_round(session: Session, rnd: Round, entries: list[Entry], seed: int =
         for judge in panel
     )
     session.commit()
+    ensure_codes(session, rnd, panels)
     return sum(len(p) for p in panels.values())
 
 
@@ -225,6 +227,7 @@ def add_to_panel(session: Session, rnd: Round, judge: User, entry: Entry) -> Non
         session.commit()
     except IntegrityError:
         session.rollback()  # already on the panel
+    ensure_codes(session, rnd, [entry.id])
 
 
 def remove_from_panel(session: Session, rnd: Round, judge: User, entry: Entry) -> None:

@@ -21,6 +21,8 @@ def _snapshot(score: Score) -> dict[str, Any]:
         "total": score.total,
         "comment": score.comment,
         "submitted": score.submitted_at is not None,
+        "others_seen": score.others_seen_at is not None,
+        "unlocked": bool(score.unlocked),
     }
 
 
@@ -52,6 +54,18 @@ def locked(rnd: Round, score: Score | None) -> bool:
     return rnd.closed_at is not None and not (score is not None and score.unlocked)
 
 
+def final(score: Score | None) -> bool:
+    """A submitted score is final once its judge has been shown the others' scores: else a
+    judge could submit a placeholder, read the others and bring theirs into line. An
+    organizer's unlock allows one more submission."""
+    return (
+        score is not None
+        and score.submitted_at is not None
+        and score.others_seen_at is not None
+        and not score.unlocked
+    )
+
+
 def save_score(
     session: Session,
     rnd: Round,
@@ -66,8 +80,13 @@ def save_score(
     if not is_assigned(session, rnd, judge.id, entry.id):
         raise RoundError(Message("您没有被分配这件作品"))
     rubric = rubric_of(rnd.contest)
-    if locked(rnd, score_of(session, rnd, judge.id, entry.id)):
+    existing = score_of(session, rnd, judge.id, entry.id)
+    if locked(rnd, existing):
         raise RoundError(Message("本轮评审已结束，分数已锁定"))
+    if final(existing):
+        raise RoundError(
+            Message("您已看过其他评委的评分，已提交的评分不能再修改；如确需修改，请联系组委会解锁")
+        )
     # Checked before any row exists: a refused sheet leaves no empty draft behind.
     values = rubric.check(sheet, partial=not submit)
     score = _get_or_create(session, rnd, judge, entry)
@@ -77,6 +96,8 @@ def save_score(
     score.comment = comment.strip()[:5000]
     # Saving a draft takes a submitted score back to draft: it counts again once resubmitted.
     score.submitted_at = (score.submitted_at or utcnow()) if submit else None
+    if submit:
+        score.unlocked = False  # an unlock allows one correction, then the score is final
     session.add(
         ScoreChange(
             score_id=score.id,
@@ -92,7 +113,8 @@ def save_score(
 
 
 def unlock_score(session: Session, score: Score, organizer: User, address: str = "") -> None:
-    """Reopen one score in a closed round, on the record; commits."""
+    """Reopen one score, locked by the round's close or final after the judge saw the
+    others' scores, for one more submission; on the record; commits."""
     old = _snapshot(score)
     score.unlocked = True
     session.add(
@@ -130,6 +152,17 @@ def others_visible(session: Session, rnd: Round, judge_id: int, entry_id: int) -
             )
         )
     )
+
+
+def reveal_others(session: Session, rnd: Round, judge_id: int, entry_id: int) -> list[Score]:
+    """The other judges' scores to show this judge (`others_visible`), noting the first time
+    any are shown: from then on the judge's own submitted score is final. Commits."""
+    others = others_visible(session, rnd, judge_id, entry_id)
+    own = score_of(session, rnd, judge_id, entry_id)
+    if others and own is not None and own.others_seen_at is None:
+        own.others_seen_at = utcnow()
+        session.commit()
+    return others
 
 
 def history(session: Session, score: Score) -> list[ScoreChange]:

@@ -171,6 +171,9 @@ class Contest(Base):
     )
     # Criteria keys that break ties in order (higher mean first), before the smaller spread.
     tie_break: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # The gallery shows nothing until the last round is closed and its 公示 published, so a
+    # judge can never look an entry up there (judging/gallery.py).
+    gallery_after_judging: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     entries: Mapped[list[Entry]] = relationship(back_populates="contest")
@@ -391,6 +394,22 @@ class Assignment(Base):
     entry: Mapped[Entry] = relationship()
 
 
+class BlindCode(Base):
+    """An entry's anonymous code in one round (`A-017`): judges see and use it instead of the
+    entry's id and number, which lead to the public gallery. Drawn at random, kept per round."""
+
+    __tablename__ = "blind_codes"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "round_id"),
+        UniqueConstraint("round_id", "code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
+    code: Mapped[str] = mapped_column(String(12))
+
+
 class Conflict(Base):
     """A judge who must never see an entry: declared, set by the organizer, or automatic."""
 
@@ -417,8 +436,12 @@ class Score(Base):
     total: Mapped[float | None] = mapped_column(Float)
     comment: Mapped[str] = mapped_column(Text, default="")
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    # Set when an organizer reopens one score in a closed round.
+    # Set when an organizer reopens the score (in a closed round, or after the judge saw the
+    # others' scores); the judge's next submission uses it up.
     unlocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the judge was first shown the other judges' scores of the entry: from then on the
+    # submitted score is final unless an organizer unlocks it (judging/scoring.py).
+    others_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 

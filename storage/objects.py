@@ -204,6 +204,21 @@ class ObjectStore:
             raise ObjectStoreError(f"{bucket}/{key} is larger than {max_bytes} bytes")
         return data
 
+    def get_range(self, bucket: str, key: str, start: int, length: int) -> bytes:
+        """Up to `length` bytes of an object from `start` (fewer at its end)."""
+        try:
+            response = self._client.get_object(bucket, key, offset=start, length=length)
+        except (S3Error, urllib3.exceptions.HTTPError) as exc:
+            raise ObjectStoreError(f"cannot fetch {bucket}/{key}: {exc}") from exc
+        try:
+            data: bytes = response.read(length)
+        except urllib3.exceptions.HTTPError as exc:
+            raise ObjectStoreError(f"cannot read {bucket}/{key}: {exc}") from exc
+        finally:
+            response.close()
+            response.release_conn()
+        return data
+
     def exists(self, bucket: str, key: str) -> bool:
         """Whether an object is stored under `key`."""
         try:

@@ -124,7 +124,7 @@ def test_results_exports_and_a_frozen_snapshot(
     assert len(rows) == 6 and [r.rank for r in rows] == sorted(r.rank for r in rows)
     assert sum(1 for r in rows if r.award == "一等奖") >= 1
     assert all(len(r.judges) == 3 for r in rows)
-    assert to_csv(rows).startswith("\ufeff名次,编号,作品名称")
+    assert to_csv(rows).startswith("\ufeff名次,编号,匿名编号,作品名称")
     assert '"rank": 1' in to_json(rows)
     assert to_xlsx(rows)[:2] == b"PK"
     snapshot = publish_snapshot(session, rnd)

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from judging.codes import codes_of
 from judging.rounds import assigned_entries, current_round
 from storage.models import Contest, EntryStatus, Role, Round, User
 from tests.factories import make_entry, make_user, unique
@@ -65,27 +66,28 @@ def test_the_organizer_runs_a_round_and_judges_score_it(
 
     rnd = current_round(session, contest)
     assert rnd is not None
+    codes = codes_of(session, rnd)
     for judge in judges:
         auth.login(judge.username)
         desk = client.get("/judge/").get_data(as_text=True)
         mine = assigned_entries(session, rnd, judge.id)
-        assert all(e.title in desk for e in mine) and "未评" in desk
+        assert all(e.title in desk and codes[e.id] in desk for e in mine) and "未评" in desk
         entry = mine[0]
-        form = client.get(f"/judge/entries/{entry.id}").get_data(as_text=True)
+        form = client.get(f"/judge/entries/{codes[entry.id]}").get_data(as_text=True)
         assert "保密的集体名称" not in form and "主题立意" in form  # blind
         bad = client.post(
-            f"/judge/entries/{entry.id}", data={**FULL, "theme": "31", "action": "submit"}
+            f"/judge/entries/{codes[entry.id]}", data={**FULL, "theme": "31", "action": "submit"}
         )
         assert "分数应在 0 到 30 之间" in bad.get_data(as_text=True)
         draft = client.post(
-            f"/judge/entries/{entry.id}",
+            f"/judge/entries/{codes[entry.id]}",
             data={"theme": "20", "action": "draft"},
             follow_redirects=True,
         )
         assert "草稿已保存" in draft.get_data(as_text=True)
         for e in mine:
             done = client.post(
-                f"/judge/entries/{e.id}",
+                f"/judge/entries/{codes[e.id]}",
                 data={**FULL, "action": "submit", "comment": "好作品"},
                 follow_redirects=True,
             )
@@ -94,7 +96,7 @@ def test_the_organizer_runs_a_round_and_judges_score_it(
 
     stranger = make_user(session, Role.JUDGE)
     auth.login(stranger.username)
-    assert client.get(f"/judge/entries/{mine[0].id}").status_code == 404
+    assert client.get(f"/judge/entries/{codes[mine[0].id]}").status_code == 404
     assert client.get("/admin/judging/").status_code == 403
     auth.logout()
 
@@ -145,10 +147,11 @@ def test_judges_declare_and_organizers_set_conflicts(
     contest, judges, organizer, rnd = started_round(client, auth, session, seed=2)
     judge = judges[0]
     first, second = assigned_entries(session, rnd, judge.id)[:2]
+    code = codes_of(session, rnd)[first.id]
     auth.login(judge.username)
-    declared = client.post(f"/judge/entries/{first.id}/conflict", follow_redirects=True)
+    declared = client.post(f"/judge/entries/{code}/conflict", follow_redirects=True)
     assert "已申报回避" in declared.get_data(as_text=True)
-    assert client.get(f"/judge/entries/{first.id}").status_code == 404
+    assert client.get(f"/judge/entries/{code}").status_code == 404
     auth.logout()
     auth.login(organizer.username)
     client.post(
@@ -208,17 +211,18 @@ def test_closing_locks_the_form_and_an_organizer_unlocks_one_score(
     contest, judges, organizer, rnd = started_round(client, auth, session, seed=3)
     judge = judges[1]
     entry = assigned_entries(session, rnd, judge.id)[0]
+    code = codes_of(session, rnd)[entry.id]
     auth.login(judge.username)
-    client.post(f"/judge/entries/{entry.id}", data={**FULL, "action": "submit"})
+    client.post(f"/judge/entries/{code}", data={**FULL, "action": "submit"})
     auth.logout()
     auth.login(organizer.username)
     client.post("/admin/judging/close")
     auth.logout()
     auth.login(judge.username)
-    form = client.get(f"/judge/entries/{entry.id}").get_data(as_text=True)
+    form = client.get(f"/judge/entries/{code}").get_data(as_text=True)
     assert "分数已锁定" in form and "提交评分" not in form
     refused = client.post(
-        f"/judge/entries/{entry.id}", data={**FULL, "action": "submit"}, follow_redirects=True
+        f"/judge/entries/{code}", data={**FULL, "action": "submit"}, follow_redirects=True
     )
     assert "分数已锁定" in refused.get_data(as_text=True)
     auth.logout()
@@ -236,7 +240,7 @@ def test_closing_locks_the_form_and_an_organizer_unlocks_one_score(
     auth.logout()
     auth.login(judge.username)
     again = client.post(
-        f"/judge/entries/{entry.id}",
+        f"/judge/entries/{code}",
         data={**FULL, "appeal": "15", "action": "submit"},
         follow_redirects=True,
     )

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from judging.blind import approval_warning, gallery_warning
 from judging.exports import entries_table
 from judging.gallery import (
     GalleryError,
@@ -68,8 +69,12 @@ def approval(entry_id: int) -> Any:
     entry = db.session.get(Entry, entry_id)
     if entry is None:
         abort(404)
+    approved = request.form.get("approved") == "1"
+    warning = approval_warning(db.session, entry) if approved else None
+    if warning and request.form.get("confirm") != "1":
+        return confirm(warning, url_for(".approval", entry_id=entry.id), {"approved": "1"})
     try:
-        set_approved(db.session, entry, request.form.get("approved") == "1")
+        set_approved(db.session, entry, approved)
     except GalleryError as exc:
         flash(translate(exc.message), "error")
     return redirect(url_for(".index"))
@@ -82,9 +87,25 @@ def gallery() -> Any:
     if contest is None:
         abort(404)
     published = request.form.get("published") == "1"
-    set_gallery(db.session, contest, published, request.form.get("public_vote") == "1")
-    flash(_("作品展示已公开") if published else _("作品展示已关闭"), "success")
+    public_vote = request.form.get("public_vote") == "1"
+    warning = gallery_warning(db.session, contest) if published else None
+    if warning and request.form.get("confirm") != "1":
+        fields = {"published": "1", **({"public_vote": "1"} if public_vote else {})}
+        return confirm(warning, url_for(".gallery"), fields)
+    try:
+        set_gallery(db.session, contest, published, public_vote)
+    except GalleryError as exc:
+        flash(translate(exc.message), "error")
+    else:
+        flash(_("作品展示已公开") if published else _("作品展示已关闭"), "success")
     return redirect(url_for(".index"))
+
+
+def confirm(warning: str, action: str, fields: dict[str, str]) -> Any:
+    """Ask the organizer to confirm an action that would unblind a judging round."""
+    return render_template(
+        "admin/confirm.html", message=translate(warning), action=action, fields=fields
+    )
 
 
 @bp.route("/users")

@@ -8,7 +8,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from judging.gallery import GalleryError, cast_vote, gallery_entries, public_entry, vote_counts
+from judging.gallery import (
+    GalleryError,
+    cast_vote,
+    gallery_entries,
+    public_entry,
+    vote_counts,
+    waits_for_judging,
+)
 from judging.submissions import current_contest
 from storage.models import User
 from web.entry_view import public_view
@@ -29,6 +36,7 @@ def index() -> Any:
         "gallery/index.html",
         contest=contest,
         entries=[public_view(e) for e in entries],
+        waiting=contest is not None and waits_for_judging(db.session, contest),
         district=district,
         industry=industry,
     )

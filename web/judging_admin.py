@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from judging.aggregation import METHODS
 from judging.assignment import AssignmentError
+from judging.codes import codes_of
 from judging.contest_form import form_to_config, rubric_text, tiers_text
 from judging.contest_setup import ContestConfigError, apply_config
 from judging.exports import scores_table
@@ -73,8 +74,8 @@ def progress(rnd: Round) -> list[tuple[User, int, int]]:
     return [(j, assigned.get(j.id, 0), submitted.get(j.id, 0)) for j in judges_of(db.session, rnd)]
 
 
-def entry_progress(rnd: Round) -> list[tuple[int, str, int, int]]:
-    """Per entry: number, title, panel size and submitted scores in the round."""
+def entry_progress(rnd: Round) -> list[tuple[int, str, str, int, int]]:
+    """Per entry: number, anonymous code, title, panel size and submitted scores."""
     panel = dict(
         db.session.execute(
             select(Assignment.entry_id, func.count())
@@ -96,7 +97,10 @@ def entry_progress(rnd: Round) -> list[tuple[int, str, int, int]]:
     entries = db.session.scalars(
         select(Entry).where(Entry.id.in_(list(panel))).order_by(Entry.number)
     )
-    return [(e.number, e.title, panel[e.id], done.get(e.id, 0)) for e in entries]
+    codes = codes_of(db.session, rnd)
+    return [
+        (e.number, codes.get(e.id, ""), e.title, panel[e.id], done.get(e.id, 0)) for e in entries
+    ]
 
 
 @bp.route("/settings", methods=["GET", "POST"])

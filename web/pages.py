@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, render_template, request
 from flask_babel import gettext as _
 
+from judging.blind import announced_rows
 from judging.exports import snapshot_table
 from judging.submissions import current_contest
 from storage.models import Contest, Snapshot
@@ -36,8 +37,14 @@ def announcement(snapshot_id: int) -> Any:
     snapshot = db.session.get(Snapshot, snapshot_id)
     if snapshot is None:
         abort(404)
+    # Entries still in a blind round are listed without their collective until it ends.
+    rows, waiting_for = announced_rows(db.session, snapshot)
     return render_template(
-        "announcement.html", snapshot=snapshot, contest=db.session.get(Contest, snapshot.contest_id)
+        "announcement.html",
+        snapshot=snapshot,
+        rows=rows,
+        waiting_for=waiting_for,
+        contest=db.session.get(Contest, snapshot.contest_id),
     )
 
 
@@ -47,7 +54,10 @@ def announcement_download(snapshot_id: int, fmt: str) -> Any:
     snapshot = db.session.get(Snapshot, snapshot_id)
     if snapshot is None:
         abort(404)
-    return spreadsheet_response(snapshot_table(snapshot), fmt, f"announcement-{snapshot.id}")
+    rows, _waiting_for = announced_rows(db.session, snapshot)
+    rows = [{**r, "collective": _("暂不公开")} if r.get("withheld") else r for r in rows]
+    table = snapshot_table(snapshot, rows)
+    return spreadsheet_response(table, fmt, f"announcement-{snapshot.id}")
 
 
 @bp.route("/healthz")
