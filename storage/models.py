@@ -15,6 +15,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -335,6 +336,20 @@ class Upload(Base):
     )
 
     entry: Mapped[Entry] = relationship()
+
+
+class UploadStart(Base):
+    """One upload a user began (form, API or resumable): the upload rate limit counts these.
+
+    Kept in the database so every web process counts the same budget.
+    """
+
+    __tablename__ = "upload_starts"
+    __table_args__ = (Index("ix_upload_starts_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Vote(Base):

@@ -9,7 +9,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import BinaryIO, Protocol, cast
 
 import urllib3
@@ -27,6 +27,10 @@ STREAM_BLOCK = 256 * 1024
 
 class ObjectStoreError(RuntimeError):
     """The object store could not be reached or refused a request; usually worth a retry."""
+
+
+class ObjectMissing(ObjectStoreError):
+    """The object asked for is not stored (deleted, or never written); retrying won't help."""
 
 
 class ShortBody(ValueError):
@@ -50,6 +54,24 @@ class StoredObject:
     key: str
     bytes: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    bucket: str
+    key: str
+    bytes: int
+    modified: datetime
+
+
+@dataclass(frozen=True)
+class Multipart:
+    """A multipart upload that was begun and neither completed nor aborted."""
+
+    bucket: str
+    key: str
+    upload_id: str
+    initiated: datetime
 
 
 class Readable(Protocol):
@@ -186,7 +208,11 @@ class ObjectStore:
         """Download an object to a local file."""
         try:
             self._client.fget_object(bucket, key, path)
-        except (S3Error, urllib3.exceptions.HTTPError) as exc:
+        except S3Error as exc:
+            if exc.code in {"NoSuchKey", "NoSuchObject", "NotFound"}:
+                raise ObjectMissing(f"{bucket}/{key} is not stored") from exc
+            raise ObjectStoreError(f"cannot fetch {bucket}/{key}: {exc}") from exc
+        except urllib3.exceptions.HTTPError as exc:
             raise ObjectStoreError(f"cannot fetch {bucket}/{key}: {exc}") from exc
 
     def get_bytes(self, bucket: str, key: str, max_bytes: int = 1024 * 1024) -> bytes:
@@ -230,6 +256,37 @@ class ObjectStore:
         except urllib3.exceptions.HTTPError as exc:
             raise ObjectStoreError(str(exc)) from exc
         return True
+
+    def list_objects(self, bucket: str) -> Iterator[ObjectInfo]:
+        """Every object in `bucket`, with its size and when it was written."""
+        try:
+            for obj in self._client.list_objects(bucket, recursive=True):
+                if obj.object_name and obj.last_modified and not obj.is_dir:
+                    yield ObjectInfo(bucket, obj.object_name, obj.size or 0, obj.last_modified)
+        except (S3Error, urllib3.exceptions.HTTPError) as exc:
+            raise ObjectStoreError(f"cannot list {bucket}: {exc}") from exc
+
+    def unfinished_multiparts(self, bucket: str) -> list[Multipart]:
+        """Multipart uploads begun in `bucket` and neither completed nor aborted."""
+        found: list[Multipart] = []
+        key_marker = upload_marker = None
+        try:
+            while True:
+                page = self._client._list_multipart_uploads(  # noqa: SLF001
+                    bucket, key_marker=key_marker, upload_id_marker=upload_marker
+                )
+                found += [
+                    Multipart(bucket, u.object_name, u.upload_id, u.initiated_time)
+                    for u in page.uploads
+                    if u.object_name and u.upload_id and u.initiated_time
+                ]
+                if not page.is_truncated:
+                    return found
+                key_marker, upload_marker = page.next_key_marker, page.next_upload_id_marker
+        except (S3Error, urllib3.exceptions.HTTPError) as exc:
+            raise ObjectStoreError(
+                f"cannot list the unfinished uploads of {bucket}: {exc}"
+            ) from exc
 
     def delete(self, bucket: str, key: str) -> None:
         """Remove an object; removing a missing one is not an error."""

@@ -11,8 +11,11 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from limits import parse_many
 
 
 class SettingsError(ValueError):
@@ -114,7 +117,8 @@ class Settings:
     rate_limit_storage: str = _setting(
         "RATE_LIMIT_STORAGE",
         "memory://",
-        "Where rate-limit counters live (Flask-Limiter storage URI; memory:// counts per process).",
+        "Where the login, registration and vote counters live (Flask-Limiter storage URI; "
+        "memory:// counts per process).",
     )
     login_rate_limit: str = _setting(
         "LOGIN_RATE_LIMIT", "10/minute", "Login and registration attempts allowed per address."
@@ -122,7 +126,8 @@ class Settings:
     upload_rate_limit: str = _setting(
         "UPLOAD_RATE_LIMIT",
         "30/hour",
-        "New uploads (not their parts) allowed per user: form, API and resumable.",
+        "New uploads (not their parts) allowed per user: form, API and resumable; counted in "
+        "the database, so every web process shares the budget.",
     )
     login_lockout_attempts: int = _setting(
         "LOGIN_LOCKOUT_ATTEMPTS",
@@ -154,6 +159,24 @@ class Settings:
     )
     upload_expiry_hours: float = _setting(
         "UPLOAD_EXPIRY_HOURS", 24.0, "Unfinished resumable uploads are dropped after this long."
+    )
+    user_storage_limit_mb: int = _setting(
+        "USER_STORAGE_LIMIT_MB",
+        20480,
+        "Most MiB of original videos one user may keep, unfinished uploads included (the "
+        "default holds four entries at MAX_UPLOAD_BYTES and a replacement of one of them).",
+    )
+    user_uploads_in_flight_mb: int = _setting(
+        "USER_UPLOADS_IN_FLIGHT_MB",
+        8192,
+        "Most MiB of uploads one user may have started and not finished (the default: two at "
+        "MAX_UPLOAD_BYTES).",
+    )
+    orphan_sweep_interval_seconds: int = _setting(
+        "ORPHAN_SWEEP_INTERVAL_SECONDS",
+        3600,
+        "How often the sweeper removes stored objects that no row names, once a day old, and "
+        "replaced originals.",
     )
     max_duration_seconds: float = _setting(
         "MAX_DURATION_SECONDS", 600.0, "Longest accepted video, in seconds."
@@ -253,6 +276,26 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
+        largest = -(-self.max_upload_bytes // 1024**2)  # MiB, rounded up
+        for env, cap in (
+            ("USER_STORAGE_LIMIT_MB", self.user_storage_limit_mb),
+            ("USER_UPLOADS_IN_FLIGHT_MB", self.user_uploads_in_flight_mb),
+        ):
+            if cap < largest:
+                raise SettingsError(
+                    f"{env}={cap}: at least MAX_UPLOAD_BYTES ({largest} MiB), or no file of the "
+                    "largest accepted size could ever be uploaded"
+                )
+        try:
+            parse_many(self.upload_rate_limit)
+        except ValueError as exc:
+            raise SettingsError(
+                f"UPLOAD_RATE_LIMIT={self.upload_rate_limit!r}: use a count per time, e.g. 30/hour"
+            ) from exc
+        if self.orphan_sweep_interval_seconds < 60:
+            raise SettingsError(
+                f"ORPHAN_SWEEP_INTERVAL_SECONDS={self.orphan_sweep_interval_seconds}: at least 60"
+            )
         # What ffmpeg's loudness filters accept; outside it every job with sound would fail.
         if not -40 <= self.loudness_target_lufs <= -5:
             raise SettingsError(
@@ -289,6 +332,12 @@ class Settings:
         if not sides or min(sides) < 64:
             raise SettingsError(f"RENDITION_LADDER={self.rendition_ladder!r}: sides below 64")
         return tuple(sorted(sides, reverse=True))
+
+    @property
+    def upload_rate_window(self) -> timedelta:
+        """The longest time over which UPLOAD_RATE_LIMIT counts upload starts."""
+        limits = parse_many(self.upload_rate_limit)
+        return max(timedelta(seconds=limit.get_expiry()) for limit in limits)
 
     @property
     def sqlite_path(self) -> str | None:

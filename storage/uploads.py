@@ -1,14 +1,14 @@
-"""Dropping resumable uploads: one that was refused, cancelled or abandoned."""
+"""Dropping resumable uploads (refused, cancelled or abandoned) and old upload starts."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from storage.models import Upload, utcnow
+from storage.models import Upload, UploadStart, utcnow
 from storage.objects import ObjectStore, ObjectStoreError
 
 log = logging.getLogger(__name__)
@@ -35,3 +35,12 @@ def drop_expired_uploads(session: Session, s3: ObjectStore, older_than: timedelt
         dropped.append(upload.id)
         drop_upload(session, s3, upload)
     return dropped
+
+
+def forget_upload_starts(session: Session, older_than: timedelta) -> int:
+    """Delete upload starts the rate limit no longer counts; returns how many. Commits."""
+    result = session.execute(
+        delete(UploadStart).where(UploadStart.created_at < utcnow() - older_than)
+    )
+    session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -119,3 +119,18 @@ def test_entries_get_consecutive_numbers(session: Session) -> None:
     first = create_entry(session, contest, owner, fields)
     second = create_entry(session, contest, owner, fields)
     assert second.number == first.number + 1
+
+
+def test_upload_starts_count_in_a_sliding_window(session: Session) -> None:
+    from judging.upload_limits import TooManyUploads, count_upload_start
+
+    user = make_user(session)
+    start = datetime.now(UTC)
+    for minutes in (0, 20, 40):
+        count_upload_start(session, user.id, "3/hour", start + timedelta(minutes=minutes))
+    with pytest.raises(TooManyUploads, match="分钟后再试") as refused:
+        count_upload_start(session, user.id, "3/hour", start + timedelta(minutes=50))
+    assert refused.value.retry_after == 10 * 60  # when the first start leaves the window
+    count_upload_start(session, user.id, "3/hour", start + timedelta(minutes=61))
+    with pytest.raises(TooManyUploads):
+        count_upload_start(session, user.id, "3/hour;100/day", start + timedelta(minutes=62))

@@ -83,10 +83,40 @@ def ops_status(as_json: bool) -> None:
     from worker.fleet import fleet_status
 
     data = fleet_status(db.session, celery, settings_of()).as_dict()
+    data["orphans"] = orphan_status()
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo(format_status(data))
+
+
+def orphan_status() -> dict[str, Any]:
+    """Stored objects that no row names, as the next sweep would find them (S3 may be down)."""
+    from storage.retention import sweep_orphans
+    from web.extensions import store
+
+    try:
+        report = sweep_orphans(db.session, store(), dry_run=True)
+    except ObjectStoreError as exc:
+        return {"count": None, "bytes": None, "removable": None, "error": str(exc)}
+    return {
+        "count": report.orphans,
+        "bytes": report.orphan_bytes,
+        "removable": report.removable,
+        "removable_bytes": report.removable_bytes,
+        "stale_multipart_uploads": report.removed_parts,
+        "error": "",
+    }
+
+
+def size_text(n: int) -> str:
+    """Bytes for people: 1000 B, 12.5 MiB."""
+    value, unit = float(n), "B"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            break
+        value /= 1024
+    return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
 
 
 def format_status(data: dict[str, Any]) -> str:
@@ -124,7 +154,42 @@ def format_status(data: dict[str, Any]) -> str:
         f"minutes in the last hour; backlog {jobs['backlog']}, clears in "
         + ("unknown" if clears is None else f"{clears:.0f} s")
     )
+    orphans = data.get("orphans")
+    if orphans and orphans["error"]:
+        lines.append(f"ORPHANS  unknown: {orphans['error']}")
+    elif orphans:
+        lines.append(
+            f"ORPHANS  {orphans['count']} objects, {size_text(orphans['bytes'])} that no row "
+            f"names; {orphans['removable']} ({size_text(orphans['removable_bytes'])}) older "
+            f"than a day go with the next sweep, and {orphans['stale_multipart_uploads']} "
+            "abandoned multipart uploads"
+        )
     return "\n".join(lines)
+
+
+@ops_cli.command("sweep")
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+def ops_sweep(dry_run: bool) -> None:
+    """Remove replaced originals, and stored objects no row names once a day old."""
+    from storage.retention import prune_all, sweep_orphans
+    from web.extensions import store
+
+    pruned = 0 if dry_run else prune_all(db.session, store())
+    try:
+        report = sweep_orphans(db.session, store(), dry_run=dry_run)
+    except ObjectStoreError as exc:
+        raise click.ClickException(f"S3: {exc}") from exc
+    verb = "would remove" if dry_run else "removed"
+    kept = report.orphans - report.removable
+    click.echo(
+        f"{verb} {report.removed} objects ({size_text(report.removed_bytes)}) that no row names "
+        f"and {report.removed_parts} abandoned multipart uploads; {kept} younger than a day kept"
+        + ("" if dry_run else f"; {pruned} objects of replaced originals removed")
+    )
+    for error in report.errors:
+        click.echo(f"! {error}", err=True)
+    if report.errors:
+        sys.exit(1)
 
 
 @ops_cli.command("retry")

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from typing import cast
+import functools
+from collections.abc import Callable
+from typing import Any, cast
 
-from flask import Flask, current_app, g
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
 from flask_babel import gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -13,9 +24,11 @@ from flask_wtf import CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 
 from judging.messages import N_
+from judging.upload_limits import TooManyUploads, count_upload_start
 from storage.database import make_engine, make_session_factory
 from storage.objects import ObjectStore
 from storage.settings import Settings
+from web.i18n import translate
 from worker.celery_app import celery, configure_celery
 
 
@@ -78,10 +91,38 @@ def init_limiter(app: Flask) -> None:
 db = Database()
 limiter = Limiter(key_func=rate_limit_key)
 csrf = CSRFProtect()
-# New uploads by form, API or tus count against one budget per user (their parts do not).
-upload_limit = limiter.shared_limit(lambda: settings_of().upload_rate_limit, scope="uploads")
+
 login = LoginManager()
 login.login_view = "auth.login_view"
 login.login_message = N_("请先登录")
 login.localize_callback = gettext
 login.login_message_category = "info"
+
+
+def upload_limit(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Count a new upload (form, API or tus; not its parts) against the user's budget.
+
+    The budget is counted in the database, not by Flask-Limiter: its default memory storage
+    counts per gunicorn process, so four processes let four times as many through.
+    """
+
+    @functools.wraps(view)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        if current_user and current_user.is_authenticated:
+            try:
+                count_upload_start(db.session, current_user.id, settings_of().upload_rate_limit)
+            except TooManyUploads as exc:
+                return _too_many_uploads(translate(exc.message), exc.retry_after)
+        return view(*args, **kwargs)
+
+    return counted
+
+
+def _too_many_uploads(message: str, retry_after: int) -> Response:
+    if request.path.startswith("/api/"):
+        response = jsonify(error=message)
+    else:
+        response = make_response(render_template("error.html", message=message))
+    response.status_code = 429
+    response.headers["Retry-After"] = str(retry_after)
+    return response

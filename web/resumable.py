@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from judging.messages import N_
 from judging.numbers import ascii_int
 from judging.submissions import SubmissionError, check_changeable, record_original
+from judging.upload_limits import QuotaExceeded, check_quota
 from storage.models import Entry, Upload, utcnow
 from storage.objects import (
     ObjectStoreError,
@@ -88,6 +89,11 @@ def create(entry_id: int) -> Response:
         check_changeable(entry)
     except SubmissionError as exc:
         return _answer(409, translate(exc.message))
+    try:
+        # Locks the user's row until the upload's row is committed below.
+        check_quota(db.session, current_user.id, length, settings, resumable=True)
+    except QuotaExceeded as exc:
+        return _answer(413, translate(exc.message))
     upload_id = uuid.uuid4().hex
     chunk = str(max(settings.upload_chunk_bytes, 5 * 1024**2))
     key = original_key(entry.id, upload_id)

@@ -10,6 +10,7 @@ from flask import request
 
 from judging.messages import N_, Message
 from judging.submissions import SubmissionError, check_changeable, record_original
+from judging.upload_limits import QuotaExceeded, check_quota, storage_full
 from storage.models import Entry, Job
 from storage.objects import (
     STREAM_BLOCK,
@@ -42,9 +43,17 @@ def accept_video(entry: Entry, stream: Readable, declared_length: int | None) ->
     check_changeable(entry)  # before reading a byte: nothing is stored past the deadline
     settings = settings_of()
     limit = settings.max_upload_bytes
-    too_large = Message("文件过大：上限为 %(mb)d MB", mb=limit // 1024**2)
+    too_large: str = Message("文件过大：上限为 %(mb)d MB", mb=limit // 1024**2)
     if declared_length is not None and declared_length > limit:
         raise UploadTooLarge(too_large)
+    try:
+        room = check_quota(db.session, entry.owner_id, declared_length, settings, resumable=False)
+    except QuotaExceeded as exc:
+        raise UploadTooLarge(exc.message) from exc
+    if room < limit:
+        # The stream is cut off where the user's storage is full, whatever it announced.
+        held = settings.user_storage_limit_mb * 1024**2 - room
+        limit, too_large = room, storage_full(held, settings)
     head = stream.read(HEAD_BYTES)
     if not head:
         raise UploadError(Message("上传的文件是空的，请重新选择视频文件"))

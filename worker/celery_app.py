@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Celery
 
 from storage.settings import Settings
-from worker.queues import EXCHANGE, SWEEP_TASK, task_queues, task_routes
+from worker.queues import EXCHANGE, STORAGE_SWEEP_TASK, SWEEP_TASK, task_queues, task_routes
 
 
 def configure_celery(app: Celery, settings: Settings) -> Celery:
@@ -43,7 +43,13 @@ def configure_celery(app: Celery, settings: Settings) -> Celery:
                 "task": SWEEP_TASK,
                 "schedule": float(settings.sweep_interval_seconds),
                 "options": {"expires": float(settings.sweep_interval_seconds)},
-            }
+            },
+            # Replaced originals, and objects no row names once a day old (storage/retention).
+            "sweep-storage": {
+                "task": STORAGE_SWEEP_TASK,
+                "schedule": float(settings.orphan_sweep_interval_seconds),
+                "options": {"expires": float(settings.orphan_sweep_interval_seconds)},
+            },
         },
     )
     # The app caches its queue declarations and router on first use; reconfigured (the web

@@ -12,11 +12,13 @@ import tempfile
 
 from PIL import Image
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database import session_scope
 from storage.models import AssetKind, Entry, EntryStatus, Job, JobState, MediaAsset, utcnow
-from storage.objects import ObjectStore, derived_key, file_sha256
+from storage.objects import ObjectMissing, ObjectStore, derived_key, file_sha256
+from storage.retention import prune_entry
 from storage.settings import Settings
 from worker import log_context
 from worker.media.ffmpeg_run import FfmpegFailed, FfmpegOutOfMemory
@@ -27,6 +29,11 @@ from worker.media.subprocesses import SubprocessTimeout
 log = logging.getLogger(__name__)
 MIB = 1024**2
 CONTENT_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".vtt": "text/vtt"}
+
+
+MISSING_ORIGINAL = (
+    "原视频文件已不存在（已被之后上传的视频替换），如需处理请重新上传 (original not stored)"
+)
 
 
 class JobGone(LookupError):
@@ -139,7 +146,11 @@ def process_job(
     if not start_job(factory, job_id, settings.max_attempts, worker):
         log.info("job %s already finished; nothing to do", job_id)
         with session_scope(factory) as session:
-            return session.get_one(Job, job_id).state
+            job = session.get_one(Job, job_id)
+            state, entry_id = job.state, job.entry_id
+        # Redelivered after a crash that came between "ready" and the clean-up: finish it.
+        _prune(factory, store, entry_id)
+        return state
     with session_scope(factory) as session:
         job = session.get_one(Job, job_id)
         source_key, entry_id, number = job.source_key, job.entry_id, job.entry.number
@@ -147,7 +158,13 @@ def process_job(
         prefix=f"footprints-job{job_id}-", dir=settings.work_dir or None
     ) as tmp:
         source = os.path.join(tmp, "source")
-        store.get_file(settings.bucket_originals, source_key, source)
+        try:
+            store.get_file(settings.bucket_originals, source_key, source)
+        except ObjectMissing:
+            # An operator ran an old job again whose original a newer upload replaced.
+            log.warning("job %s: original %s is not stored", job_id, source_key)
+            finish_job(factory, job_id, JobState.FAILED, MISSING_ORIGINAL, "missing_original")
+            return JobState.FAILED
         _record_original_hash(factory, source_key, source)
         out_dir = os.path.join(tmp, "out")
         os.mkdir(out_dir)
@@ -162,6 +179,7 @@ def process_job(
         except MediaRefused as refusal:
             log.info("job %s refused: %s", job_id, refusal.reason_en)
             finish_job(factory, job_id, JobState.REJECTED, refusal.reason, refusal.code)
+            _prune(factory, store, entry_id)
             return JobState.REJECTED
         except (FfmpegFailed, SubprocessTimeout) as exc:
             log.warning("job %s failed: %s", job_id, exc)
@@ -170,10 +188,22 @@ def process_job(
             return JobState.FAILED
         _store_assets(factory, store, settings, entry_id, source_key, out_dir, manifest)
     finish_job(factory, job_id, JobState.READY, media_seconds=manifest.source.length)
+    # Only now, with the new original's assets recorded, may the one it replaces go.
+    _prune(factory, store, entry_id)
     if (run := manifest.run) is not None:
         log.info("job %s: ffmpeg %.1f s, peak %.0f MiB", job_id, run.seconds, run.peak_bytes / MIB)
     log.info("job %s ready", job_id)
     return JobState.READY
+
+
+def _prune(factory: sessionmaker[Session], store: ObjectStore, entry_id: int) -> None:
+    # The job's outcome is recorded already; a clean-up that fails now is done again by the
+    # next job of the entry, a redelivery or the storage sweep, and must not undo it.
+    try:
+        with session_scope(factory) as session:
+            prune_entry(session, store, entry_id)
+    except OperationalError as exc:
+        log.warning("entry %s: replaced originals not removed now: %s", entry_id, exc)
 
 
 def _record_original_hash(factory: sessionmaker[Session], source_key: str, path: str) -> None:

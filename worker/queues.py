@@ -16,6 +16,7 @@ EXCHANGE = Exchange("footprints", type="direct", durable=True)
 DEAD_EXCHANGE = Exchange("footprints.dead", type="direct", durable=True)
 TRANSCODE_TASK = "footprints.transcode_entry"
 SWEEP_TASK = "footprints.sweep_jobs"
+STORAGE_SWEEP_TASK = "footprints.sweep_storage"
 
 
 def dead_queue_name(settings: Settings) -> str:
@@ -51,6 +52,7 @@ def task_routes(settings: Settings) -> dict[str, dict[str, str]]:
     return {
         TRANSCODE_TASK: {"queue": settings.media_queue},
         SWEEP_TASK: {"queue": settings.short_queue},
+        STORAGE_SWEEP_TASK: {"queue": settings.short_queue},
     }
 
 

@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.database import make_engine, make_session_factory, session_scope
 from storage.models import JobState
 from storage.objects import ObjectStore, ObjectStoreError
+from storage.retention import prune_all, sweep_orphans
 from storage.settings import Settings
-from storage.uploads import drop_expired_uploads
+from storage.uploads import drop_expired_uploads, forget_upload_starts
 from worker.celery_app import celery
 from worker.dispatch import sweep
 from worker.fleet import BROKER_ERRORS, record_seen
 from worker.jobs import GaveUp, JobGone, finish_job, process_job
-from worker.queues import SWEEP_TASK, TRANSCODE_TASK
+from worker.queues import STORAGE_SWEEP_TASK, SWEEP_TASK, TRANSCODE_TASK
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,35 @@ def sweep_jobs() -> dict[str, list[int]]:
         "requeued": result.requeued,
         "republished": result.republished,
         "given_up": result.given_up,
+    }
+
+
+@celery.task(name=STORAGE_SWEEP_TASK)
+def sweep_storage() -> dict[str, int]:
+    """Remove replaced originals and old orphans (every ORPHAN_SWEEP_INTERVAL_SECONDS)."""
+    settings, factory, store = _resources()
+    with session_scope(factory) as session:
+        pruned = prune_all(session, store)
+        report = sweep_orphans(session, store)
+        # Kept a day at least, for whoever looks into an upload storm.
+        keep = max(settings.upload_rate_window, timedelta(days=1))
+        forgotten = forget_upload_starts(session, keep)
+    if pruned or report.removed or report.removed_parts or report.errors:
+        log.info(
+            "storage sweep: %s objects of replaced originals, %s orphans (%s bytes) and %s "
+            "multipart uploads removed; %s errors",
+            pruned,
+            report.removed,
+            report.removed_bytes,
+            report.removed_parts,
+            len(report.errors),
+        )
+    return {
+        "pruned": pruned,
+        "orphans_removed": report.removed,
+        "orphan_bytes_removed": report.removed_bytes,
+        "multipart_uploads_aborted": report.removed_parts,
+        "upload_starts_forgotten": forgotten,
     }
 
 
