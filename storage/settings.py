@@ -74,8 +74,20 @@ class Settings:
     metrics_token: str = _setting(
         "METRICS_TOKEN",
         "",
-        "Bearer token that /metrics requires (empty: /metrics is open, as Prometheus expects "
-        "on a private network).",
+        "Bearer token that /metrics requires (empty: /metrics is open, so serve it on a "
+        "private network only; docker-compose.yml requires one).",
+    )
+    metrics_rate_limit: str = _setting(
+        "METRICS_RATE_LIMIT",
+        "60/minute",
+        "Scrapes of /metrics allowed per client address (each asks the broker and the workers; "
+        "Prometheus scrapes every 15 s or so).",
+    )
+    readyz_rate_limit: str = _setting(
+        "READYZ_RATE_LIMIT",
+        "60/minute",
+        "Requests to /readyz allowed per client address (each checks the database, the broker "
+        "and S3; /healthz is not limited).",
     )
     log_format: str = _setting(
         "LOG_FORMAT",
@@ -276,6 +288,16 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
+        for env, limit in (
+            ("METRICS_RATE_LIMIT", self.metrics_rate_limit),
+            ("READYZ_RATE_LIMIT", self.readyz_rate_limit),
+        ):
+            try:
+                parse_many(limit)
+            except ValueError as exc:
+                raise SettingsError(
+                    f"{env}={limit!r}: use a count per time, e.g. 60/minute"
+                ) from exc
         largest = -(-self.max_upload_bytes // 1024**2)  # MiB, rounded up
         for env, cap in (
             ("USER_STORAGE_LIMIT_MB", self.user_storage_limit_mb),

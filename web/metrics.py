@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, abort, request
+from flask_limiter.util import get_remote_address
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -90,7 +91,9 @@ def _histogram(durations: list[float]) -> HistogramMetricFamily:
 
 
 @bp.route("/metrics")
-@limiter.exempt
+# A scrape asks the broker and pings every worker; counted before the token is checked, so
+# guessing the token is bounded too. Per address: one client cannot starve Prometheus.
+@limiter.limit(lambda: settings_of().metrics_rate_limit, key_func=get_remote_address)
 def metrics() -> Any:
     token = settings_of().metrics_token
     if token:

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 
 from judging.blind import announced_rows
 from judging.exports import snapshot_table
@@ -68,7 +69,8 @@ def healthz() -> Any:
 
 
 @bp.route("/readyz")
-@limiter.exempt
+# Each request asks the database, the broker and S3: a flood must not be passed on to them.
+@limiter.limit(lambda: settings_of().readyz_rate_limit, key_func=get_remote_address)
 def readyz() -> Any:
     """Ready: the database, the broker and S3 all answer (for load balancers, healthchecks)."""
     checks = readiness(db.session, store(), settings_of().broker_url)
