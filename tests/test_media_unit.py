@@ -66,6 +66,26 @@ def test_display_rotation_gives_the_upright_size(rotation: float, expected: tupl
     assert (info.width, info.height, info.rotation) == expected
 
 
+@pytest.mark.parametrize(
+    ("first", "expected"),
+    [
+        ({"disposition": {"attached_pic": 1}}, 1),  # cover art
+        ({"disposition": {"timed_thumbnails": 1}}, 1),  # a thumbnail track
+        ({"codec_name": "png"}, 1),  # a still stored as a track: prefer an allowed codec
+        ({}, 0),
+    ],
+)
+def test_the_probe_takes_the_real_video_and_records_its_index(
+    first: dict[str, Any], expected: int
+) -> None:
+    data = probe_json()
+    cover = {**data["streams"][0], "width": 8000, "height": 8000, **first}
+    data["streams"] = [cover, *data["streams"]]
+    info = parse(data)
+    assert (info.video_index, info.audio_index) == (expected, 2)
+    assert (info.width, info.height) == ((1920, 1080) if expected else (8000, 8000))
+
+
 def test_a_file_without_video_is_refused() -> None:
     with pytest.raises(MediaRefused) as caught:
         parse({"format": {"format_name": "mp3"}, "streams": [{"codec_type": "audio"}]})
@@ -86,6 +106,14 @@ def test_limits_refuse_with_a_chinese_reason(kwargs: dict[str, Any], code: str, 
         check(source(**kwargs), MediaLimits())
     assert caught.value.code == code
     assert zh in caught.value.reason and "(" in caught.value.reason
+
+
+def test_a_narrow_pixel_aspect_cannot_hide_a_wide_stored_frame() -> None:
+    data = probe_json(width=8192, height=4096)
+    data["streams"][0]["sample_aspect_ratio"] = "1:2"  # displayed 4096x4096
+    with pytest.raises(MediaRefused) as caught:
+        check(parse(data), MediaLimits())
+    assert caught.value.code == "too_large_frame" and "8192×4096" in caught.value.reason_zh
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(750, "12分30秒"), (600, "10分钟"), (45, "45秒")])
@@ -165,7 +193,8 @@ def test_the_command_is_one_ffmpeg_run_that_cannot_be_redirected() -> None:
     args = build_command(plan, "/tmp/src", "/tmp/out", marks)
     assert args[0] == "ffmpeg" and args.count("-filter_complex") == 1
     first_input = args.index("-i")
-    assert args[first_input - 4 : first_input] == ["-f", "mov", "-protocol_whitelist", "file"]
+    assert args[first_input - 2 : first_input] == ["-protocol_whitelist", "file"]
+    assert args[1:3] == ["-f", "mov"]
     assert args[first_input + 1] == "file:/tmp/src"
     assert args.count("file:/tmp/src") == 1  # decoded once
     joined = " ".join(args)
@@ -184,9 +213,11 @@ def test_the_command_is_one_ffmpeg_run_that_cannot_be_redirected() -> None:
         assert option in joined, option
     assert "zscale" not in joined and "bwdif" not in joined
     graph = args[args.index("-filter_complex") + 1]
-    assert graph.count("[0:v]") == 1 and graph.count("[0:a]") == 1
-    # A cascade: the full-size rung needs no scaling, each smaller one scales the one above.
-    assert "scale=1920:1080" not in graph
+    # The accepted streams by index, each decoded once.
+    assert graph.count("[0:0]") == 1 and graph.count("[0:1]") == 1 and "[0:v]" not in graph
+    # A cascade: the guard scales to the full-size rung first (a no-op for frames of the
+    # probed size); each smaller rung scales the one above.
+    assert graph.startswith("[0:0]scale=if(") and "scale=1920:1080" not in graph
     assert "scale=1280:720" in graph and "scale=854:480" in graph
 
 

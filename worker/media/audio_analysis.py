@@ -56,10 +56,13 @@ class AudioAnalysisFailed(RuntimeError):
 
 
 def _sound(source: ProbeResult, source_path: str) -> Any:
-    """The source's first audio stream at 48 kHz (nothing else is decoded)."""
+    """The audio stream the probe accepted, at 48 kHz (nothing else is decoded)."""
+    if source.audio_index is None:
+        raise AudioAnalysisFailed("the source has no audio stream")
     demuxer = source.demuxer.split(",")[0]
-    stream = ffmpeg.input("file:" + source_path, f=demuxer, protocol_whitelist="file")["a:0"]
-    return stream.filter("aresample", 48000)
+    found = ffmpeg.input("file:" + source_path, f=demuxer, protocol_whitelist="file")
+    # By its index, as the video run takes it: "the first audio stream" is the demuxer's say.
+    return found[str(source.audio_index)].filter("aresample", 48000)
 
 
 def _command(sound: Any, ffmpeg_bin: str) -> list[str]:

@@ -7,6 +7,7 @@ the storyboard sprite sheet.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Collection
 from typing import Any
 
@@ -28,9 +29,44 @@ TONEMAP = (
 BT709 = {"colorspace": "bt709", "color_primaries": "bt709", "color_trc": "bt709"}
 
 
+def oversized_frame(plan: EncodingPlan) -> re.Pattern[bytes]:
+    """What ffmpeg prints when a frame of the accepted stream grows past MAX_DIMENSION.
+
+    Either its decoder refuses to allocate more pixels than the plan's bound, which it names
+    (libavutil's image size check; dav1d's own for AV1), or the guard's size expression has no
+    value (see _decoded).
+    """
+    return re.compile(
+        rb"(?:Picture|Frame) size (?P<width>\d+)x(?P<height>\d+) exceeds "
+        rb"(?:specified max pixel count|limit) " + str(_max_pixels(plan)).encode() + rb"\b"
+        rb"|Error when evaluating the expression 'if\(gt\(iw,\d+\)\+gt\(ih,\d+\),nan,"
+    )
+
+
+def _max_pixels(plan: EncodingPlan) -> int:
+    return plan.max_dimension**2
+
+
+def _decoded(plan: EncodingPlan, source: Any) -> Any:
+    """The video stream the probe accepted, every frame scaled to the plan's size first.
+
+    A stream can grow after the frames the probe saw (a new sequence header mid-stream). No
+    filter after this one sees a larger frame: ffmpeg rebuilds the graph when the decoded size
+    changes, and this scale brings each frame back to the planned size. Past MAX_DIMENSION on
+    either side its width has no value (NaN), so ffmpeg stops and says so (oversized_frame).
+    Only ffmpeg's own input chain (the display matrix's rotation) comes before it.
+    """
+    limit, largest = plan.max_dimension, plan.largest
+    width = f"if(gt(iw,{limit})+gt(ih,{limit}),nan,{largest.width})"
+    # Interlaced frames are scaled field by field, so the deinterlacer after still sees fields.
+    fields = {"interl": 1} if plan.source.interlaced else {}
+    video = source[str(plan.source.video_index)]
+    return video.filter("scale", width, largest.height, **fields).filter("setsar", "1")
+
+
 def _common_video(plan: EncodingPlan, source: Any) -> Any:
-    """Filters every output shares: deinterlace, tone-map, constant frame rate, 8-bit."""
-    video = source.video
+    """Filters every output shares: the guard, deinterlace, tone-map, constant rate, 8-bit."""
+    video = _decoded(plan, source)
     if plan.source.interlaced:
         video = video.filter("bwdif", mode="send_frame", deint="interlaced")
     if plan.source.hdr:
@@ -45,7 +81,9 @@ def _audio(plan: EncodingPlan, source: Any) -> Any:
     if plan.source.has_audio:
         # Resample to 48 kHz, stretching or padding to follow the video's clock; first_pts=0
         # pads a late-starting audio track with silence so it stays in sync.
-        audio = source.audio.filter("aresample", 48000, first_pts=0, **{"async": 1})
+        audio = source[str(plan.source.audio_index)].filter(
+            "aresample", 48000, first_pts=0, **{"async": 1}
+        )
         for name, options in plan.normalisation.filters() if plan.normalisation else []:
             audio = audio.filter(name, **options)
         # Sound that ends early is padded with silence, sound that runs on is cut.
@@ -89,8 +127,16 @@ def build_command(
     extras = [p for p in (CANDIDATES, STORYBOARD) if parts is None or p in parts]
     # Force the demuxer the probe accepted and allow reading local files only: a file that
     # claims to be something else, or points elsewhere, cannot change what ffmpeg opens.
+    # No decoder allocates a frame of more than MAX_DIMENSION² pixels, whatever the stream
+    # says later: a file probed at 320x240 cannot make it decode 8192x8192 frames. ffmpeg
+    # decodes a few frames of every stream when it opens the file; other streams (a cover) get
+    # a bound one pixel smaller, so that only the accepted stream's refusal names the bound.
+    bound = _max_pixels(plan)
     source = ffmpeg.input(
-        "file:" + source_path, f=plan.source.demuxer.split(",")[0], protocol_whitelist="file"
+        "file:" + source_path,
+        f=plan.source.demuxer.split(",")[0],
+        protocol_whitelist="file",
+        **{"max_pixels": bound - 1, f"max_pixels:{plan.source.video_index}": bound},
     )
     video = _common_video(plan, source)
     outputs = []
@@ -149,14 +195,13 @@ def build_command(
 
 
 def _scaled(plan: EncodingPlan, video: Any, rendition: Rendition, from_source: bool) -> Any:
-    src = plan.source
+    src, largest = plan.source, plan.largest
     if (
         from_source
-        and src.square_pixels
         and src.colorspace == "bt709"
-        and (src.width, src.height) == (rendition.width, rendition.height)
+        and (largest.width, largest.height) == (rendition.width, rendition.height)
     ):
-        return video  # already the right size, shape and colours: nothing to do
+        return video  # the guard made the size and square pixels; the colours are right
     # From the source, convert its colour matrix (SD video is BT.601) to BT.709 as well;
     # later rungs are scaled from a BT.709 rung.
     matrix = (

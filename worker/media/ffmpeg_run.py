@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess  # noqa: S404 - ffmpeg is an external program by design
 import tempfile
@@ -25,10 +26,21 @@ class FfmpegFailed(RuntimeError):
 
     code = "ffmpeg"
 
-    def __init__(self, returncode: int, detail: str) -> None:
+    def __init__(self, returncode: int, detail: str, peak_bytes: int = 0) -> None:
         super().__init__(f"ffmpeg exited with {returncode}: {detail}")
         self.returncode = returncode
         self.detail = detail
+        self.peak_bytes = peak_bytes  # its high-water mark until then (0: never measured)
+
+
+class FfmpegStopped(FfmpegFailed):
+    """ffmpeg printed what the caller's `stop_on` pattern matches; `match` is that text."""
+
+    code = "stopped"
+
+    def __init__(self, returncode: int, match: re.Match[bytes], peak_bytes: int = 0) -> None:
+        super().__init__(returncode, match.group(0).decode("utf-8", "replace"), peak_bytes)
+        self.match = match
 
 
 class FfmpegOutOfMemory(FfmpegFailed):
@@ -98,16 +110,45 @@ def memory_of(pid: int) -> tuple[int, int]:
     return found["VmRSS:"], found["VmHWM:"]
 
 
-class _Watchdog(threading.Thread):
-    """Follows ffmpeg's memory; stops it past its time limit or its memory limit."""
+class _LogScanner:
+    """Reads what ffmpeg has printed to its log file so far, looking for one pattern."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], timeout: float, memory_limit: int) -> None:
+    CHUNK = 1 << 16
+    OVERLAP = 1024  # a match may straddle two reads
+
+    def __init__(self, fd: int, pattern: re.Pattern[bytes]) -> None:
+        self.fd, self.pattern = fd, pattern
+        self.offset = 0
+        self.carry = b""
+
+    def scan(self) -> re.Match[bytes] | None:
+        """The first match in what was written since the last scan, or None."""
+        while chunk := os.pread(self.fd, self.CHUNK, self.offset):
+            self.offset += len(chunk)
+            window = self.carry + chunk
+            if found := self.pattern.search(window):
+                return found
+            self.carry = window[-self.OVERLAP :]
+        return None
+
+
+class _Watchdog(threading.Thread):
+    """Follows ffmpeg's memory and log; stops it past its limits or at a `stop_on` line."""
+
+    def __init__(
+        self,
+        proc: subprocess.Popen[bytes],
+        timeout: float,
+        memory_limit: int,
+        scanner: _LogScanner | None = None,
+    ) -> None:
         super().__init__(daemon=True)
-        self.proc, self.memory_limit = proc, memory_limit
+        self.proc, self.memory_limit, self.scanner = proc, memory_limit, scanner
         self.deadline = time.monotonic() + timeout
         self.done = threading.Event()
-        self.tripped = ""  # "timeout" or "memory"
+        self.tripped = ""  # "timeout", "memory" or "stop"
         self.peak_bytes = 0
+        self.found: re.Match[bytes] | None = None
 
     def run(self) -> None:
         while not self.done.wait(WATCH_EVERY):
@@ -118,6 +159,11 @@ class _Watchdog(threading.Thread):
             self.peak_bytes = max(self.peak_bytes, high_water)
             if self.memory_limit and resident > self.memory_limit:
                 self._trip("memory")
+            elif self.scanner is not None and (found := self.scanner.scan()) is not None:
+                # Measured once more while it still runs: what it cost up to that line.
+                self.peak_bytes = max(self.peak_bytes, memory_of(self.proc.pid)[1])
+                self.found = found
+                self._trip("stop")
 
     def _trip(self, why: str) -> None:
         self.tripped = why
@@ -139,17 +185,21 @@ def run_ffmpeg(
     timeout: float,
     on_progress: ProgressCallback | None = None,
     memory_limit: int = 0,
+    stop_on: re.Pattern[bytes] | None = None,
 ) -> FfmpegRun:
     """Run ffmpeg `args` (which must include `-progress pipe:1`) within `timeout` seconds.
 
-    `memory_limit` (bytes, 0 for none) bounds ffmpeg's resident memory.
+    `memory_limit` (bytes, 0 for none) bounds ffmpeg's resident memory. When what ffmpeg logs
+    matches `stop_on`, it is stopped (within WATCH_EVERY) and FfmpegStopped raised, however
+    the run would have ended.
     """
     tracker = ProgressTracker(duration, on_progress)
     started = time.monotonic()
     # stderr goes to a file: a pipe nobody drains could fill up and stall ffmpeg.
     with tempfile.TemporaryFile() as errors:
         proc = popen(args, stdout=subprocess.PIPE, stderr=errors)
-        watchdog = _Watchdog(proc, timeout, memory_limit)
+        scanner = _LogScanner(errors.fileno(), stop_on) if stop_on is not None else None
+        watchdog = _Watchdog(proc, timeout, memory_limit, scanner)
         watchdog.start()
         progress = cast(IO[bytes], proc.stdout)  # a pipe: stdout=PIPE above
         try:
@@ -167,6 +217,10 @@ def run_ffmpeg(
         watchdog.join()
         # The high-water mark sampled while it ran; for a run too short to sample, maxrss.
         peak = watchdog.peak_bytes or maxrss
+        # A run too short for the watchdog to look at its log is looked at now.
+        found = watchdog.found or (scanner.scan() if scanner is not None else None)
+        if found is not None:
+            raise FfmpegStopped(proc.returncode, found, peak)
         if proc.returncode != 0:
             if watchdog.tripped == "timeout":
                 raise SubprocessTimeout(f"ffmpeg ran longer than {timeout:.0f} s")
@@ -174,9 +228,9 @@ def run_ffmpeg(
             detail = errors.read()[-2000:].decode("utf-8", "replace").strip()
             if watchdog.tripped == "memory":
                 limit_mb = memory_limit / 1024**2
-                raise FfmpegOutOfMemory(proc.returncode, f"memory passed {limit_mb:.0f} MiB")
+                raise FfmpegOutOfMemory(proc.returncode, f"memory passed {limit_mb:.0f} MiB", peak)
             if proc.returncode == -signal.SIGKILL:
                 # Nobody here sent it: on Linux that is the kernel's out-of-memory killer.
-                raise FfmpegOutOfMemory(proc.returncode, detail or "killed by the system")
-            raise FfmpegFailed(proc.returncode, detail)
+                raise FfmpegOutOfMemory(proc.returncode, detail or "killed by the system", peak)
+            raise FfmpegFailed(proc.returncode, detail, peak)
     return FfmpegRun(tracker.encoded, tracker.frames, peak, time.monotonic() - started)

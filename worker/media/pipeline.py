@@ -20,8 +20,8 @@ from worker.media.audio_analysis import (
     analyse_audio,
     loudness_after,
 )
-from worker.media.command import build_command
-from worker.media.ffmpeg_run import FfmpegRun, ProgressCallback, run_ffmpeg
+from worker.media.command import build_command, oversized_frame
+from worker.media.ffmpeg_run import FfmpegRun, FfmpegStopped, ProgressCallback, run_ffmpeg
 from worker.media.limits import MediaLimits
 from worker.media.loudness import Normalisation, correct_limited, plan_normalisation
 from worker.media.plan import EncodingPlan, plan_encoding
@@ -96,7 +96,9 @@ def plan_for(
     info: ProbeResult, settings: Settings, normalisation: Normalisation | None = None
 ) -> EncodingPlan:
     """The encoding plan for a probed source under `settings`."""
-    return plan_encoding(info, settings.ladder, settings.storyboard_max_tiles, normalisation)
+    return plan_encoding(
+        info, settings.ladder, settings.storyboard_max_tiles, normalisation, settings.max_dimension
+    )
 
 
 def sound_for(
@@ -154,13 +156,17 @@ def process_file(
     plan = plan_for(info, settings, normalisation)
     limits = MediaLimits.from_settings(settings)
     args = command_for(plan, source_path, out_dir, settings, entry_number)
-    run = run_ffmpeg(
-        args,
-        plan.duration,
-        limits.transcode_timeout(info.duration),
-        on_progress,
-        settings.ffmpeg_memory_limit_mb * 1024**2,
-    )
+    try:
+        run = run_ffmpeg(
+            args,
+            plan.duration,
+            limits.transcode_timeout(info.duration),
+            on_progress,
+            settings.ffmpeg_memory_limit_mb * 1024**2,
+            stop_on=oversized_frame(plan),
+        )
+    except FfmpegStopped as exc:
+        raise frame_grew(exc, plan.max_dimension) from exc
     # Pictures, not sound, tell how much could be read: the sound is padded to the length.
     pictures = run.frames / plan.fps if run.frames else run.encoded
     if pictures < plan.duration * COMPLETE_SHARE - 0.5:
@@ -199,6 +205,19 @@ def process_file(
         loudness=plan.normalisation,
         qc=sorted(findings, key=lambda f: (f.start is None, f.start or 0.0)),
         run=run,
+    )
+
+
+def frame_grew(stopped: FfmpegStopped, limit: int) -> MediaRefused:
+    """The refusal of a stream whose frames grew past `limit` pixels after the first ones."""
+    width, height = stopped.match.group("width"), stopped.match.group("height")
+    size_zh = f"（{int(width)}×{int(height)}）" if width and height else ""
+    size_en = f"{int(width)}x{int(height)}" if width and height else "larger"
+    return MediaRefused(
+        "frame_size_changed",
+        f"视频画面尺寸在中途变大{size_zh}，超过上限 {limit} 像素；"
+        "请用剪辑软件以统一的分辨率重新导出后上传",
+        f"a later frame ({size_en}) exceeds {limit} pixels; the probe saw smaller ones",
     )
 
 

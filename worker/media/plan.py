@@ -61,6 +61,9 @@ class EncodingPlan:
     # What to do to the sound (None: no audio, or no measurement).
     normalisation: Normalisation | None = None
     qc_metadata_file: str = "qc_video.txt"
+    # No decoded frame may be larger than this on either side (MAX_DIMENSION), even one that
+    # grows after the frames the probe saw.
+    max_dimension: int = 4096
 
     @property
     def duration(self) -> float:
@@ -127,6 +130,7 @@ def plan_encoding(
     ladder: tuple[int, ...] = DEFAULT_LADDER,
     max_tiles: int = 100,
     normalisation: Normalisation | None = None,
+    max_dimension: int = 4096,
 ) -> EncodingPlan:
     """Plan the renditions, poster candidates and storyboard for `source`."""
     renditions = []
@@ -143,4 +147,5 @@ def plan_encoding(
         poster_interval=max(source.length / POSTER_CANDIDATES, 1 / fps),
         storyboard=plan_storyboard(source, max_tiles),
         normalisation=normalisation,
+        max_dimension=max_dimension,
     )

@@ -99,6 +99,13 @@ class ProbeResult:
     video_end: float = 0.0
     audio_end: float = 0.0
     video_bitrate: int = 0  # bits per second: the video stream's, else the whole file's
+    # The streams accepted, by index in the file: every ffmpeg run decodes these and no
+    # other (`[0:v]` would take the first video stream, which may be a cover picture).
+    video_index: int = 0
+    audio_index: int | None = None
+    # The frames as decoded, before pixel aspect and rotation (what the decoder allocates).
+    stored_width: int = 0
+    stored_height: int = 0
 
     @property
     def length(self) -> float:
@@ -155,15 +162,7 @@ def parse(data: dict[str, Any]) -> ProbeResult:
     """Turn ffprobe's JSON into a ProbeResult, refusing files with no usable video."""
     fmt = data.get("format") or {}
     streams = data.get("streams") or []
-    video = next(
-        (
-            s
-            for s in streams
-            if s.get("codec_type") == "video"
-            and not (s.get("disposition") or {}).get("attached_pic")
-        ),
-        None,
-    )
+    video = _video_stream(streams)
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
     if video is None:
         raise MediaRefused(
@@ -171,6 +170,7 @@ def parse(data: dict[str, Any]) -> ProbeResult:
         )
     rotation = _rotation(video)
     width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+    stored = (width, height)
     # Non-square pixels (anamorphic DV, some phones' slow-motion modes): display width.
     aspect = _sample_aspect(video)
     width = round(width * aspect)
@@ -202,7 +202,38 @@ def parse(data: dict[str, Any]) -> ProbeResult:
         video_end=_stream_end(video, fmt),
         audio_end=_stream_end(audio, fmt) if audio else 0.0,
         video_bitrate=_int(video.get("bit_rate")) or _int(fmt.get("bit_rate")),
+        stored_width=stored[0],
+        stored_height=stored[1],
+        video_index=_index(streams, video),
+        audio_index=_index(streams, audio) if audio else None,
     )
+
+
+# A still picture stored as a video stream: cover art (MP4 `covr`, Matroska attachments) or
+# a thumbnail track. Never the picture to process, whatever its place in the file.
+STILL_DISPOSITIONS = ("attached_pic", "timed_thumbnails")
+
+
+def _video_stream(streams: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The video stream to process: the first moving one, preferring an allowed codec.
+
+    A file may hold a still picture first (a cover, or a PNG stored as a one-frame track):
+    the pipeline then decodes the real video behind it, by its index, and nothing else.
+    """
+    moving = [
+        s
+        for s in streams
+        if s.get("codec_type") == "video"
+        and not any((s.get("disposition") or {}).get(key) for key in STILL_DISPOSITIONS)
+    ]
+    allowed = [s for s in moving if s.get("codec_name") in ALLOWED_VIDEO_CODECS]
+    chosen = allowed or moving
+    return chosen[0] if chosen else None
+
+
+def _index(streams: list[dict[str, Any]], stream: dict[str, Any]) -> int:
+    """A stream's index in the file (ffprobe lists them in order)."""
+    return _int(stream.get("index", streams.index(stream)))
 
 
 def check(info: ProbeResult, limits: MediaLimits) -> ProbeResult:
@@ -237,11 +268,13 @@ def check(info: ProbeResult, limits: MediaLimits) -> ProbeResult:
             "无法读取视频画面尺寸，文件可能已损坏",
             "the video has no readable frame size",
         )
-    if max(info.width, info.height) > limits.max_dimension:
+    # As displayed, and as decoded: a narrow pixel aspect must not hide a wide stored frame.
+    width, height = max((info.width, info.height), (info.stored_width, info.stored_height), key=max)
+    if max(width, height) > limits.max_dimension:
         raise MediaRefused(
             "too_large_frame",
-            f"视频分辨率 {info.width}×{info.height} 超过上限 {limits.max_dimension} 像素",
-            f"frame size {info.width}x{info.height} exceeds {limits.max_dimension} pixels",
+            f"视频分辨率 {width}×{height} 超过上限 {limits.max_dimension} 像素",
+            f"frame size {width}x{height} exceeds {limits.max_dimension} pixels",
         )
     # The outputs run as long as the picture: a stream offset must not make them longer.
     longest = max(info.duration, info.length)
