@@ -1,10 +1,12 @@
-"""Hostile media: ffmpeg decodes exactly the streams the probe accepted, at a bounded size.
+"""Hostile media: ffmpeg decodes exactly the streams the probe accepted, at a bounded size,
+and whatever goes wrong, contestants read a Chinese sentence while operators get the detail.
 
 Every file is made here with ffmpeg's lavfi sources (nothing is committed).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import struct
 import subprocess
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,16 +23,19 @@ from sqlalchemy.orm import Session, sessionmaker
 import worker.jobs
 import worker.media.ffmpeg_run
 import worker.media.subprocesses
-from storage.models import AssetKind, EntryStatus, JobState, MediaAsset
-from storage.objects import ObjectStore
+import worker.tasks
+from storage.models import AssetKind, EntryStatus, JobState, MediaAsset, Role
+from storage.objects import ObjectStore, ObjectStoreError
 from storage.settings import Settings
-from tests.factories import stored_job
-from tests.media import ffmpeg, ffprobe, streams
+from tests.factories import make_user, stored_job
+from tests.media import ffmpeg, ffprobe, make_clip, streams
 from worker.media.ffmpeg_run import FfmpegFailed
 from worker.media.pipeline import command_for, plan_for, probe_file, process_file
 from worker.media.refusal import MediaRefused
+from worker.reasons import FALLBACK, contestant_reason, job_reason
 
 SETTINGS = Settings.from_env({})
+SECRET = "secret /tmp/path"
 # One decoded 8192x8192 frame (4:2:0). The hostile file's ffmpeg may use less than that more
 # than the same clip without those frames: it never holds one. Before, it held ten or more
 # (1.1 GB against 80 MB); now only the decoder's tables for the larger size are allocated
@@ -329,3 +335,78 @@ def test_a_stream_that_grows_within_the_limit_is_scaled_to_the_plan(
     rendition = out / manifest.renditions[0].file
     assert frame_sizes(rendition) == {(320, 240)}
     assert manifest.run.frames >= 70  # 3 s at 25 fps: none of the larger frames lost
+
+
+# --- 3. what contestants and operators read ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        (
+            job_reason("视频处理失败，请重新导出", f"ffmpeg: {SECRET} (x) 视频"),
+            "视频处理失败，请重新导出",
+        ),
+        ("系统内部错误 (internal error: RuntimeError: boom)", "系统内部错误"),  # as stored before
+        (f"RuntimeError: {SECRET}", FALLBACK),  # no sentence at all
+        # A sentence that slipped in an ASCII bracket still ends where the detail starts.
+        (job_reason("画面变大 (8192×8192)", "detail"), "画面变大（8192×8192)"),
+        ("", ""),
+    ],
+)
+def test_contestants_read_the_sentence_alone(stored: str, shown: str) -> None:
+    assert contestant_reason(stored) == shown
+
+
+def _raise(exc: Exception) -> Any:
+    def fail(*_args: Any, **_kwargs: Any) -> Any:
+        raise exc
+
+    return fail
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("exc", "code"),
+    [
+        (RuntimeError(SECRET), "internal"),  # a bug: the task's last resort
+        (FfmpegFailed(1, SECRET), "ffmpeg"),
+        (ObjectStoreError(SECRET), "unavailable"),  # a passing fault, retried to the end
+        (MediaRefused("too_long", "视频太长", SECRET), "too_long"),
+    ],
+    ids=["internal", "ffmpeg", "unavailable", "refused"],
+)
+def test_contestants_read_a_chinese_sentence_and_operators_the_detail(
+    exc: Exception,
+    code: str,
+    monkeypatch: pytest.MonkeyPatch,
+    client: FlaskClient,
+    auth: Any,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    object_store: ObjectStore,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    job = stored_job(session, object_store, settings, make_clip(tmp_path / "c.mp4", 320, 240, 1))
+    monkeypatch.setattr(worker.jobs, "process_file", _raise(exc))
+    no_retries = dataclasses.replace(settings, task_max_retries=0)
+    monkeypatch.setattr(
+        worker.tasks, "_resources", lambda: (no_retries, session_factory, object_store)
+    )
+    worker.tasks.transcode_entry.apply(args=[job.id])
+    session.refresh(job)
+    assert job.reason_code == code and SECRET in job.reason  # kept for operators
+
+    auth.login(job.entry.owner.username)
+    shown = client.get(f"/api/v1/entries/{job.entry_id}").get_json()["job"]["reason"]
+    page = client.get(f"/submit/{job.entry_id}").get_data(as_text=True)
+    for text in (shown, page):
+        assert "secret" not in text and "/tmp/path" not in text
+        assert "Error" not in text and "ffmpeg" not in text
+    assert re.fullmatch(r"[^\x00-\x7f][^()]*", shown), shown  # one Chinese sentence
+    assert shown in page
+
+    auth.logout()
+    auth.login(make_user(session, Role.OPERATOR).username)
+    assert SECRET in client.get("/ops/").get_data(as_text=True)

@@ -10,6 +10,7 @@ from flask_babel import gettext
 from judging.messages import N_
 from storage.models import AssetKind, Entry, EntryStatus, JobState
 from web.extensions import store
+from worker.reasons import contestant_reason
 
 STATUS_LABELS = {
     EntryStatus.DRAFT: N_("草稿（尚未上传视频）"),
@@ -55,7 +56,8 @@ def entry_status(entry: Entry) -> dict[str, Any]:
             "state_label": gettext(JOB_LABELS[job.state]),
             "percent": round(job.percent or 0.0, 1),
             "eta_seconds": round(job.eta_seconds) if job.eta_seconds is not None else None,
-            "reason": job.reason,
+            # The Chinese sentence only: the detail (an error's text) is for the ops page.
+            "reason": contestant_reason(job.reason),
             "attempts": job.attempts,
         }
     data["media"] = _media(entry)

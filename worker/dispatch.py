@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import EntryStatus, Job, JobState, utcnow
-from worker.jobs import gave_up_reason
+from worker import reasons
 
 log = logging.getLogger(__name__)
 # A job row younger than this may still be on its way to the broker from the web.
@@ -61,12 +61,12 @@ def sweep(
     requeued = []
     for job in session.scalars(stuck.with_for_update(skip_locked=True)).all():
         if job.attempts >= max_attempts:
-            job.end(JobState.FAILED, gave_up_reason(job.attempts), "gave_up", EntryStatus.FAILED)
+            job.end(JobState.FAILED, reasons.gave_up(job.attempts), "gave_up", EntryStatus.FAILED)
             result.given_up.append(job.id)
         else:
             job.state = JobState.QUEUED
             job.published_at = None
-            job.reason = "处理中断（工作进程无响应），已自动重新排队 (requeued)"
+            job.reason = reasons.stalled()
             job.reason_code = "stalled"
             requeued.append(job)
     session.commit()
@@ -93,7 +93,7 @@ def requeue_job(session: Session, job: Job) -> bool:
     job.attempts = 0
     job.percent = 0.0
     job.eta_seconds = None
-    job.reason = "已由运维人员重新排队 (requeued by an operator)"
+    job.reason = reasons.requeued_by_operator()
     job.reason_code = ""
     job.finished_at = None
     job.published_at = None
@@ -110,8 +110,7 @@ def cancel_job(session: Session, job: Job, control: Control) -> bool:
     """
     if job.state.finished:
         return False
-    reason = "已由运维人员取消，请联系组委会 (cancelled by an operator)"
-    job.end(JobState.CANCELLED, reason, "cancelled", EntryStatus.FAILED)
+    job.end(JobState.CANCELLED, reasons.cancelled_by_operator(), "cancelled", EntryStatus.FAILED)
     session.commit()
     if job.task_id:
         try:

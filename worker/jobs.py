@@ -20,7 +20,7 @@ from storage.models import AssetKind, Entry, EntryStatus, Job, JobState, MediaAs
 from storage.objects import ObjectMissing, ObjectStore, derived_key, file_sha256
 from storage.retention import prune_entry
 from storage.settings import Settings
-from worker import log_context
+from worker import log_context, reasons
 from worker.media.ffmpeg_run import FfmpegFailed, FfmpegOutOfMemory
 from worker.media.pipeline import Manifest, process_file
 from worker.media.refusal import MediaRefused
@@ -44,11 +44,6 @@ class GaveUp(RuntimeError):
     """The job has been started too often (its file keeps killing workers); it is now failed."""
 
 
-def gave_up_reason(attempts: int) -> str:
-    """What a job that kept dying says (the sweeper and the task both give up with it)."""
-    return f"处理 {attempts} 次均中断，已停止重试，请联系组委会 (gave up)"
-
-
 def start_job(
     factory: sessionmaker[Session], job_id: int, max_attempts: int, worker: str = ""
 ) -> bool:
@@ -65,7 +60,7 @@ def start_job(
         if job.state.finished:
             return False
         if job.attempts >= max_attempts:
-            job.end(JobState.FAILED, gave_up_reason(job.attempts), "gave_up", EntryStatus.FAILED)
+            job.end(JobState.FAILED, reasons.gave_up(job.attempts), "gave_up", EntryStatus.FAILED)
             session.commit()
             raise GaveUp(job_id)
         job.state = JobState.RUNNING
@@ -219,14 +214,14 @@ def _record_original_hash(factory: sessionmaker[Session], source_key: str, path:
 
 
 def failure_reason(exc: Exception) -> str:
-    """What contestants and operators read when ffmpeg fails or runs out of time."""
+    """What ffmpeg failing or running out of time says: to contestants, the sentence alone."""
     if isinstance(exc, SubprocessTimeout):
         zh = "视频处理超时，组委会将协助处理；也可尝试压缩或剪短后重新上传"
     elif isinstance(exc, FfmpegOutOfMemory):
         zh = "视频处理时内存不足，组委会将协助处理；也可尝试降低分辨率（如 1080p）后重新上传"
     else:
         zh = "视频处理失败，组委会将协助处理；也可尝试用手机或剪辑软件重新导出后上传"
-    return f"{zh} (ffmpeg: {str(exc)[-500:]})"
+    return reasons.job_reason(zh, f"ffmpeg: {str(exc)[-500:]}")
 
 
 def _outputs(manifest: Manifest) -> list[tuple[AssetKind, str, int | None, int | None]]:

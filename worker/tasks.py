@@ -23,6 +23,7 @@ from storage.objects import ObjectStore, ObjectStoreError
 from storage.retention import prune_all, sweep_orphans
 from storage.settings import Settings
 from storage.uploads import drop_expired_uploads, forget_upload_starts
+from worker import reasons
 from worker.celery_app import celery
 from worker.dispatch import sweep
 from worker.fleet import BROKER_ERRORS, record_seen
@@ -65,11 +66,7 @@ def transcode_entry(self: Task, job_id: int) -> str:
         if retries >= settings.task_max_retries:
             log.error("job %s: giving up after %s retries: %s", job_id, retries, exc)
             finish_job(
-                factory,
-                job_id,
-                JobState.FAILED,
-                f"存储或数据库暂时不可用，已重试 {retries} 次 (storage unavailable): {exc}",
-                "unavailable",
+                factory, job_id, JobState.FAILED, reasons.unavailable(retries, exc), "unavailable"
             )
             return JobState.FAILED.value
         countdown = min(300, 5 * 2**retries)
@@ -78,11 +75,7 @@ def transcode_entry(self: Task, job_id: int) -> str:
         )
         try:
             finish_job(
-                factory,
-                job_id,
-                JobState.QUEUED,
-                f"存储暂时不可用，{countdown} 秒后自动重试 (retrying): {exc}",
-                "retrying",
+                factory, job_id, JobState.QUEUED, reasons.retrying(countdown, exc), "retrying"
             )
         except OperationalError:
             # The database itself is the fault: the retry below is all we can do now.
@@ -91,13 +84,7 @@ def transcode_entry(self: Task, job_id: int) -> str:
     except Exception as exc:
         # A bug, not the file: say so on the job, and let the message go to the dead letters.
         log.exception("job %s: unexpected error", job_id)
-        finish_job(
-            factory,
-            job_id,
-            JobState.FAILED,
-            f"系统内部错误，组委会将协助处理 (internal error: {type(exc).__name__}: {exc})",
-            "internal",
-        )
+        finish_job(factory, job_id, JobState.FAILED, reasons.internal(exc), "internal")
         raise
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from worker.reasons import job_reason
+
 
 class MediaRefused(Exception):
     """A file the pipeline will not process, with a reason in Chinese and in English.
@@ -17,5 +19,5 @@ class MediaRefused(Exception):
 
     @property
     def reason(self) -> str:
-        """Both languages, as stored on the job for contestants and operators."""
-        return f"{self.reason_zh} ({self.reason_en})"
+        """As stored on the job: the Chinese sentence contestants read, the English detail."""
+        return job_reason(self.reason_zh, self.reason_en)
