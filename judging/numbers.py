@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 
-_ASCII_INT = re.compile(r"[0-9]{1,18}")
+_ASCII_INT = re.compile(r"[0-9]{1,19}")
+# The database's INTEGER: ids, numbers and counts beyond it are simply not there.
+DATABASE_INT = 2**31 - 1
 
 
-def ascii_int(text: str | None) -> int | None:
-    """The non-negative integer `text` spells in ASCII digits, else None (never raises)."""
+def ascii_int(text: str | None, maximum: int = DATABASE_INT) -> int | None:
+    """The integer 0..maximum that `text` spells in ASCII digits, else None (never raises)."""
     if text is None or not _ASCII_INT.fullmatch(text.strip()):
         return None
-    return int(text.strip())
+    value = int(text.strip())
+    return value if value <= maximum else None

@@ -313,3 +313,18 @@ def test_a_withdrawal_while_the_last_part_streams_stores_nothing(
     session.expire_all()
     assert session.scalars(select(MediaAsset).where(MediaAsset.entry_id == entry.id)).all() == []
     assert session.scalars(select(Upload).where(Upload.entry_id == entry.id)).all() == []
+
+
+@pytest.mark.parametrize("length", ["¹", "²³", "٣٠٠", "1e3", "-100", "0x10", " ", "9" * 40])
+def test_a_length_that_is_not_ascii_digits_is_refused(
+    tus_app: Flask, session: Session, length: str
+) -> None:
+    owner = make_user(session)
+    entry = make_entry(session, owner)
+    answer = tus_app.test_client().post(
+        f"/api/v1/entries/{entry.id}/uploads",
+        headers={**TUS, "Upload-Length": length},
+        auth=(owner.username, PASSWORD),
+    )
+    # isdigit() took "¹" and int() then failed with a 500.
+    assert answer.status_code in (400, 413) and answer.get_json()["error"], answer.status_code

@@ -421,3 +421,31 @@ def http_status(url: str) -> int:
     except urllib.error.HTTPError as error:
         with error:
             return error.code
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("GET", "/gallery/", {"query_string": {"q": "a\x00b"}}),
+        ("POST", "/auth/login", {"data": {"username": "a\x00", "password": "x"}}),
+        ("POST", "/api/v1/entries", {"json": {"title": "标题\x00"}}),
+    ],
+)
+def test_nul_characters_are_a_bad_request_not_a_database_error(
+    client: FlaskClient, method: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    # PostgreSQL refuses NUL in text: it used to surface as a 500 from deep in a query.
+    answer = client.open(path, method=method, **kwargs)
+    assert answer.status_code == 400
+    text = answer.get_json()["error"] if answer.is_json else answer.get_data(as_text=True)
+    assert "请求有误" in text
+
+
+def test_errors_outside_views_are_chinese_pages(client: FlaskClient) -> None:
+    wrong_method = client.get("/auth/logout")
+    assert wrong_method.status_code == 405
+    assert "这个页面不能这样打开" in wrong_method.get_data(as_text=True)
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and "页面不存在" in missing.get_data(as_text=True)
+    api = client.get("/api/v1/no-such-thing", headers={"Accept": "application/json"})
+    assert api.status_code == 404 and api.get_json()["error"]

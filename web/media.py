@@ -66,7 +66,8 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     found = _RANGE.fullmatch((header or "").strip())
     if found is None or found.group(0) == "bytes=-":
         return None  # no range, or one we do not serve (several at once): the whole object
-    first, last = ascii_int(found.group(1) or None), ascii_int(found.group(2) or None)
+    first = ascii_int(found.group(1) or None, maximum=2**63 - 1)
+    last = ascii_int(found.group(2) or None, maximum=2**63 - 1)
     if first is None:  # "bytes=-500": the last 500 bytes
         if not last:
             abort(416)

@@ -78,7 +78,7 @@ def create(entry_id: int) -> Response:
     if entry is None or entry.owner_id != current_user.id:
         return _answer(404, _("作品不存在"))
     settings = settings_of()
-    length = ascii_int(request.headers.get("Upload-Length"))
+    length = ascii_int(request.headers.get("Upload-Length"), maximum=2**63 - 1)
     if not length:
         return _answer(400, _("缺少文件大小，或文件是空的"))
     if length > settings.max_upload_bytes:

@@ -7,7 +7,9 @@ is allowed for images and media and for nothing else.
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
+
+from flask import Flask, abort, request
 from flask_talisman import Talisman
 
 from storage.settings import Settings
@@ -35,8 +37,29 @@ def content_security_policy(settings: Settings) -> dict[str, str]:
     }
 
 
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def refuse_nul_characters() -> None:
+    """No text we keep may hold NUL: PostgreSQL refuses it (a 500 deep in a query), and no
+    person types it. Query strings, forms and JSON bodies with one are bad requests."""
+    fields = [*request.args.items(multi=True), *request.form.items(multi=True)]
+    if any(_holds_nul(k) or _holds_nul(v) for k, v in fields) or (
+        request.is_json and _holds_nul(request.get_json(silent=True))
+    ):
+        abort(400)
+
+
 def init_security(app: Flask, settings: Settings) -> None:
     """Send the headers on every response and set the session cookie's flags."""
+    app.before_request(refuse_nul_characters)
     # One Talisman per app: it keeps its options on itself, not on the app.
     app.extensions["talisman"] = Talisman(
         app,
