@@ -12,14 +12,16 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+import worker.jobs
 from judging.rounds import assigned_entries, current_round
 from storage.models import (
     AssetKind,
@@ -36,7 +38,8 @@ from storage.models import (
 )
 from storage.objects import ObjectStore, derived_key, original_key
 from storage.settings import Settings
-from tests.factories import make_entry, make_user, unique
+from tests.factories import make_entry, make_user, stored_job, unique
+from tests.media import make_clip
 
 pytestmark = pytest.mark.integration
 
@@ -518,3 +521,31 @@ def test_rounds_have_letters_and_codes_do_not_follow_numbers(
         assert sorted(int(n) for n, _c in pairs) == NUMBERS
         orders.add(tuple(n for n, _c in sorted(pairs, key=lambda p: p[1])))
     assert len(orders) > 1  # all five in the numbers' order: about 1 chance in 190 000
+
+
+@pytest.mark.parametrize("blind", [True, False])
+def test_renditions_of_a_blind_contest_carry_no_entry_number(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    object_store: ObjectStore,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    blind: bool,
+) -> None:
+    # Judges watch the renditions: "No.0012" in the picture would lead to the gallery page.
+    job = stored_job(session, object_store, settings, make_clip(tmp_path / "clip.mp4", seconds=1))
+    job.entry.contest.blind = blind
+    session.commit()
+    numbers: list[int | None] = []
+    real = worker.jobs.process_file
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        numbers.append(kwargs["entry_number"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(worker.jobs, "process_file", spy)
+    assert worker.jobs.process_job(session_factory, object_store, settings, job.id) is (
+        JobState.READY
+    )
+    assert numbers == [None if blind else job.entry.number]

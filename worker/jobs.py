@@ -148,7 +148,10 @@ def process_job(
         return state
     with session_scope(factory) as session:
         job = session.get_one(Job, job_id)
-        source_key, entry_id, number = job.source_key, job.entry_id, job.entry.number
+        source_key, entry_id = job.source_key, job.entry_id
+        # Judges of a blind contest watch these renditions: a number burned into the picture
+        # would lead them to the gallery page that names the collective.
+        number = None if job.entry.contest.blind else job.entry.number
     with tempfile.TemporaryDirectory(
         prefix=f"footprints-job{job_id}-", dir=settings.work_dir or None
     ) as tmp:
