@@ -1,8 +1,8 @@
 """Blind judging: anonymous codes per round, no gallery until judging ends, reveal lock
 
 Revision ID: 0016
-Revises: 0014
-Create Date: 2026-12-02 10:00:00.000000
+Revises: 0015
+Create Date: 2026-12-01 10:00:00.000000
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
