@@ -231,7 +231,7 @@ class Settings:
     watermark_text: str = _setting(
         "WATERMARK_TEXT",
         "中国梦·青春足迹",
-        "Text drawn on every rendition beside the entry number.",
+        "Text drawn on every rendition, beside the entry number unless the contest is blind.",
     )
     watermark_logo: str = _setting(
         "WATERMARK_LOGO", "", "Image file of the contest logo drawn before the text (empty: none)."
