@@ -32,6 +32,7 @@ from storage.models import (
     JobState,
     MediaAsset,
     Role,
+    Round,
     Score,
     ScoreChange,
     User,
@@ -116,11 +117,17 @@ def blind_contest(
     return contest, entries, judges, make_user(session, Role.ORGANIZER)
 
 
-def start_round(client: FlaskClient, auth: Any, organizer: User, **form: str) -> None:
+def start_round(
+    client: FlaskClient, auth: Any, session: Session, contest: Contest, organizer: User, **form: str
+) -> Round:
+    """The organizer opens a round and assigns it, through the web."""
     auth.login(organizer.username)
     client.post("/admin/judging/rounds", data={"name": "初评", **form})
     client.post("/admin/judging/assign", data={"seed": "4"})
     auth.logout()
+    rnd = current_round(session, contest)
+    assert rnd is not None
+    return rnd
 
 
 def desk_codes(client: FlaskClient) -> list[str]:
@@ -165,9 +172,7 @@ def test_a_judges_pages_player_and_storyboard_never_lead_to_the_gallery(
     settings: Settings,
 ) -> None:
     contest, entries, judges, organizer = blind_contest(session, object_store, settings)
-    start_round(client, auth, organizer)
-    rnd = current_round(session, contest)
-    assert rnd is not None
+    rnd = start_round(client, auth, session, contest, organizer)
     judge = judges[0]
     mine = assigned_entries(session, rnd, judge.id)
     others = [e for e in entries if e not in mine]
@@ -231,9 +236,7 @@ def test_codes_are_stable_per_round_and_organizers_see_both(
     settings: Settings,
 ) -> None:
     contest, entries, judges, organizer = blind_contest(session, object_store, settings)
-    start_round(client, auth, organizer)
-    rnd = current_round(session, contest)
-    assert rnd is not None
+    rnd = start_round(client, auth, session, contest, organizer)
     judge = judges[1]
     mine = assigned_entries(session, rnd, judge.id)
     auth.login(judge.username)
@@ -266,7 +269,7 @@ def test_the_organizer_is_warned_before_the_gallery_shows_an_entry_in_a_blind_ro
 ) -> None:
     contest, entries, judges, organizer = blind_contest(session, object_store, settings)
     outside = make_entry(session, make_user(session), contest)  # not ready: not in the round
-    start_round(client, auth, organizer)
+    start_round(client, auth, session, contest, organizer)
     auth.login(organizer.username)
     # Nothing approved yet: publishing shows nothing of the round, so no question is asked.
     assert client.post("/admin/gallery", data={"published": "1"}).status_code == 302
@@ -338,13 +341,11 @@ def test_no_public_gallery_until_judging_ends(
     contest.gallery_published_at = datetime.now(UTC)
     session.commit()
     auth.logout()
-    start_round(client, auth, organizer)
+    start_round(client, auth, session, contest, organizer)
     gallery = client.get("/gallery/").get_data(as_text=True)
     assert "评审结束后开放" in gallery and not any(e.title in gallery for e in entries)
     assert client.get(f"/gallery/{entries[0].id}").status_code == 404
     assert client.get(f"/gallery/{entries[0].id}/storyboard.vtt").status_code == 404
-    rnd = current_round(session, contest)
-    assert rnd is not None
     for judge in judges:
         auth.login(judge.username)
         for code in desk_codes(client):
@@ -368,9 +369,7 @@ def test_a_published_announcement_does_not_unblind_a_later_round(
     settings: Settings,
 ) -> None:
     contest, entries, judges, organizer = blind_contest(session, object_store, settings)
-    start_round(client, auth, organizer)
-    rnd = current_round(session, contest)
-    assert rnd is not None
+    rnd = start_round(client, auth, session, contest, organizer)
     for judge in judges:
         auth.login(judge.username)
         for entry in assigned_entries(session, rnd, judge.id):
@@ -421,9 +420,7 @@ def test_a_judge_who_has_read_the_others_scores_cannot_go_back_on_their_own(
     contest, entries, judges, organizer = blind_contest(
         session, object_store, settings, reveal_scores="after_submit"
     )
-    start_round(client, auth, organizer)
-    rnd = current_round(session, contest)
-    assert rnd is not None
+    rnd = start_round(client, auth, session, contest, organizer)
     entry = entries[0]
     panel = [j for j in judges if entry in assigned_entries(session, rnd, j.id)]
     cheat, honest = panel[0], panel[1]

@@ -28,8 +28,12 @@ def _errors(*codes: int) -> dict[str, Any]:
     return {str(code): _json(_ERROR, texts[code]) for code in codes}
 
 
-def _header(name: str, required: bool) -> dict[str, Any]:
-    return {"name": name, "in": "header", "required": required, "schema": {"type": "string"}}
+def _header(name: str, required: bool, pattern: str | None = None) -> dict[str, Any]:
+    schema = {"type": "string", **({"pattern": pattern} if pattern else {})}
+    return {"name": name, "in": "header", "required": required, "schema": schema}
+
+
+DIGITS = "^[0-9]+$"  # ASCII digits only: "¹" is a digit to Python, not to us
 
 
 def _entry_id() -> list[dict[str, Any]]:
@@ -92,7 +96,7 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Start a resumable upload (tus 1.0 creation) of the video",
                     "parameters": [
                         *_entry_id(),
-                        _header("Upload-Length", True),
+                        _header("Upload-Length", True, DIGITS),
                         _header("Upload-Metadata", False),
                         _header("Tus-Resumable", True),
                     ],
@@ -126,7 +130,7 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Send the next part at Upload-Offset (tus 1.0 core); "
                     "the last part completes the upload and queues the job",
                     "parameters": [
-                        _header("Upload-Offset", True),
+                        _header("Upload-Offset", True, DIGITS),
                         _header("Upload-Checksum", False),
                         _header("Tus-Resumable", True),
                     ],
