@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.rounds import rubric_of
-from storage.models import Contest, Entry, Round, Score, Snapshot, User
+from storage.models import Contest, Entry, Round, Score, User
 
 Table = tuple[list[str], list[list[Any]]]
 
@@ -88,10 +88,8 @@ def scores_table(session: Session, rnd: Round) -> Table:
     return header, body
 
 
-def snapshot_table(snapshot: Snapshot, rows: list[dict[str, Any]] | None = None) -> Table:
-    """A published 公示 as it was frozen, or `rows` of it as the public may read them now
-    (`judging.blind.announced_rows`)."""
+def snapshot_table(rows: list[dict[str, Any]]) -> Table:
+    """A published 公示's rows as the public may read them (`judging.blind.announced_rows`)."""
     header = ["名次", "编号", "作品名称", "集体名称", "得分", "奖项"]
     keys = ["rank", "number", "title", "collective", "score", "award"]
-    content = snapshot.content if rows is None else rows
-    return header, [[row.get(k, "") for k in keys] for row in content]
+    return header, [[row.get(k, "") for k in keys] for row in rows]

@@ -186,8 +186,4 @@ RENDERERS: dict[str, Callable[[list[ResultRow]], str | bytes]] = {
     "json": to_json,
     "xlsx": to_xlsx,
 }
-MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "json": "application/json",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
+MIMETYPES = {**spreadsheet.MIMETYPES, "json": "application/json"}

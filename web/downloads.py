@@ -7,11 +7,6 @@ from flask import Response, abort
 from judging import spreadsheet
 from judging.exports import Table
 
-MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-
 
 def spreadsheet_response(table: Table, fmt: str, name: str) -> Response:
     """`table` as `name.fmt`; 404 for a format we do not write."""
@@ -23,6 +18,6 @@ def spreadsheet_response(table: Table, fmt: str, name: str) -> Response:
         abort(404)
     return Response(
         data,
-        mimetype=MIMETYPES[fmt],
+        mimetype=spreadsheet.MIMETYPES[fmt],
         headers={"Content-Disposition": f"attachment; filename={name}.{fmt}"},
     )

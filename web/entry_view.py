@@ -10,6 +10,7 @@ from flask_babel import gettext
 from judging.messages import N_
 from storage.models import AssetKind, Entry, EntryStatus, JobState
 from web.extensions import store
+from web.media import default_rendition, shown_assets, shown_poster, shown_renditions
 from worker.reasons import contestant_reason
 
 STATUS_LABELS = {
@@ -67,28 +68,15 @@ def entry_status(entry: Entry) -> dict[str, Any]:
     return data
 
 
-# The rendition a browser plays by default: 720p where there is one (phones, slow links).
-PREFERRED_SHORT_SIDE = 720
-
-
 def _media(entry: Entry) -> dict[str, Any] | None:
-    # The newest upload that finished; a replacement shows only once it is ready too.
-    ready = [job for job in entry.jobs if job.state is JobState.READY]
-    if not ready:
-        return None
-    source_key = ready[-1].source_key
-    renditions = sorted(
-        entry.assets_from(source_key, AssetKind.RENDITION),
-        key=lambda a: min(a.width or 0, a.height or 0),
-    )
-    if not renditions:
+    renditions = shown_renditions(entry)
+    chosen = default_rendition(renditions)
+    if chosen is None:
         return None
     s3 = store()
-    fitting = [a for a in renditions if min(a.width or 0, a.height or 0) <= PREFERRED_SHORT_SIDE]
-    chosen = fitting[-1] if fitting else renditions[0]
-    posters = {a.label: a for a in entry.assets_from(source_key, AssetKind.POSTER)}
-    poster = posters.get("poster_large") or next(iter(posters.values()), None)
-    has_storyboard = bool(entry.assets_from(source_key, AssetKind.STORYBOARD_VTT))
+    posters = {a.label: a for a in shown_assets(entry, AssetKind.POSTER)}
+    poster = shown_poster(entry)
+    has_storyboard = bool(shown_assets(entry, AssetKind.STORYBOARD_VTT))
     return {
         "rendition_url": s3.presigned_url(chosen.bucket, chosen.object_key),
         "poster_url": s3.presigned_url(poster.bucket, poster.object_key) if poster else None,

@@ -26,10 +26,16 @@ from judging.scoring import final, locked, reveal_others, save_score, score_of
 from judging.submissions import current_contest
 from storage.models import AssetKind, Entry, MediaAsset, Role, Round, User
 from web.auth import roles_required
-from web.entry_view import PREFERRED_SHORT_SIDE
 from web.extensions import db
 from web.i18n import translate
-from web.media import send_asset, shown_assets, storyboard_vtt
+from web.media import (
+    default_rendition,
+    send_asset,
+    shown_assets,
+    shown_poster,
+    shown_renditions,
+    storyboard_vtt,
+)
 
 bp = Blueprint("judge", __name__, url_prefix="/judge")
 judge_only = roles_required(Role.JUDGE)
@@ -127,28 +133,14 @@ def judge_view(entry: Entry, code: str) -> dict[str, Any]:
     """What a judge sees of an entry: its code, title, summary and the player's URLs, all
     under the code."""
     media = None
-    if _rendition(entry) is not None:
+    if default_rendition(shown_renditions(entry)) is not None:
         has_storyboard = bool(shown_assets(entry, AssetKind.STORYBOARD_VTT))
         media = {
             "video_url": url_for(".video", code=code),
-            "poster_url": url_for(".poster", code=code) if _poster(entry) else None,
+            "poster_url": url_for(".poster", code=code) if shown_poster(entry) else None,
             "storyboard_url": url_for(".storyboard", code=code) if has_storyboard else None,
         }
     return {"code": code, "title": entry.title, "summary": entry.summary, "media": media}
-
-
-def _rendition(entry: Entry) -> MediaAsset | None:
-    # As the public player chooses: 720p where there is one, else the smallest.
-    renditions = sorted(
-        shown_assets(entry, AssetKind.RENDITION), key=lambda a: min(a.width or 0, a.height or 0)
-    )
-    fitting = [a for a in renditions if min(a.width or 0, a.height or 0) <= PREFERRED_SHORT_SIDE]
-    return fitting[-1] if fitting else (renditions[0] if renditions else None)
-
-
-def _poster(entry: Entry) -> MediaAsset | None:
-    posters = {a.label: a for a in shown_assets(entry, AssetKind.POSTER)}
-    return posters.get("poster_large") or next(iter(posters.values()), None)
 
 
 def _found(asset: MediaAsset | None) -> MediaAsset:
@@ -161,14 +153,16 @@ def _found(asset: MediaAsset | None) -> MediaAsset:
 @judge_only
 def video(code: str) -> Any:
     _rnd, entry = assigned(code)
-    return send_asset(_found(_rendition(entry)), request.headers.get("Range"))
+    return send_asset(
+        _found(default_rendition(shown_renditions(entry))), request.headers.get("Range")
+    )
 
 
 @bp.route("/entries/<code>/poster")
 @judge_only
 def poster(code: str) -> Any:
     _rnd, entry = assigned(code)
-    return send_asset(_found(_poster(entry)), None)
+    return send_asset(_found(shown_poster(entry)), None)
 
 
 @bp.route("/entries/<code>/storyboard.vtt")

@@ -22,6 +22,8 @@ bp = Blueprint("media", __name__, url_prefix="/media")
 # The most a judge's player gets in one answer. Browsers ask again for the rest, so a
 # gunicorn thread is held for one short S3 read, never for the whole time a video plays.
 PLAYER_CHUNK = 2 * 1024 * 1024
+# The rendition a browser plays by default: 720p where there is one (phones, slow links).
+PREFERRED_SHORT_SIDE = 720
 _RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
 
 
@@ -37,9 +39,28 @@ def storyboard(entry_id: int) -> Any:
 
 
 def shown_assets(entry: Entry, kind: AssetKind) -> list[MediaAsset]:
-    """The entry's assets of a kind from its newest upload that finished processing."""
+    """The entry's assets of a kind from its newest upload that finished processing (a
+    replacement shows only once it is ready too)."""
     ready = [job for job in entry.jobs if job.state is JobState.READY]
     return entry.assets_from(ready[-1].source_key, kind) if ready else []
+
+
+def shown_renditions(entry: Entry) -> list[MediaAsset]:
+    """The shown renditions, smallest first."""
+    renditions = shown_assets(entry, AssetKind.RENDITION)
+    return sorted(renditions, key=lambda a: min(a.width or 0, a.height or 0))
+
+
+def default_rendition(renditions: list[MediaAsset]) -> MediaAsset | None:
+    """What a player starts with: 720p where there is one, else the smallest."""
+    fitting = [a for a in renditions if min(a.width or 0, a.height or 0) <= PREFERRED_SHORT_SIDE]
+    return fitting[-1] if fitting else (renditions[0] if renditions else None)
+
+
+def shown_poster(entry: Entry) -> MediaAsset | None:
+    """The large poster, else any poster of the shown upload."""
+    posters = {a.label: a for a in shown_assets(entry, AssetKind.POSTER)}
+    return posters.get("poster_large") or next(iter(posters.values()), None)
 
 
 def storyboard_vtt(entry: Entry, sprite_url: str | None = None) -> Response:

@@ -33,6 +33,7 @@ ERRORS = {
     404: N_("页面不存在，或者您没有权限查看"),
     405: N_("这个页面不能这样打开，请返回上一页再试"),
     413: N_("提交的内容过大"),
+    429: N_("操作太频繁，请稍后再试"),
 }
 
 
@@ -41,20 +42,13 @@ ERRORS = {
 @bp.app_errorhandler(404)
 @bp.app_errorhandler(405)
 @bp.app_errorhandler(413)
+@bp.app_errorhandler(429)
 def client_error(exc: HTTPException) -> Any:
     code = exc.code or 400
     message = _(ERRORS.get(code, ERRORS[400]))
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify(error=message), code
     return render_template("error.html", message=message), code
-
-
-@bp.app_errorhandler(429)
-def too_many_requests(exc: Exception) -> Any:
-    message = _("操作太频繁，请稍后再试")
-    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-        return jsonify(error=message), 429
-    return render_template("error.html", message=message), 429
 
 
 @bp.route("/announcements/<int:snapshot_id>")
@@ -82,8 +76,7 @@ def announcement_download(snapshot_id: int, fmt: str) -> Any:
         abort(404)
     rows, _waiting_for = announced_rows(db.session, snapshot)
     rows = [{**r, "collective": _("暂不公开")} if r.get("withheld") else r for r in rows]
-    table = snapshot_table(snapshot, rows)
-    return spreadsheet_response(table, fmt, f"announcement-{snapshot.id}")
+    return spreadsheet_response(snapshot_table(rows), fmt, f"announcement-{snapshot.id}")
 
 
 @bp.route("/healthz")
