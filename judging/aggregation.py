@@ -9,6 +9,8 @@ import statistics
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from judging.messages import N_
+
 Sheet = Mapping[int, Mapping[int, float]]
 Method = Callable[..., dict[int, float]]
 METHODS: dict[str, Method] = {}
@@ -81,6 +83,34 @@ def zscore(sheet: Sheet, min_scored: int = 3, **_: Any) -> dict[int, float]:
         for entry, by in sheet.items()
         if by
     }
+
+
+# What organizers and the 公示 call each method, and one sentence on what it does (Chinese;
+# the web layer translates both).
+METHOD_LABELS: dict[str, str] = {
+    "mean": N_("平均分"),
+    "median": N_("中位数"),
+    "trimmed_mean": N_("去掉最高分和最低分后的平均分"),
+    "zscore": N_("标准分（消除评委宽严差异）"),
+}
+METHOD_HELP: dict[str, str] = {
+    "mean": N_("各位评委总分的算术平均。"),
+    "median": N_(
+        "各位评委总分按大小排列后取中间的一个（偶数个时取中间两个的平均），不受个别极端分影响。"
+    ),
+    "trimmed_mean": N_(
+        "去掉一个最高分和一个最低分后取平均；评委人数少于设定的人数时不去分，直接取平均。"
+    ),
+    "zscore": N_(
+        "先把每位评委的分数换算成相对其本人打分习惯的标准分，再换回全体分数的尺度后取平均，"
+        "避免打分偏严或偏松的评委左右结果；评分作品太少或分数全相同的评委按原始分计。"
+    ),
+}
+
+
+def method_label(name: str) -> str:
+    """The Chinese name of an aggregation method (the code itself if it has none)."""
+    return METHOD_LABELS.get(name, name)
 
 
 def aggregate(name: str, sheet: Sheet, **options: Any) -> dict[int, float]:

@@ -125,6 +125,9 @@ class User(Base):
     # A judge's own unit and district: entries from them are conflicts.
     unit: Mapped[str] = mapped_column(String(100), default="", server_default="")
     district: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # How the committee reaches a judge (invitations, reminders); contestants' are on entries.
+    phone: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    email: Mapped[str] = mapped_column(String(120), default="", server_default="")
     # Wrong passwords in a row, and the lock-out they caused (judging/accounts.py).
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -175,6 +178,13 @@ class Contest(Base):
     # The gallery shows nothing until the last round is closed and its 公示 published, so a
     # judge can never look an entry up there (judging/gallery.py).
     gallery_after_judging: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The 公示期 and who takes objections during it: shown on the 公示 and in its exports.
+    publicity_starts_on: Mapped[date | None] = mapped_column(Date)
+    publicity_ends_on: Mapped[date | None] = mapped_column(Date)
+    objection_office: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    objection_contact: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    objection_phone: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    objection_email: Mapped[str] = mapped_column(String(120), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     entries: Mapped[list[Entry]] = relationship(back_populates="contest")
@@ -204,6 +214,10 @@ class Entry(Base):
     authorized_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # When the organizer approved the entry for the public gallery.
     approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When the organizer sent the entry back, and why (the contestant sees the reason and may
+    # fix the entry before the deadline; fixing it clears both).
+    returned_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    return_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     status: Mapped[EntryStatus] = mapped_column(_enum(EntryStatus), default=EntryStatus.DRAFT)
     # The technical quality report of the processed video: warnings with kind, start, end
     # and a Chinese sentence; shown to the contestant and organizers, never to judges.
@@ -487,3 +501,42 @@ class Snapshot(Base):
     content: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     sha256: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ActivationToken(Base):
+    """A one-time link that lets an invited account set its own password.
+
+    Only the SHA-256 of the token is kept: the link is shown once (and mailed where mail is
+    set up); resending makes a new token and revokes the old one.
+    """
+
+    __tablename__ = "activation_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class Decision(Base):
+    """An organizer's or operator's explicit decision to go on despite what was unresolved:
+    closing a round with short panels, publishing over a boundary tie, cancelling a job."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contest_id: Mapped[int | None] = mapped_column(ForeignKey("contests.id"), index=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id"))
+    kind: Mapped[str] = mapped_column(String(30))  # close_round, publish, cancel_job
+    subject: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # What the confirmation page listed, as Chinese sentences, kept as shown.
+    unresolved: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -7,10 +7,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -19,6 +21,7 @@ from kombu import Connection
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.serving import make_server
 
 from storage.database import make_engine, make_session_factory, upgrade
 from storage.objects import ObjectStore
@@ -178,3 +181,38 @@ def fleet(settings: Settings, object_store: ObjectStore, tmp_path: Path) -> Iter
     delete_queues(private)
     configure_celery(celery, settings)  # other tests publish through the shared app
     app.extensions["footprints.engine"].dispose()
+
+
+@pytest.fixture()
+def live_server(settings: Settings, object_store: ObjectStore) -> Iterator[str]:
+    """The app, with CSRF on, on a real HTTP server for the browser; yields its base URL."""
+    app = create_app({"SETTINGS": settings})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    app.extensions["footprints.engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, started once per run; each walk opens its own context."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        yield chromium
+        chromium.close()

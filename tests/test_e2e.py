@@ -7,55 +7,16 @@ worker, S3 server, RabbitMQ and PostgreSQL. The last screenshot is kept in test-
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
-from storage.objects import ObjectStore
-from storage.settings import Settings
-from tests.conftest import ROOT
+from tests.browser import ARTIFACTS
 from tests.factories import ENTRY_FIELDS, open_contest, unique
 from tests.media import make_clip
-from web import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture()
-def live_server(settings: Settings, object_store: ObjectStore) -> Iterator[str]:
-    app = create_app({"SETTINGS": settings})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    app.extensions["footprints.engine"].dispose()
-
-
-@pytest.fixture()
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
-        yield chromium
-        chromium.close()
 
 
 def test_register_submit_upload_with_a_dropped_link_and_watch_it_play(

@@ -76,6 +76,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_templates(app)
     register_commands(app)
+    from web import judging_settings  # noqa: F401 - its routes join judging_admin.bp
+
     for module in (
         pages,
         i18n,

@@ -9,11 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from judging.aggregation import METHODS
 from judging.assignment import AssignmentError
 from judging.codes import codes_of
-from judging.contest_form import form_to_config, rubric_text, tiers_text
-from judging.contest_setup import ContestConfigError, apply_config
 from judging.exports import scores_table
 from judging.numbers import ascii_int
 from judging.results import MIMETYPES, RENDERERS, publish_snapshot, results
@@ -44,7 +41,7 @@ bp = Blueprint("judging", __name__, url_prefix="/admin/judging")
 organizer_only = roles_required(Role.ORGANIZER)
 
 
-def _contest_and_round() -> tuple[Contest, Round | None]:
+def contest_and_round() -> tuple[Contest, Round | None]:
     contest = current_contest(db.session)
     if contest is None:
         abort(404)
@@ -103,32 +100,10 @@ def entry_progress(rnd: Round) -> list[tuple[int, str, str, int, int]]:
     ]
 
 
-@bp.route("/settings", methods=["GET", "POST"])
-@organizer_only
-def settings() -> Any:
-    contest, _rnd = _contest_and_round()
-    if request.method == "POST":
-        try:
-            apply_config(db.session, form_to_config(contest.slug, request.form.to_dict()))
-        except ContestConfigError as exc:
-            db.session.rollback()
-            flash(_("设置有误：%(problem)s", problem=str(exc)), "error")
-        else:
-            flash(_("评审设置已保存"), "success")
-            return redirect(url_for(".index"))
-    return render_template(
-        "admin/contest_settings.html",
-        contest=contest,
-        methods=sorted(METHODS),
-        tiers=tiers_text(contest.award_tiers),
-        rubric=rubric_text(contest),
-    )
-
-
 @bp.route("/invitations", methods=["POST"])
 @organizer_only
 def invitations() -> Any:
-    _contest, rnd = _contest_and_round()
+    _contest, rnd = contest_and_round()
     if rnd is None:
         abort(404)
     chosen = {n for v in request.form.getlist("judge") if (n := ascii_int(v)) is not None}
@@ -140,7 +115,7 @@ def invitations() -> Any:
 @bp.route("/")
 @organizer_only
 def index() -> Any:
-    contest, rnd = _contest_and_round()
+    contest, rnd = contest_and_round()
     snapshots = db.session.scalars(
         select(Snapshot).where(Snapshot.contest_id == contest.id).order_by(Snapshot.id.desc())
     ).all()
@@ -161,7 +136,7 @@ def index() -> Any:
 @bp.route("/rounds", methods=["POST"])
 @organizer_only
 def new_round() -> Any:
-    contest, _rnd = _contest_and_round()
+    contest, _rnd = contest_and_round()
     try:
         advance = parse_advance(request.form.get("advance", ""))
         name = (request.form.get("name") or "").strip()[:50] or _("初评")
@@ -174,7 +149,7 @@ def new_round() -> Any:
 @bp.route("/assign", methods=["POST"])
 @organizer_only
 def assign() -> Any:
-    contest, rnd = _contest_and_round()
+    contest, rnd = contest_and_round()
     if rnd is None:
         abort(404)
     seed = request.form.get("seed", "0")
@@ -195,7 +170,7 @@ def assign() -> Any:
 @bp.route("/panels", methods=["POST"])
 @organizer_only
 def panel() -> Any:
-    contest, rnd = _contest_and_round()
+    contest, rnd = contest_and_round()
     if rnd is None:
         abort(404)
     number = request.form.get("entry", "")
@@ -234,7 +209,7 @@ def panel() -> Any:
 @bp.route("/close", methods=["POST"])
 @organizer_only
 def close() -> Any:
-    _contest, rnd = _contest_and_round()
+    _contest, rnd = contest_and_round()
     if rnd is None:
         abort(404)
     close_round(db.session, rnd)
@@ -246,7 +221,7 @@ def close() -> Any:
 @organizer_only
 def unlock() -> Any:
     """Reopen one judge's score for one entry in a closed round, on the record."""
-    contest, rnd = _contest_and_round()
+    contest, rnd = contest_and_round()
     if rnd is None:
         abort(404)
     number = request.form.get("entry", "")
@@ -274,7 +249,7 @@ def unlock() -> Any:
 @bp.route("/results.<fmt>")
 @organizer_only
 def export(fmt: str) -> Any:
-    _contest, rnd = _contest_and_round()
+    _contest, rnd = contest_and_round()
     if rnd is None or fmt not in RENDERERS:
         abort(404)
     return Response(
@@ -288,7 +263,7 @@ def export(fmt: str) -> Any:
 @organizer_only
 def scores_download(fmt: str) -> Any:
     """Every judge's scores of the round, criterion by criterion."""
-    _contest, rnd = _contest_and_round()
+    _contest, rnd = contest_and_round()
     if rnd is None:
         abort(404)
     return spreadsheet_response(scores_table(db.session, rnd), fmt, f"scores-round{rnd.position}")
@@ -297,7 +272,7 @@ def scores_download(fmt: str) -> Any:
 @bp.route("/publish", methods=["POST"])
 @organizer_only
 def publish() -> Any:
-    _contest, rnd = _contest_and_round()
+    _contest, rnd = contest_and_round()
     if rnd is None:
         abort(404)
     snapshot = publish_snapshot(db.session, rnd)
