@@ -34,6 +34,7 @@ SIGNED_IN = frozenset(Role)
 ACCESS: dict[str, frozenset[Role | None]] = {
     "static": PUBLIC,
     "pages.index": PUBLIC,
+    "errors.favicon": PUBLIC,
     "pages.announcement": PUBLIC,
     "pages.announcement_download": PUBLIC,
     "pages.healthz": PUBLIC,
@@ -449,3 +450,64 @@ def test_errors_outside_views_are_chinese_pages(client: FlaskClient) -> None:
     assert missing.status_code == 404 and "页面不存在" in missing.get_data(as_text=True)
     api = client.get("/api/v1/no-such-thing", headers={"Accept": "application/json"})
     assert api.status_code == 404 and api.get_json()["error"]
+
+
+def test_a_crash_is_the_sites_own_page_and_is_logged(
+    settings: Any, object_store: Any, caplog: Any
+) -> None:
+    from web import create_app
+
+    app = create_app({"SETTINGS": settings, "TESTING": True, "WTF_CSRF_ENABLED": False})
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: the handler answers
+
+    @app.route("/boom")
+    def boom() -> str:
+        raise RuntimeError("a bug")
+
+    client = app.test_client()
+    page = client.get("/boom", headers={"Referer": "http://localhost/gallery/"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 500 and "服务器出了问题" in text and "中国梦·青春足迹" in text
+    assert 'href="/gallery/"' in text  # back to where the reader came from
+    assert "a bug" not in text and "Traceback" not in text
+    assert any("a bug" in repr(r.exc_info) for r in caplog.records if r.exc_info)
+    client.get("/lang/en")
+    english = client.get("/boom").get_data(as_text=True)
+    assert "Something went wrong on the server" in english
+    api = client.get("/api/v1/boom", headers={"Accept": "application/json"})
+    assert api.status_code in (404, 500) and api.is_json
+    app.extensions["footprints.engine"].dispose()
+
+
+def test_a_crash_answers_even_when_the_error_page_cannot_be_drawn(
+    settings: Any, object_store: Any, monkeypatch: Any
+) -> None:
+    import web.errors
+    from web import create_app
+
+    app = create_app({"SETTINGS": settings, "TESTING": True, "WTF_CSRF_ENABLED": False})
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.route("/boom")
+    def boom() -> str:
+        raise RuntimeError("a bug")
+
+    def no_page(*_args: Any) -> Any:
+        raise ConnectionError("the database is gone")
+
+    monkeypatch.setattr(web.errors, "page", no_page)
+    answer = app.test_client().get("/boom")
+    assert answer.status_code == 500 and "服务器出了问题" in answer.get_data(as_text=True)
+    app.extensions["footprints.engine"].dispose()
+
+
+def test_an_error_page_never_links_back_to_another_site(client: FlaskClient) -> None:
+    page = client.get("/no-such-page", headers={"Referer": "https://evil.example/x"})
+    assert page.status_code == 404 and "evil.example" not in page.get_data(as_text=True)
+    assert 'lang="zh-CN"' in page.get_data(as_text=True)
+
+
+def test_the_favicon_exists(client: FlaskClient) -> None:
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    icon.close()

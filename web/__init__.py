@@ -60,6 +60,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         admin,
         api,
         auth,
+        errors,
         gallery,
         i18n,
         judge,
@@ -79,6 +80,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web import judging_settings  # noqa: F401 - its routes join judging_admin.bp
 
     for module in (
+        errors,
         pages,
         i18n,
         auth,

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
-from werkzeug.exceptions import HTTPException
 
 from judging.blind import announced_rows
 from judging.exports import snapshot_table
-from judging.messages import N_
 from judging.submissions import current_contest
 from storage.models import Contest, Snapshot
 from web.downloads import spreadsheet_response
@@ -24,31 +22,6 @@ bp = Blueprint("pages", __name__)
 @bp.route("/")
 def index() -> Any:
     return render_template("index.html", contest=current_contest(db.session))
-
-
-# What a person reads for errors that reach no view (a wrong method, a malformed request).
-ERRORS = {
-    400: N_("请求有误，请返回上一页检查填写的内容后再试"),
-    403: N_("您没有权限进行这个操作"),
-    404: N_("页面不存在，或者您没有权限查看"),
-    405: N_("这个页面不能这样打开，请返回上一页再试"),
-    413: N_("提交的内容过大"),
-    429: N_("操作太频繁，请稍后再试"),
-}
-
-
-@bp.app_errorhandler(400)
-@bp.app_errorhandler(403)
-@bp.app_errorhandler(404)
-@bp.app_errorhandler(405)
-@bp.app_errorhandler(413)
-@bp.app_errorhandler(429)
-def client_error(exc: HTTPException) -> Any:
-    code = exc.code or 400
-    message = _(ERRORS.get(code, ERRORS[400]))
-    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-        return jsonify(error=message), code
-    return render_template("error.html", message=message), code
 
 
 @bp.route("/announcements/<int:snapshot_id>")
