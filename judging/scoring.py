@@ -9,9 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from judging.messages import Message
-from judging.numbers import ascii_int
 from judging.rounds import RoundError, is_assigned, rubric_of
-from judging.rubric import ScoreError
 from storage.models import Entry, Round, Score, ScoreChange, User, utcnow
 
 
@@ -171,41 +169,3 @@ def history(session: Session, score: Score) -> list[ScoreChange]:
             select(ScoreChange).where(ScoreChange.score_id == score.id).order_by(ScoreChange.id)
         )
     )
-
-
-def import_scores(
-    session: Session, rnd: Round, rows: list[dict[str, str]], importer: User
-) -> tuple[int, list[str]]:
-    """Submit paper scores: rows with `entry` (number), `judge` (username), one column per
-    criterion key, optional `comment`. Returns (saved, problems); a bad row saves nothing."""
-    entries = {
-        e.number: e
-        for e in session.scalars(select(Entry).where(Entry.contest_id == rnd.contest_id))
-    }
-    judges = {u.username: u for u in session.scalars(select(User))}
-    saved, problems = 0, []
-    for line, row in enumerate(rows, start=2):
-        entry = entries.get(ascii_int(str(row.get("entry", ""))) or -1)
-        judge = judges.get(str(row.get("judge", "")).strip())
-        if entry is None or judge is None:
-            problems.append(
-                f"line {line}: unknown entry {row.get('entry')!r} or judge {row.get('judge')!r}"
-            )
-            continue
-        try:
-            save_score(
-                session,
-                rnd,
-                judge,
-                entry,
-                row,
-                row.get("comment", ""),
-                submit=True,
-                address=f"import by {importer.username}",
-            )
-        except (RoundError, ScoreError) as exc:
-            session.rollback()
-            problems.append(f"line {line}: {exc}")
-        else:
-            saved += 1
-    return saved, problems

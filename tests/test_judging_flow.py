@@ -196,7 +196,15 @@ def test_paper_scores_import_from_a_spreadsheet(
     )
     result = runner.invoke(args=["scores", "import", contest.slug, str(sheet)])
     assert result.exit_code == 1
-    assert "1 scores imported, 2 rows refused" in result.output
+    assert "未导入任何评分：2 处问题" in result.output  # the good line waits for the others
+    assert score_of(session, rnd, judge.id, entry.id) is None
+    sheet.write_text(
+        "entry,judge,theme,story,production,appeal,comment\n"
+        f"{entry.number},{judge.username},25,25,20,10,纸质评分\n",
+        encoding="utf-8-sig",
+    )
+    result = runner.invoke(args=["scores", "import", contest.slug, str(sheet)])
+    assert result.exit_code == 0 and "已导入 1 条评分" in result.output
     score = score_of(session, rnd, judge.id, entry.id)
     assert score is not None and score.total == 80 and score.comment == "纸质评分"
 

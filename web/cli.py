@@ -270,13 +270,11 @@ scores_cli = AppGroup("scores", help="Judges' scores.")
 @click.argument("contest_slug")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def scores_import(contest_slug: str, path: str) -> None:
-    """Submit paper scores from a CSV: entry, judge, one column per criterion, comment."""
-    import csv
-
+    """Submit paper scores from a CSV (UTF-8 or GBK) or XLSX file, all rows or none (README)."""
     from sqlalchemy import select
 
     from judging.rounds import current_round
-    from judging.scoring import import_scores
+    from judging.score_import import import_scores
     from storage.models import Contest, Role, User
 
     contest = db.session.scalar(select(Contest).where(Contest.slug == contest_slug))
@@ -286,14 +284,17 @@ def scores_import(contest_slug: str, path: str) -> None:
     importer = db.session.scalar(select(User).where(User.role == Role.ORGANIZER))
     if importer is None:
         raise click.ClickException("an organizer account must exist to sign the import")
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    saved, problems = import_scores(db.session, rnd, rows, importer)
-    for problem in problems:
+    with open(path, "rb") as fh:
+        outcome = import_scores(db.session, rnd, fh.read(), importer)
+    for problem in outcome.problems:
         click.echo(problem, err=True)
-    click.echo(f"{saved} scores imported, {len(problems)} rows refused")
-    if problems:
+    if outcome.problems:
+        click.echo(
+            f"未导入任何评分：{len(outcome.problems)} 处问题，改正后请重新导入整个文件"
+            f" (nothing imported: {len(outcome.problems)} problems)"
+        )
         sys.exit(1)
+    click.echo(f"已导入 {outcome.saved} 条评分 ({outcome.saved} scores imported)")
 
 
 @click.command("results", help="Print or write a contest's results (its current round).")
