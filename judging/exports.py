@@ -1,7 +1,9 @@
 """What organizers download besides results: entries, raw scores and published 公示.
 
 Each builds a header and rows; `judging.spreadsheet` writes them as CSV or XLSX, so text from
-contestants and judges can never run as a formula.
+contestants and judges can never run as a formula. Entry numbers are text with their zeros
+(0004), as everywhere else on the site. The XLSX of the results and of a 公示 carries a second
+sheet, 说明 (`judging.export_notes`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.rounds import rubric_of
+from judging.spreadsheet import entry_number
 from storage.models import Contest, Entry, Round, Score, User
 
 Table = tuple[list[str], list[list[Any]]]
@@ -37,7 +40,7 @@ def entries_table(session: Session, contest: Contest) -> Table:
     )
     body = [
         [
-            e.number,
+            entry_number(e.number),
             e.title,
             e.collective,
             e.category.label,
@@ -75,7 +78,7 @@ def scores_table(session: Session, rnd: Round) -> Table:
     ).tuples()
     body = [
         [
-            entry.number,
+            entry_number(entry.number),
             entry.title,
             judge.display_name,
             *(score.values.get(c.key, "") for c in criteria),
@@ -92,4 +95,6 @@ def snapshot_table(rows: list[dict[str, Any]]) -> Table:
     """A published 公示's rows as the public may read them (`judging.blind.announced_rows`)."""
     header = ["名次", "编号", "作品名称", "集体名称", "得分", "奖项"]
     keys = ["rank", "number", "title", "collective", "score", "award"]
-    return header, [[row.get(k, "") for k in keys] for row in rows]
+    return header, [
+        [entry_number(row[k]) if k == "number" else row.get(k, "") for k in keys] for row in rows
+    ]

@@ -5,8 +5,28 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from judging.messages import N_
+
 TIE_AT_BOUNDARY = "tie_at_award_boundary"
 DISAGREEMENT = "judges_disagree"
+# Flags of entries the ranking could not judge in full (judging/panels.round_results).
+SHORT_PANEL = "short_panel"
+UNSCORED = "unscored"
+EXCLUDED = "excluded"
+# What pages and exports call every flag a result row may carry (Chinese; the web layer
+# translates): the one list, so no export or page shows a code.
+FLAG_LABELS: dict[str, str] = {
+    TIE_AT_BOUNDARY: N_("获奖线并列"),
+    DISAGREEMENT: N_("评委分歧大"),
+    SHORT_PANEL: N_("评委不足"),
+    UNSCORED: N_("未评分"),
+    EXCLUDED: N_("不再参评"),
+}
+
+
+def flag_label(code: str) -> str:
+    """The Chinese name of a result flag."""
+    return FLAG_LABELS.get(code, code)
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -15,7 +16,15 @@ from judging import spreadsheet
 from judging.aggregation import aggregate
 from judging.codes import codes_of
 from judging.gallery import vote_counts
-from judging.ranking import Ranked, Tier, award, combine_with_votes, rank, tiers_from_shares
+from judging.ranking import (
+    Ranked,
+    Tier,
+    award,
+    combine_with_votes,
+    flag_label,
+    rank,
+    tiers_from_shares,
+)
 from storage.models import Entry, Round, Score, Snapshot, User
 
 
@@ -27,24 +36,54 @@ class ResultRow:
     collective: str
     district: str
     industry: str
-    rank: int
-    score: float
+    rank: int  # 0: not ranked (no submitted score yet; see judging/panels.round_results)
+    score: float | None  # None: not scored yet
     award: str
     flags: list[str]
     judges: dict[str, float] = field(default_factory=dict)  # judge name -> total
     code: str = ""  # the entry's anonymous code in the round, what its judges knew it by
 
+    @property
+    def flag_names(self) -> list[str]:
+        """The flags' Chinese names (`judging.ranking.FLAG_LABELS`), for pages and exports."""
+        return [flag_label(flag) for flag in self.flags]
+
+
+class Results(list[ResultRow]):
+    """A round's result rows, in rank order, knowing their round for the exports' 说明."""
+
+    def __init__(self, rnd: Round, rows: Iterable[ResultRow] = ()) -> None:
+        super().__init__(rows)
+        self.round = rnd
+
+    def notes(self, now: datetime | None = None) -> list[tuple[str, str]]:
+        """The 说明 sheet: method, panels, award tiers and the time of the export."""
+        # Imported here: export_notes needs judging.rounds, which imports this module.
+        from judging.export_notes import exported_now, round_notes
+
+        contest = self.round.contest
+        panels = [len(row.judges) for row in self]
+        return [
+            *round_notes(contest, self.round, contest.aggregation, panels),
+            exported_now(now),
+        ]
+
 
 def tiers_of(contest_tiers: list[dict[str, Any]], entries: int) -> list[Tier]:
-    """Award tiers given by count (`count`) or by share of the entries (`share`)."""
-    counted = [Tier(t["name"], int(t["count"])) for t in contest_tiers if "count" in t]
-    shared = tiers_from_shares(
-        entries, [(t["name"], float(t["share"])) for t in contest_tiers if "share" in t]
-    )
-    return counted + shared
+    """Award tiers in the order written, each given by count (`count`) or by share of the
+    `entries` (`share`, its count worked out where it stands, rounded as tiers_from_shares
+    rounds): [一等奖 count 2, 二等奖 share 0.2, 三等奖 count 3] over 20 entries gives ranks 1–2,
+    3–6 and 7–9."""
+    return [
+        Tier(t["name"], int(t["count"]))
+        if "count" in t
+        else tiers_from_shares(entries, [(t["name"], float(t["share"]))])[0]
+        for t in contest_tiers
+        if "count" in t or "share" in t
+    ]
 
 
-def results(session: Session, rnd: Round) -> list[ResultRow]:
+def results(session: Session, rnd: Round) -> Results:
     """Rank the round's entries from submitted scores with the contest's method."""
     contest = rnd.contest
     submitted = session.scalars(
@@ -55,7 +94,7 @@ def results(session: Session, rnd: Round) -> list[ResultRow]:
         if score.total is not None:
             sheet.setdefault(score.entry_id, {})[score.judge_id] = score.total
     if not sheet:
-        return []
+        return Results(rnd)
     scores = aggregate(contest.aggregation, sheet, min_panel=contest.trim_min_panel)
     if contest.jury_weight < 1:
         scores = combine_with_votes(scores, vote_counts(session, contest), contest.jury_weight)
@@ -65,23 +104,26 @@ def results(session: Session, rnd: Round) -> list[ResultRow]:
     rows = _award_by_category(ranked, contest.award_tiers, entries)
     names = {u.id: f"{u.display_name}（{u.username}）" for u in session.scalars(select(User))}
     codes = codes_of(session, rnd)
-    return [
-        ResultRow(
-            entry=row.entry,
-            number=entries[row.entry].number,
-            title=entries[row.entry].title,
-            collective=entries[row.entry].collective,
-            district=entries[row.entry].district,
-            industry=entries[row.entry].industry,
-            rank=row.rank,
-            score=row.score,
-            award=row.award,
-            flags=row.flags,
-            judges={names.get(j, str(j)): t for j, t in sorted(sheet[row.entry].items())},
-            code=codes.get(row.entry, ""),
-        )
-        for row in rows
-    ]
+    return Results(
+        rnd,
+        (
+            ResultRow(
+                entry=row.entry,
+                number=entries[row.entry].number,
+                title=entries[row.entry].title,
+                collective=entries[row.entry].collective,
+                district=entries[row.entry].district,
+                industry=entries[row.entry].industry,
+                rank=row.rank,
+                score=row.score,
+                award=row.award,
+                flags=row.flags,
+                judges={names.get(j, str(j)): t for j, t in sorted(sheet[row.entry].items())},
+                code=codes.get(row.entry, ""),
+            )
+            for row in rows
+        ),
+    )
 
 
 def _criterion_means(scores: Sequence[Score], key: str) -> dict[int, float]:
@@ -105,54 +147,49 @@ def _award_by_category(
     return rows
 
 
-COLUMNS = [
-    "rank",
-    "number",
-    "code",
-    "title",
-    "collective",
-    "district",
-    "industry",
-    "score",
-    "award",
-    "flags",
-]
-HEADERS = [
-    "名次",
-    "编号",
-    "匿名编号",
-    "作品名称",
-    "集体名称",
-    "县（市）区",
-    "行业",
-    "得分",
-    "奖项",
-    "提示",
+# The export's columns: Chinese heading, then the cell of a row. Numbers are text with their
+# zeros (0004); flags are their Chinese names.
+COLUMNS: list[tuple[str, Callable[[ResultRow], Any]]] = [
+    ("名次", lambda r: r.rank),
+    ("编号", lambda r: spreadsheet.entry_number(r.number)),
+    ("匿名编号", lambda r: r.code),
+    ("作品名称", lambda r: r.title),
+    ("集体名称", lambda r: r.collective),
+    ("县（市）区", lambda r: r.district),
+    ("行业", lambda r: r.industry),
+    ("得分", lambda r: r.score),
+    ("奖项", lambda r: r.award),
+    ("提示", lambda r: "、".join(r.flag_names)),
+    ("评委人数", lambda r: len(r.judges)),
 ]
 
 
 def table(rows: list[ResultRow]) -> tuple[list[str], list[list[Any]]]:
     """Header and rows, with one column per judge for the breakdown."""
     judges = sorted({name for row in rows for name in row.judges})
-    header = HEADERS + judges
+    header = [heading for heading, _cell in COLUMNS] + judges
     body = [
-        [getattr(row, c) if c != "flags" else ",".join(row.flags) for c in COLUMNS]
-        + [row.judges.get(j, "") for j in judges]
+        [cell(row) for _heading, cell in COLUMNS] + [row.judges.get(j, "") for j in judges]
         for row in rows
     ]
     return header, body
 
 
 def to_csv(rows: list[ResultRow]) -> str:
+    """The table alone (the 说明 is the XLSX's second sheet)."""
     return spreadsheet.to_csv(*table(rows))
 
 
 def to_json(rows: list[ResultRow]) -> str:
-    return json.dumps([asdict(r) for r in rows], ensure_ascii=False, indent=2)
+    return json.dumps(
+        [{**asdict(r), "flag_names": r.flag_names} for r in rows], ensure_ascii=False, indent=2
+    )
 
 
-def to_xlsx(rows: list[ResultRow]) -> bytes:
-    return spreadsheet.to_xlsx(*table(rows), title="results")
+def to_xlsx(rows: list[ResultRow], now: datetime | None = None) -> bytes:
+    """The table, and a 说明 sheet where the rows know their round."""
+    notes = rows.notes(now) if isinstance(rows, Results) else []
+    return spreadsheet.to_xlsx(*table(rows), title="results", notes=notes)
 
 
 def publish_snapshot(session: Session, rnd: Round) -> Snapshot:

@@ -5,6 +5,9 @@ carriage return, which spreadsheet programs run as a formula: `=HYPERLINK("http:
 would send the neighbouring cells away when clicked. Every text cell that starts so is
 neutralised (OWASP's CSV-injection rule): in CSV it gets a leading apostrophe, which the
 programs hide; in XLSX it is stored as a string cell, never as a formula.
+
+CSV carries the table alone, so any program can read it; the 说明 (method, panels, export
+time, the 公示期) is the XLSX's second sheet.
 """
 
 from __future__ import annotations
@@ -15,10 +18,17 @@ from collections.abc import Sequence
 from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NOTES_SHEET = "说明"
+NOTES_HEADER = ("项目", "说明")
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+
+
+def entry_number(number: int) -> str:
+    """An entry's number as the site writes it (0004): text, so a spreadsheet keeps the zeros."""
+    return f"{number:04d}"
 
 
 def is_formula_like(value: Any) -> bool:
@@ -41,19 +51,41 @@ def to_csv(header: Sequence[str], body: Sequence[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
-def to_xlsx(header: Sequence[str], body: Sequence[Sequence[Any]], title: str) -> bytes:
-    """One sheet named `title`; text is always text, never a formula."""
+def to_xlsx(
+    header: Sequence[str],
+    body: Sequence[Sequence[Any]],
+    title: str,
+    notes: Sequence[tuple[str, str]] = (),
+) -> bytes:
+    """A sheet named `title`, and with `notes` a second sheet 说明 of (item, text) lines.
+
+    Text is always a string cell, never a formula, and formatted as text (`@`), so a number
+    written as text, such as entry 0004, keeps its zeros when Excel or WPS opens the file.
+    """
     from openpyxl import Workbook
+    from openpyxl.styles import Alignment
 
     book = Workbook()
     sheet = book.worksheets[0]
     sheet.title = title
-    for line in [header, *body]:
+    _append(sheet, [header, *body])
+    if notes:
+        about = book.create_sheet(NOTES_SHEET)
+        _append(about, [NOTES_HEADER, *notes])
+        about.column_dimensions["A"].width = 30
+        about.column_dimensions["B"].width = 90
+        for cell in about["B"]:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _append(sheet: Any, lines: Sequence[Sequence[Any]]) -> None:
+    for line in lines:
         sheet.append(list(line))
         for cell in sheet[sheet.max_row]:
             # openpyxl turns any string starting with "=" into a formula cell.
             if isinstance(cell.value, str):
                 cell.data_type = "s"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+                cell.number_format = "@"
