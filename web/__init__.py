@@ -77,7 +77,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_templates(app)
     register_commands(app)
-    from web import judging_settings  # noqa: F401 - its routes join judging_admin.bp
+    # Their routes join other blueprints: judging_admin.bp, auth.bp (activation), admin.bp.
+    from web import activation, judges_admin, judging_settings  # noqa: F401
 
     for module in (
         errors,

@@ -43,10 +43,20 @@ DEMO_INDUSTRIES = [
 ]
 DEMO_USERS = {
     Role.CONTESTANT: ("demo-contestant", "示例联系人（团市委青年文明号集体）"),
-    Role.JUDGE: ("demo-judge", "示例评委"),
     Role.ORGANIZER: ("demo-organizer", "示例组委会"),
     Role.OPERATOR: ("demo-operator", "示例运维"),
 }
+# Enough judges for the default panels of 3, each of another unit and district, so that the
+# automatic conflict rules (same unit, same district) still leave every entry 5 judges.
+DEMO_JUDGES = [
+    # username, name, unit, district, phone
+    ("demo-judge", "示例评委", "市广播电视台", "市直单位", "13800000001"),
+    ("demo-judge2", "示例评委二", "市艺术学校", "历下区", "13800000002"),
+    ("demo-judge3", "示例评委三", "市第一人民医院", "市中区", "13800000003"),
+    ("demo-judge4", "示例评委四", "市交通运输局", "槐荫区", "13800000004"),
+    ("demo-judge5", "示例评委五", "市文化馆", "天桥区", "13800000005"),
+    ("demo-judge6", "示例评委六", "某大学新闻与传播学院", "", "13800000006"),
+]
 
 
 @dataclass(frozen=True)
@@ -77,20 +87,34 @@ def seed_demo(session: Session) -> list[DemoAccount]:
                 industries=DEMO_INDUSTRIES,
             )
         )
-    accounts = []
-    for role, (username, display_name) in DEMO_USERS.items():
-        user = session.scalar(select(User).where(User.username == username))
-        password = None
-        if user is None:
-            password = secrets.token_urlsafe(9)
-            session.add(
-                User(
-                    username=username,
-                    display_name=display_name,
-                    role=role,
-                    password_hash=hash_password(password),
-                )
-            )
-        accounts.append(DemoAccount(role, username, password))
+    accounts = [
+        _account(session, role, username, display_name)
+        for role, (username, display_name) in DEMO_USERS.items()
+    ]
+    for username, display_name, unit, district, phone in DEMO_JUDGES:
+        account = _account(session, Role.JUDGE, username, display_name)
+        judge = session.scalar(select(User).where(User.username == username))
+        if judge is not None and not (judge.unit or judge.district or judge.phone):
+            # A demo judge made before judges had a unit and district gets them now.
+            judge.unit, judge.district, judge.phone = unit, district, phone
+            judge.email = f"{username}@example.org"
+        accounts.append(account)
     session.commit()
     return accounts
+
+
+def _account(session: Session, role: Role, username: str, display_name: str) -> DemoAccount:
+    """The demo account, added with a new password where it is missing."""
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        return DemoAccount(role, username, None)
+    password = secrets.token_urlsafe(9)
+    session.add(
+        User(
+            username=username,
+            display_name=display_name,
+            role=role,
+            password_hash=hash_password(password),
+        )
+    )
+    session.flush()
+    return DemoAccount(role, username, password)
