@@ -1,91 +1,195 @@
-"""The organizer's contest settings form: plain text fields to and from a configuration."""
+"""The organizer's settings page as a configuration, and back.
+
+The page holds the rubric and the award tiers as rows (blank rows are ignored), numbers as
+typed, shares in per cent and the tie-break as an order number on each criterion's row. Here
+those become a configuration for `judging.contest_setup`, whose problems are turned back into
+the page's field paths: ("rubric", 3, "max_points") is the fourth row as shown.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from judging.contest_setup import ContestConfigError
+from sqlalchemy.orm import Session
+
+from judging.config_values import Path, Problem, Problems, number
+from judging.contest_setup import ContestConfigError, apply_config, checked_config
+from judging.messages import Message
 from judging.rounds import rubric_of
 from storage.models import Contest
 
-
-def tiers_text(tiers: list[dict[str, Any]]) -> str:
-    """One tier a line: `一等奖:3`, `二等奖:10%`, optionally `:collective` or `:aspiring`."""
-    lines = []
-    for tier in tiers:
-        amount = f"{tier['count']}" if "count" in tier else f"{float(tier['share']) * 100:g}%"
-        lines.append(
-            ":".join([tier["name"], amount, *([tier["category"]] if "category" in tier else [])])
-        )
-    return "\n".join(lines)
+BLANK_ROWS = 2  # empty rows under the stored ones, to add to without the page's script
+CRITERION_TEXTS = ("key", "name", "max_points", "step", "weight", "tie", "description")
+OBJECTION = ("objection_office", "objection_contact", "objection_phone", "objection_email")
+NUMBERS = ("trim_min_panel", "judges_per_entry", "jury_weight", "disagreement")
 
 
-def parse_tiers(text: str) -> list[dict[str, Any]]:
-    tiers = []
-    for line in filter(None, (raw.strip() for raw in text.splitlines())):
-        name, _sep, rest = line.partition(":")
-        amount, _sep, category = rest.partition(":")
-        try:
-            tier: dict[str, Any] = (
-                {"name": name.strip(), "share": float(amount.rstrip("%")) / 100}
-                if amount.endswith("%")
-                else {"name": name.strip(), "count": int(amount)}
-            )
-        except ValueError as exc:
-            raise ContestConfigError(f"award_tiers: {line!r} is not name:count or name:N%") from exc
-        if category.strip():
-            tier["category"] = category.strip()
-        tiers.append(tier)
-    return tiers
+def _g(value: float) -> str:
+    return f"{value:g}"
 
 
-def rubric_text(contest: Contest) -> str:
-    """One criterion a line: key|name|max points|step|weight|description."""
-    return "\n".join(
-        f"{c.key}|{c.name}|{c.max_points:g}|{c.step:g}|{c.weight:g}|{c.description}"
-        for c in rubric_of(contest).criteria
-    )
-
-
-def parse_rubric(text: str) -> list[dict[str, Any]]:
-    criteria = []
-    for line in filter(None, (raw.strip() for raw in text.splitlines())):
-        parts = [p.strip() for p in line.split("|")]
-        if len(parts) < 3:
-            raise ContestConfigError(f"rubric: {line!r} needs key|name|max points")
-        try:
-            criteria.append(
-                {
-                    "key": parts[0],
-                    "name": parts[1],
-                    "max_points": float(parts[2]),
-                    "step": float(parts[3]) if len(parts) > 3 and parts[3] else 0.5,
-                    "weight": float(parts[4]) if len(parts) > 4 and parts[4] else 1.0,
-                    "description": parts[5] if len(parts) > 5 else "",
-                }
-            )
-        except ValueError as exc:
-            raise ContestConfigError(f"rubric: {line!r} has a number that is not one") from exc
-    return criteria
-
-
-def form_to_config(slug: str, form: dict[str, str]) -> dict[str, Any]:
-    """The settings form's fields as a configuration for `apply_config`."""
-    try:
-        return {
-            "slug": slug,
-            "blind": form.get("blind") == "1",
-            "gallery_after_judging": form.get("gallery_after_judging") == "1",
-            "reveal_scores": form.get("reveal_scores", "after_submit"),
-            "auto_conflicts": [r for r in ("unit", "district") if form.get(f"conflict_{r}") == "1"],
-            "aggregation": form.get("aggregation", "trimmed_mean"),
-            "trim_min_panel": int(form.get("trim_min_panel", "5")),
-            "judges_per_entry": int(form.get("judges_per_entry", "3")),
-            "jury_weight": float(form.get("jury_weight", "1")),
-            "disagreement": float(form.get("disagreement", "20")),
-            "award_tiers": parse_tiers(form.get("award_tiers", "")),
-            "rubric": parse_rubric(form.get("rubric", "")),
-            "tie_break": [k.strip() for k in form.get("tie_break", "").split(",") if k.strip()],
+def form_data(contest: Contest) -> dict[str, Any]:
+    """The page's fields filled from the contest, with blank rows to add to."""
+    ties = {key: i + 1 for i, key in enumerate(contest.tie_break or [])}
+    rubric = [
+        {
+            "key": c.key,
+            "name": c.name,
+            "max_points": _g(c.max_points),
+            "step": _g(c.step),
+            "weight": _g(c.weight),
+            "tie": str(ties[c.key]) if c.key in ties else "",
+            "description": c.description,
         }
-    except ValueError as exc:
-        raise ContestConfigError(f"a number field is not a number: {exc}") from exc
+        for c in rubric_of(contest).criteria
+    ]
+    tiers = [
+        {
+            "name": t["name"],
+            "kind": "count" if "count" in t else "share",
+            "amount": str(t["count"]) if "count" in t else _g(round(float(t["share"]) * 100, 6)),
+            "category": t.get("category", ""),
+        }
+        for t in contest.award_tiers or []
+    ]
+    return {
+        "blind": contest.blind,
+        "gallery_after_judging": contest.gallery_after_judging,
+        "conflict_unit": "unit" in (contest.auto_conflicts or []),
+        "conflict_district": "district" in (contest.auto_conflicts or []),
+        "reveal_scores": contest.reveal_scores,
+        "aggregation": contest.aggregation,
+        "trim_min_panel": str(contest.trim_min_panel),
+        "judges_per_entry": str(contest.judges_per_entry),
+        "jury_weight": _g(contest.jury_weight),
+        "disagreement": _g(contest.disagreement),
+        "rubric": rubric + [{}] * BLANK_ROWS,
+        "award_tiers": tiers + [{}] * BLANK_ROWS,
+        "publicity_starts_on": contest.publicity_starts_on,
+        "publicity_ends_on": contest.publicity_ends_on,
+        **{name: getattr(contest, name) for name in OBJECTION},
+    }
+
+
+def _blank(row: dict[str, Any], names: tuple[str, ...]) -> bool:
+    return not any(str(row.get(name) or "").strip() for name in names)
+
+
+@dataclass
+class FormConfig:
+    """A configuration from the page, the page's rows it kept, and the page's own problems."""
+
+    config: dict[str, Any]
+    criterion_rows: list[int] = field(default_factory=list)
+    tier_rows: list[int] = field(default_factory=list)
+    problems: Problems = field(default_factory=Problems)
+
+    def page_path(self, path: Path) -> Path:
+        """Where on the page a problem of the configuration at `path` belongs."""
+        if path[:1] in {("rubric",), ("award_tiers",)} and len(path) >= 2:
+            rows = self.criterion_rows if path[0] == "rubric" else self.tier_rows
+            name = path[2] if len(path) > 2 else "name"
+            if path[0] == "award_tiers" and name in {"count", "share"}:
+                name = "amount"
+            return (path[0], rows[int(path[1])], name)
+        if path[:1] == ("tie_break",) and len(path) == 2:
+            key = self.config["tie_break"][int(path[1])]
+            keys = [c.get("key") for c in self.config["rubric"]]
+            if key in keys:
+                return ("rubric", self.criterion_rows[keys.index(key)], "tie")
+        if path[:1] == ("tie_break",):
+            return ("rubric",)
+        return path
+
+
+def _criteria(form: FormConfig, rows: list[dict[str, Any]]) -> list[str]:
+    """The rubric's rows into the configuration; returns the tie-break keys in order."""
+    criteria: list[dict[str, Any]] = []
+    ties: list[tuple[Decimal, str]] = []
+    for row_number, row in enumerate(rows):
+        if _blank(row, CRITERION_TEXTS):
+            continue
+        criterion = {name: row.get(name) or "" for name in CRITERION_TEXTS[:-2]}
+        criterion["key"] = str(criterion["key"]).strip()
+        criterion["description"] = row.get("description") or ""
+        # Blank step and weight: the usual 0.5 and 1, as in a contest file.
+        for name in ("step", "weight"):
+            if not str(criterion[name]).strip():
+                del criterion[name]
+        criteria.append(criterion)
+        form.criterion_rows.append(row_number)
+        if str(row.get("tie") or "").strip():
+            order = number(
+                form.problems, ("rubric", row_number, "tie"), row["tie"], 1, 20, integer=True
+            )
+            if order is not None and any(order == seen for seen, _key in ties):
+                form.problems.add(
+                    ("rubric", row_number, "tie"), Message("顺序 %(n)s 重复了", n=int(order))
+                )
+            elif order is not None:
+                ties.append((order, criterion["key"]))
+    form.config["rubric"] = criteria
+    return [str(key).strip() for _order, key in sorted(ties, key=lambda pair: pair[0])]
+
+
+def _tiers(form: FormConfig, rows: list[dict[str, Any]]) -> None:
+    """The award tiers' rows, in the order given: that is the order they are awarded in."""
+    tiers = []
+    for row_number, row in enumerate(rows):
+        if _blank(row, ("name", "amount")):
+            continue
+        tier: dict[str, Any] = {"name": row.get("name") or ""}
+        if row.get("kind") == "share":
+            path = ("award_tiers", row_number, "amount")
+            percent = number(
+                form.problems, path, row.get("amount") or "", 0, 100, low_included=False
+            )
+            # A wrong per cent is reported above; the stand-in keeps it from being reported twice.
+            tier["share"] = percent / 100 if percent is not None else Decimal("0.01")
+        else:
+            tier["count"] = row.get("amount") or ""
+        if row.get("category"):
+            tier["category"] = row["category"]
+        tiers.append(tier)
+        form.tier_rows.append(row_number)
+    form.config["award_tiers"] = tiers
+
+
+def form_to_config(slug: str, data: dict[str, Any]) -> FormConfig:
+    """The page's fields (as WTForms' `form.data` holds them) as a configuration."""
+    conflicts = [name for name in ("unit", "district") if data.get(f"conflict_{name}")]
+    form = FormConfig(
+        {
+            "slug": slug,
+            "blind": bool(data.get("blind")),
+            "gallery_after_judging": bool(data.get("gallery_after_judging")),
+            "auto_conflicts": conflicts,
+            "reveal_scores": data.get("reveal_scores"),
+            "aggregation": data.get("aggregation"),
+            **{name: data.get(name) or "" for name in NUMBERS},
+            "publicity_starts_on": data.get("publicity_starts_on") or "",
+            "publicity_ends_on": data.get("publicity_ends_on") or "",
+            **{name: data.get(name) or "" for name in OBJECTION},
+        }
+    )
+    form.config["tie_break"] = _criteria(form, list(data.get("rubric") or []))
+    _tiers(form, list(data.get("award_tiers") or []))
+    return form
+
+
+def save_settings(session: Session, slug: str, data: dict[str, Any]) -> list[Problem]:
+    """Save the page's settings, or nothing: then every problem, at its place on the page."""
+    form = form_to_config(slug, data)
+    problems = list(form.problems.found)
+    try:
+        if problems:
+            checked_config(session, form.config)  # to report the rest too
+        else:
+            apply_config(session, form.config)
+    except ContestConfigError as exc:
+        problems += [Problem(form.page_path(p.path), p.message) for p in exc.problems]
+    if problems:
+        session.rollback()
+    return problems

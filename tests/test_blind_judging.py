@@ -39,7 +39,7 @@ from storage.models import (
 )
 from storage.objects import ObjectStore, derived_key, original_key
 from storage.settings import Settings
-from tests.factories import make_entry, make_user, stored_job, unique
+from tests.factories import make_entry, make_user, post_confirmed, stored_job, unique
 from tests.media import make_clip
 
 pytestmark = pytest.mark.integration
@@ -246,7 +246,7 @@ def test_codes_are_stable_per_round_and_organizers_see_both(
     client.post("/admin/judging/assign", data={"seed": "4"})  # assigned again: same codes
     desk = client.get("/admin/judging/").get_data(as_text=True)
     for entry in mine:
-        assert re.search(rf"{entry.number:04d}</td><td>{before[entry.id]}</td>", desk), desk
+        assert re.search(rf"{entry.number:04d}</td><td[^>]*>{before[entry.id]}</td>", desk), desk
     auth.logout()
     auth.login(judge.username)
     assert {e.id: code_of(client, e) for e in mine} == before
@@ -298,7 +298,7 @@ def test_the_organizer_is_warned_before_the_gallery_shows_an_entry_in_a_blind_ro
     plain = client.post(f"/admin/entries/{outside.id}/approval", data={"approved": "1"})
     assert plain.status_code == 302
     # Once the round is over, the warning is gone.
-    client.post("/admin/judging/close")
+    post_confirmed(client, "/admin/judging/close")
     later = client.post(f"/admin/entries/{entries[1].id}/approval", data={"approved": "1"})
     assert later.status_code == 302
 
@@ -320,15 +320,28 @@ def test_no_public_gallery_until_judging_ends(
         "judges_per_entry": "3",
         "jury_weight": "1",
         "disagreement": "20",
-        "award_tiers": "一等奖:1",
-        "rubric": "theme|主题立意|30\nstory|故事|30\nproduction|制作|25\nappeal|感染力|15",
+        "reveal_scores": "after_submit",
+        "award_tiers-0-name": "一等奖",
+        "award_tiers-0-amount": "1",
+        **{
+            f"rubric-{i}-{name}": value
+            for i, row in enumerate(
+                [
+                    ("theme", "主题立意", "30"),
+                    ("story", "故事", "30"),
+                    ("production", "制作", "25"),
+                    ("appeal", "感染力", "15"),
+                ]
+            )
+            for name, value in zip(("key", "name", "max_points"), row, strict=True)
+        },
     }
     saved = client.post("/admin/judging/settings", data=form, follow_redirects=True)
     assert "评审设置已保存" in saved.get_data(as_text=True)
     session.refresh(contest)
     assert contest.gallery_after_judging is True
     settings_page = client.get("/admin/judging/settings").get_data(as_text=True)
-    assert 'name="gallery_after_judging" value="1" checked' in settings_page
+    assert re.search(r'<input checked [^>]*name="gallery_after_judging"', settings_page)
     for entry in entries:
         client.post(f"/admin/entries/{entry.id}/approval", data={"approved": "1", "confirm": "1"})
     refused = client.post(
@@ -352,9 +365,9 @@ def test_no_public_gallery_until_judging_ends(
             client.post(f"/judge/entries/{code}", data={**FULL, "action": "submit"})
         auth.logout()
     auth.login(organizer.username)
-    client.post("/admin/judging/close")
+    post_confirmed(client, "/admin/judging/close")
     assert client.get(f"/gallery/{entries[0].id}").status_code == 404  # closed, not yet 公示
-    client.post("/admin/judging/publish")
+    post_confirmed(client, "/admin/judging/publish")
     assert client.get(f"/gallery/{entries[0].id}").status_code == 200
     client.post("/admin/gallery", data={"published": "1"})
     session.refresh(contest)
@@ -380,8 +393,8 @@ def test_a_published_announcement_does_not_unblind_a_later_round(
             )
         auth.logout()
     auth.login(organizer.username)
-    client.post("/admin/judging/close")
-    published = client.post("/admin/judging/publish", follow_redirects=True).get_data(as_text=True)
+    post_confirmed(client, "/admin/judging/close")
+    published = post_confirmed(client, "/admin/judging/publish").get_data(as_text=True)
     link = "/announcements/" + published.split('href="/announcements/')[1].split('"')[0]
     before = client.get(link).get_data(as_text=True)
     assert all(e.collective in before for e in entries)
@@ -405,7 +418,7 @@ def test_a_published_announcement_does_not_unblind_a_later_round(
     assert leaks(page, entries) == []
     auth.logout()
     auth.login(organizer.username)
-    client.post("/admin/judging/close")
+    post_confirmed(client, "/admin/judging/close")
     auth.logout()
     assert all(e.collective in client.get(link).get_data(as_text=True) for e in entries)
 
@@ -509,12 +522,13 @@ def test_rounds_have_letters_and_codes_do_not_follow_numbers(
     orders = set()
     for letter in "ABCDE":
         auth.login(organizer.username)
-        client.post("/admin/judging/close")
+        post_confirmed(client, "/admin/judging/close")
         client.post("/admin/judging/rounds", data={"name": f"第{letter}轮"})
         client.post("/admin/judging/assign", data={"seed": "4"})
         page = client.get("/admin/judging/").get_data(as_text=True)
         auth.logout()
-        pairs = re.findall(rf"<td>(\d{{4}})</td><td>({letter}-\d{{3}})</td>", page)
+        progress = page.split('id="entry-progress"')[1].split("</table>")[0]
+        pairs = re.findall(rf">(\d{{4}})</td><td[^>]*>({letter}-\d{{3}})</td>", progress)
         assert sorted(int(n) for n, _c in pairs) == NUMBERS
         orders.add(tuple(n for n, _c in sorted(pairs, key=lambda p: p[1])))
     assert len(orders) > 1  # all five in the numbers' order: about 1 chance in 190 000

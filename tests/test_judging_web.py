@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from judging.codes import codes_of
 from judging.rounds import assigned_entries, current_round
-from storage.models import Contest, EntryStatus, Role, Round, User
-from tests.factories import make_entry, make_user, unique
+from storage.models import Contest, EntryStatus, Role, Round, Snapshot, User
+from tests.factories import make_entry, make_user, post_confirmed, unique
 
 FULL = {"theme": "25", "story": "25", "production": "20", "appeal": "10"}
 
@@ -108,8 +108,12 @@ def test_the_organizer_runs_a_round_and_judges_score_it(
     assert client.get("/admin/judging/results.xlsx").data[:2] == b"PK"
     rows = client.get("/admin/judging/results.json").get_json()
     assert {"entry", "rank", "score", "award", "flags"} <= set(rows[0])
-    client.post("/admin/judging/close")
-    published = client.post("/admin/judging/publish", follow_redirects=True).get_data(as_text=True)
+    closed = client.post("/admin/judging/close", follow_redirects=True)  # nothing unresolved
+    assert "本轮评审已结束" in closed.get_data(as_text=True)
+    asked = client.post("/admin/judging/publish").get_data(as_text=True)  # the tie: asked first
+    assert "第 1 名并列跨奖项线" in asked and "确认发布" in asked
+    assert session.scalar(select(Snapshot).where(Snapshot.round_id == rnd.id)) is None
+    published = post_confirmed(client, "/admin/judging/publish").get_data(as_text=True)
     assert "公示已发布" in published
     link = published.split('href="/announcements/')[1].split('"')[0]
     public = client.get(f"/announcements/{link}").get_data(as_text=True)
@@ -158,6 +162,12 @@ def test_judges_declare_and_organizers_set_conflicts(
         "/admin/judging/panels",
         data={"entry": str(second.number), "judge": judge.username, "action": "conflict"},
     )
+    # Both entries stay on the desk, short of a judge, and the counts add up.
+    desk = client.get("/admin/judging/").get_data(as_text=True)
+    assert "待补评委（2 件）" in desk and "没有可指派的评委" in desk  # 3 judges, all used
+    assert "本轮作品 4 件 = 评委已配齐 2 件" in desk and "+ 待补评委 2 件 + 不再参评 0 件" in desk
+    progress = desk.split('id="entry-progress"')[1].split("</table>")[0]
+    assert progress.count("<tr") == 5  # the heading and every entry
     auth.logout()
     session.expire_all()
     remaining = assigned_entries(session, rnd, judge.id)
@@ -167,42 +177,51 @@ def test_judges_declare_and_organizers_set_conflicts(
 def test_the_organizer_sets_up_judging_from_the_web(
     client: FlaskClient, auth: Any, session: Session
 ) -> None:
+    # The page itself is walked in tests/test_judging_settings.py; here: what judging uses.
     contest, _judges = setup_contest(session)
     auth.login(make_user(session, Role.ORGANIZER).username)
     page = client.get("/admin/judging/settings").get_data(as_text=True)
-    assert "theme|主题立意|30|0.5|1|" in page and "trimmed_mean" in page
+    assert 'name="rubric-0-key"' in page and "去掉最高分和最低分后的平均分" in page
     form = {
         "blind": "1",
         "aggregation": "median",
+        "reveal_scores": "after_submit",
         "trim_min_panel": "5",
         "judges_per_entry": "2",
         "jury_weight": "0.8",
         "disagreement": "15",
-        "award_tiers": "一等奖:2\n二等奖:10%\n优秀奖:3:aspiring",
-        "rubric": "theme|主题|50|1|2|\ncraft|制作|50",
-        "tie_break": "theme",
+        "award_tiers-0-name": "一等奖",
+        "award_tiers-0-kind": "count",
+        "award_tiers-0-amount": "2",
+        "award_tiers-1-name": "二等奖",
+        "award_tiers-1-kind": "share",
+        "award_tiers-1-amount": "10",
+        "rubric-0-key": "theme",
+        "rubric-0-name": "主题",
+        "rubric-0-max_points": "50",
+        "rubric-0-step": "1",
+        "rubric-0-weight": "2",
+        "rubric-0-tie": "1",
+        "rubric-1-key": "craft",
+        "rubric-1-name": "制作",
+        "rubric-1-max_points": "50",
     }
     saved = client.post("/admin/judging/settings", data=form, follow_redirects=True)
     assert "评审设置已保存" in saved.get_data(as_text=True)
     session.expire_all()
     contest = session.get_one(Contest, contest.id)
     assert contest.aggregation == "median" and contest.judges_per_entry == 2
-    assert contest.award_tiers == [
-        {"name": "一等奖", "count": 2},
-        {"name": "二等奖", "share": 0.1},
-        {"name": "优秀奖", "count": 3, "category": "aspiring"},
-    ]
+    assert contest.award_tiers == [{"name": "一等奖", "count": 2}, {"name": "二等奖", "share": 0.1}]
     assert [c["key"] for c in contest.rubric] == ["theme", "craft"]
-    again = client.get("/admin/judging/settings").get_data(as_text=True)
-    assert "二等奖:10%" in again and "优秀奖:3:aspiring" in again
+    assert contest.tie_break == ["theme"]
     bad = client.post(
-        "/admin/judging/settings", data={**form, "rubric": "theme|主题"}, follow_redirects=True
+        "/admin/judging/settings",
+        data={**form, "rubric-0-max_points": ""},
+        follow_redirects=True,
     )
-    assert "设置有误" in bad.get_data(as_text=True)
-    wrong_key = client.post(
-        "/admin/judging/settings", data={**form, "tie_break": "nope"}, follow_redirects=True
-    )
-    assert "not a rubric criterion" in wrong_key.get_data(as_text=True)
+    assert "设置未保存" in bad.get_data(as_text=True)
+    session.expire_all()
+    assert session.get_one(Contest, contest.id).rubric[0]["max_points"] == 50
 
 
 def test_closing_locks_the_form_and_an_organizer_unlocks_one_score(
@@ -216,7 +235,7 @@ def test_closing_locks_the_form_and_an_organizer_unlocks_one_score(
     client.post(f"/judge/entries/{code}", data={**FULL, "action": "submit"})
     auth.logout()
     auth.login(organizer.username)
-    client.post("/admin/judging/close")
+    post_confirmed(client, "/admin/judging/close")  # the other scores were never submitted
     auth.logout()
     auth.login(judge.username)
     form = client.get(f"/judge/entries/{code}").get_data(as_text=True)

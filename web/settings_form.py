@@ -1,0 +1,173 @@
+"""The judging settings page as a Flask-WTF form: rows for the rubric and the award tiers.
+
+The form only carries what was typed (every field a string, kept as typed when a problem is
+shown) and the CSRF token; the rules that check it are in `judging.contest_setup`, whose
+Chinese problems `show_problems` puts beside their fields.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, FieldList, Form, FormField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.utils import unset_value
+
+from judging.aggregation import METHOD_LABELS, METHODS
+from judging.config_values import Path, Problem
+from judging.contest_setup import MAX_CRITERIA, MAX_TIERS
+from judging.messages import Message
+from storage.models import EntryCategory
+from web.i18n import translate
+
+_ROW_INDEX = re.compile(r"[0-9]{1,4}")
+EXTRA_ROWS = 10  # blank rows posted beyond the limit that are still read (and ignored)
+
+
+class Rows(FieldList):
+    """A FieldList that reads only ASCII row numbers and says when more rows came than it
+    reads (WTForms would drop them without a word, and `int("¹")` would fail)."""
+
+    too_many = False
+
+    def _extract_indices(self, prefix: str, formdata: Any) -> Iterator[int]:
+        offset = len(prefix) + 1
+        for name in formdata:
+            if name.startswith(prefix + "-"):
+                index = name[offset:].split("-", 1)[0]
+                if _ROW_INDEX.fullmatch(index):
+                    yield int(index)
+
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        if formdata:
+            posted = set(self._extract_indices(self.name, formdata))
+            self.too_many = len(posted) > (self.max_entries or 0)
+        super().process(formdata, data, extra_filters)
+
+
+class CriterionRow(Form):
+    key = StringField(_l("代码"), render_kw={"maxlength": 30, "autocapitalize": "off"})
+    name = StringField(_l("名称"), render_kw={"maxlength": 30})
+    max_points = StringField(_l("满分"), render_kw={"inputmode": "decimal", "maxlength": 12})
+    step = StringField(
+        _l("步长"), render_kw={"inputmode": "decimal", "maxlength": 12, "placeholder": "0.5"}
+    )
+    weight = StringField(
+        _l("权重"), render_kw={"inputmode": "decimal", "maxlength": 12, "placeholder": "1"}
+    )
+    tie = StringField(_l("并列比较顺序"), render_kw={"inputmode": "numeric", "maxlength": 2})
+    description = StringField(_l("说明"), render_kw={"maxlength": 200})
+
+
+class TierRow(Form):
+    name = StringField(_l("奖项名称"), render_kw={"maxlength": 30})
+    kind = SelectField(
+        _l("按"),
+        choices=[SelectChoice("count", _l("名额（个）")), SelectChoice("share", _l("比例（%）"))],
+        validate_choice=False,
+    )
+    amount = StringField(_l("数量"), render_kw={"inputmode": "decimal", "maxlength": 12})
+    category = SelectField(
+        _l("评奖范围"),
+        choices=[
+            SelectChoice("", _l("全部作品")),
+            *(SelectChoice(c.value, _l(c.label)) for c in EntryCategory),
+        ],
+        validate_choice=False,
+    )
+
+
+REVEAL_CHOICES = [
+    SelectChoice("after_submit", _l("提交自己的评分之后")),
+    SelectChoice("after_close", _l("本轮结束之后")),
+    SelectChoice("never", _l("从不")),
+]
+# In the order organizers weigh them: the usual trimmed mean first.
+METHOD_ORDER = ["trimmed_mean", "mean", "median", "zscore"]
+
+
+def _text(label: Any, limit: int, **render_kw: Any) -> StringField:
+    return StringField(label, render_kw={"maxlength": limit, **render_kw})
+
+
+class SettingsForm(FlaskForm):
+    blind = BooleanField(_l("匿名评审（评委看不到集体、县区和联系人）"))
+    gallery_after_judging = BooleanField(
+        _l("评审结束前不公开作品展示（最后一轮评审结束并发布公示后才能公开）")
+    )
+    conflict_unit = BooleanField(_l("评委自动回避本单位的作品"))
+    conflict_district = BooleanField(_l("评委自动回避本县（市）区的作品"))
+    reveal_scores = SelectField(
+        _l("评委何时能看到其他评委的评分"), choices=REVEAL_CHOICES, validate_choice=False
+    )
+    aggregation = RadioField(
+        _l("计分方法"),
+        choices=[
+            SelectChoice(m, _l(METHOD_LABELS[m]))
+            for m in METHOD_ORDER + sorted(set(METHODS) - set(METHOD_ORDER))
+            if m in METHODS
+        ],
+        validate_choice=False,
+    )
+    trim_min_panel = _text(_l("评委不少于几人时去分"), 2, inputmode="numeric")
+    judges_per_entry = _text(_l("每件作品的评委人数"), 2, inputmode="numeric")
+    jury_weight = _text(_l("评委评分权重（0–1，其余为公众投票）"), 12, inputmode="decimal")
+    disagreement = _text(_l("分歧提示阈值（评委总分相差超过此值时提示）"), 12, inputmode="decimal")
+    rubric = Rows(FormField(CriterionRow), max_entries=MAX_CRITERIA + EXTRA_ROWS)
+    award_tiers = Rows(FormField(TierRow), max_entries=MAX_TIERS + EXTRA_ROWS)
+    publicity_starts_on = _text(_l("公示开始日期"), 10, type="date")
+    publicity_ends_on = _text(_l("公示结束日期"), 10, type="date")
+    objection_office = _text(_l("受理单位"), 100)
+    objection_contact = _text(_l("联系人"), 50)
+    objection_phone = _text(_l("联系电话"), 30, inputmode="tel")
+    objection_email = _text(_l("电子邮箱"), 120, type="email")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Problems without a field of their own: at the top of the form or of a section.
+        self.general_errors: list[str] = []
+        self.section_errors: dict[str, list[str]] = {}
+
+    def blank_row(self, rows: str) -> Form:
+        """An empty row for the page's script to copy (`__i__` where its number goes)."""
+        return (CriterionRow if rows == "rubric" else TierRow)(prefix=f"{rows}-__i__")
+
+    def row_limit_problems(self) -> list[Problem]:
+        """More rows posted than the page could ever show: refused, not silently cut."""
+        problems = []
+        if self.rubric.too_many:
+            limit = Message("评分标准最多 %(limit)d 项", limit=MAX_CRITERIA)
+            problems.append(Problem(("rubric",), limit))
+        if self.award_tiers.too_many:
+            problems.append(
+                Problem(("award_tiers",), Message("奖项最多 %(limit)d 个", limit=MAX_TIERS))
+            )
+        return problems
+
+    def show_problems(self, problems: Iterable[Problem]) -> None:
+        """Each problem beside its field; those of no field at the top."""
+        self.general_errors, self.section_errors = [], {}
+        for problem in problems:
+            target = self._field_at(problem.path)
+            message = translate(problem.message)
+            if target is not None:
+                target.errors = [*target.errors, message]
+            elif problem.path[:1] in {("rubric",), ("award_tiers",)}:
+                self.section_errors.setdefault(str(problem.path[0]), []).append(message)
+            else:
+                self.general_errors.append(message)
+
+    def _field_at(self, path: Path) -> Any:
+        if len(path) == 3 and path[0] in {"rubric", "award_tiers"}:
+            rows = self.rubric if path[0] == "rubric" else self.award_tiers
+            index = int(path[1])
+            if index < len(rows.entries):
+                return getattr(rows.entries[index].form, str(path[2]), None)
+            return None
+        if len(path) == 1 and path[0] not in {"rubric", "award_tiers"}:
+            return getattr(self, str(path[0]), None)
+        return None
