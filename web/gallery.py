@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from judging.announcements import newest_announcement
 from judging.gallery import (
     GalleryError,
     cast_vote,
@@ -37,6 +38,7 @@ def index() -> Any:
         contest=contest,
         entries=[public_view(e) for e in entries],
         waiting=contest is not None and waits_for_judging(db.session, contest),
+        announcement=newest_announcement(db.session, contest),
         district=district,
         industry=industry,
     )
