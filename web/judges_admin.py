@@ -160,14 +160,11 @@ def judges_import() -> Any:
     except JudgeImportError as exc:
         flash(_("评委名单未导入：请按下列提示修改后重新上传"), "error")
         return _page(problems=exc.problems, status=400)
-    flash(
-        _(
-            "已导入 %(new)d 位评委；%(old)d 位已在名单中，未改动",
-            new=len(result.created),
-            old=len(result.existing),
-        ),
-        "success",
-    )
+    new, old = len(result.created), len(result.existing)
+    if old:
+        flash(_("已导入 %(new)d 位评委；%(old)d 位已在名单中，未改动", new=new, old=old), "success")
+    else:
+        flash(_("已导入 %(new)d 位评委", new=new), "success")
     return _page(links=result.created, existing=result.existing)
 
 
