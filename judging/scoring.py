@@ -1,15 +1,18 @@
-"""Score sheets: drafts, submission, locking and unlocking, with every change kept."""
+"""Score sheets: drafts, submission, reopening, locking and unlocking, with every change
+kept; and a judge's desk (their entries by state, the next one to score)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from judging.codes import ensure_codes
 from judging.messages import Message
-from judging.rounds import RoundError, is_assigned, rubric_of
+from judging.rounds import RoundError, assigned_entries, is_assigned, rubric_of
 from storage.models import Entry, Round, Score, ScoreChange, User, utcnow
 
 
@@ -64,6 +67,11 @@ def final(score: Score | None) -> bool:
     )
 
 
+FINAL_MESSAGE = Message(
+    "您已看过其他评委的评分，已提交的评分不能再修改；如确需修改，请联系组委会解锁"
+)
+
+
 def save_score(
     session: Session,
     rnd: Round,
@@ -82,9 +90,11 @@ def save_score(
     if locked(rnd, existing):
         raise RoundError(Message("本轮评审已结束，分数已锁定"))
     if final(existing):
-        raise RoundError(
-            Message("您已看过其他评委的评分，已提交的评分不能再修改；如确需修改，请联系组委会解锁")
-        )
+        raise RoundError(FINAL_MESSAGE)
+    if not submit and existing is not None and existing.submitted_at is not None:
+        # A draft would quietly take a counted score out of the results: reopening is an
+        # action of its own (`reopen_score`), on the record.
+        raise RoundError(Message("这份评分已提交。如需修改，请先点击“修改评分”重新打开"))
     # Checked before any row exists: a refused sheet leaves no empty draft behind.
     values = rubric.check(sheet, partial=not submit)
     score = _get_or_create(session, rnd, judge, entry)
@@ -92,7 +102,7 @@ def save_score(
     score.values = values
     score.total = rubric.total(values) if len(values) == len(rubric.criteria) else None
     score.comment = comment.strip()[:5000]
-    # Saving a draft takes a submitted score back to draft: it counts again once resubmitted.
+    # A resubmission (allowed until the score is final) keeps the first submission's time.
     score.submitted_at = (score.submitted_at or utcnow()) if submit else None
     if submit:
         score.unlocked = False  # an unlock allows one correction, then the score is final
@@ -102,6 +112,47 @@ def save_score(
             user_id=judge.id,
             address=address[:64],
             action="submit" if submit else "draft",
+            old=old,
+            new=_snapshot(score),
+        )
+    )
+    session.commit()
+    return score
+
+
+def can_reopen(rnd: Round, score: Score | None) -> bool:
+    """Whether the judge may take their submitted score back to a draft: while the round is
+    open (or an organizer unlocked it) and before they have seen the others' scores."""
+    return (
+        score is not None
+        and score.submitted_at is not None
+        and not locked(rnd, score)
+        and not final(score)
+    )
+
+
+def reopen_score(
+    session: Session, rnd: Round, judge: User, entry: Entry, address: str = ""
+) -> Score:
+    """Take the judge's submitted score back to a draft, on the record; commits. It counts
+    as unsubmitted (results, progress) until the judge submits it again."""
+    if not is_assigned(session, rnd, judge.id, entry.id):
+        raise RoundError(Message("您没有被分配这件作品"))
+    score = score_of(session, rnd, judge.id, entry.id)
+    if score is None or score.submitted_at is None:
+        raise RoundError(Message("这份评分还没有提交，可以直接修改"))
+    if locked(rnd, score):
+        raise RoundError(Message("本轮评审已结束，分数已锁定"))
+    if final(score):
+        raise RoundError(FINAL_MESSAGE)
+    old = _snapshot(score)
+    score.submitted_at = None
+    session.add(
+        ScoreChange(
+            score_id=score.id,
+            user_id=judge.id,
+            address=address[:64],
+            action="reopen",
             old=old,
             new=_snapshot(score),
         )
@@ -161,6 +212,71 @@ def reveal_others(session: Session, rnd: Round, judge_id: int, entry_id: int) ->
         own.others_seen_at = utcnow()
         session.commit()
     return others
+
+
+# A judge's desk lists unscored entries first, then drafts, then submitted ones.
+STATES = ("unscored", "draft", "submitted")
+
+
+@dataclass(frozen=True)
+class DeskRow:
+    """One entry on a judge's desk: its code in the round and the judge's score, if any."""
+
+    entry: Entry
+    code: str
+    score: Score | None
+    # A draft that was submitted once and reopened: it counts again only once resubmitted.
+    reopened: bool = False
+
+    @property
+    def state(self) -> str:
+        if self.score is None:
+            return "unscored"
+        return "submitted" if self.score.submitted_at is not None else "draft"
+
+
+def desk(session: Session, rnd: Round, judge_id: int) -> list[DeskRow]:
+    """The judge's entries in the round with their scores, in code order (the order of
+    numbers would say something about the entries)."""
+    entries = assigned_entries(session, rnd, judge_id)
+    # Codes are drawn when entries are assigned; this covers rounds assigned before that.
+    codes = ensure_codes(session, rnd, [e.id for e in entries])
+    scores = {
+        s.entry_id: s
+        for s in session.scalars(
+            select(Score).where(Score.round_id == rnd.id, Score.judge_id == judge_id)
+        )
+    }
+    reopened = set(
+        session.scalars(
+            select(ScoreChange.score_id).where(
+                ScoreChange.action == "reopen",
+                ScoreChange.score_id.in_([s.id for s in scores.values()]),
+            )
+        )
+    )
+    rows = []
+    for entry in entries:
+        score = scores.get(entry.id)
+        again = score is not None and score.submitted_at is None and score.id in reopened
+        rows.append(DeskRow(entry, codes[entry.id], score, again))
+    return sorted(rows, key=lambda row: row.code)
+
+
+def by_progress(rows: list[DeskRow]) -> list[DeskRow]:
+    """Unscored entries first, then drafts, then submitted ones; in code order within each."""
+    return sorted(rows, key=lambda row: (STATES.index(row.state), row.code))
+
+
+def next_to_score(rows: list[DeskRow], entry_id: int) -> DeskRow | None:
+    """The first entry after `entry_id` in code order, wrapping around, that the judge has
+    not submitted; None when every other entry is submitted."""
+    ids = [row.entry.id for row in rows]
+    start = ids.index(entry_id) + 1 if entry_id in ids else 0
+    for row in rows[start:] + rows[:start]:
+        if row.entry.id != entry_id and row.state != "submitted":
+            return row
+    return None
 
 
 def history(session: Session, score: Score) -> list[ScoreChange]:

@@ -8,24 +8,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from judging.codes import ensure_codes, entry_by_code
-from judging.rounds import (
-    RoundError,
-    assigned_entries,
-    current_round,
-    declare_conflict,
-    is_assigned,
-    rubric_of,
-)
+from judging.codes import entry_by_code
+from judging.rounds import RoundError, current_round, declare_conflict, is_assigned, rubric_of
 from judging.rubric import ScoreError
-from judging.scoring import final, locked, reveal_others, save_score, score_of
+from judging.scoring import (
+    by_progress,
+    can_reopen,
+    desk,
+    final,
+    locked,
+    next_to_score,
+    reopen_score,
+    reveal_others,
+    save_score,
+    score_of,
+)
 from judging.submissions import current_contest
 from storage.models import AssetKind, Entry, MediaAsset, Role, Round, User
 from web.auth import roles_required
+from web.errors import wants_json
 from web.extensions import db
 from web.i18n import translate
 from web.media import (
@@ -41,28 +56,27 @@ bp = Blueprint("judge", __name__, url_prefix="/judge")
 judge_only = roles_required(Role.JUDGE)
 
 
+@bp.after_request
+def no_copies(response: Response) -> Response:
+    """The desk and the score form change with every save: the back button must show them
+    as they are now, never a kept copy (the player's media keep their own caching)."""
+    if response.mimetype in ("text/html", "application/json"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/")
 @judge_only
 def index() -> Any:
     contest = current_contest(db.session)
     rnd = current_round(db.session, contest) if contest else None
-    entries = assigned_entries(db.session, rnd, current_user.id) if rnd else []
-    # Codes are drawn when entries are assigned; this covers rounds assigned before that.
-    codes = ensure_codes(db.session, rnd, [e.id for e in entries]) if rnd else {}
-    # In code order: the order of numbers would say something about them.
-    entries = sorted((e for e in entries if e.id in codes), key=lambda e: codes[e.id])
-    scores = (
-        {e.id: score_of(db.session, rnd, current_user.id, e.id) for e in entries} if rnd else {}
-    )
-    done = sum(1 for s in scores.values() if s is not None and s.submitted_at is not None)
+    rows = desk(db.session, rnd, current_user.id) if rnd else []
     return render_template(
         "judge/index.html",
         contest=contest,
         round=rnd,
-        entries=entries,
-        codes=codes,
-        scores=scores,
-        done=done,
+        rows=by_progress(rows),
+        done=sum(1 for row in rows if row.state == "submitted"),
     )
 
 
@@ -90,43 +104,114 @@ def conflict(code: str) -> Any:
 @bp.route("/entries/<code>", methods=["GET", "POST"])
 @judge_only
 def score(code: str) -> Any:
+    """The score form. A POST saves a draft or submits; the page's script posts it in the
+    background (asking for JSON) so the video keeps playing, and swaps in the new sheet."""
     rnd, entry = assigned(code)
+    if request.method == "GET":
+        return render_template("judge/score.html", **sheet_context(rnd, entry, code))
+    submit = request.form.get("action") == "submit"
+    sheet = {c.key: request.form.get(c.key, "") for c in rubric_of(rnd.contest).criteria}
+    comment = request.form.get("comment", "")
+    try:
+        save_score(
+            db.session,
+            rnd,
+            db.session.get_one(User, current_user.id),
+            entry,
+            sheet,
+            comment,
+            submit,
+            request.remote_addr or "",
+        )
+    except ScoreError as exc:
+        errors = {k: translate(v) for k, v in exc.errors.items()}
+        notice = _("请修改标红的分数后再保存")
+        return answer(rnd, entry, code, notice, 422, sheet=sheet, comment=comment, errors=errors)
+    except RoundError as exc:
+        return answer(rnd, entry, code, translate(exc.message), 409)
+    return saved(rnd, entry, code, _("评分已提交") if submit else _("草稿已保存"))
+
+
+@bp.route("/entries/<code>/reopen", methods=["POST"])
+@judge_only
+def reopen(code: str) -> Any:
+    """修改评分: the judge takes their submitted score back to a draft, where the rules allow."""
+    rnd, entry = assigned(code)
+    judge = db.session.get_one(User, current_user.id)
+    try:
+        reopen_score(db.session, rnd, judge, entry, request.remote_addr or "")
+    except RoundError as exc:
+        return answer(rnd, entry, code, translate(exc.message), 409)
+    return saved(rnd, entry, code, _("评分已重新打开：修改后请再次提交，提交前不计入评审结果"))
+
+
+def saved(rnd: Round, entry: Entry, code: str, message: str) -> Any:
+    """After a change: the new sheet for the script, else the page again (a reload then
+    repeats nothing)."""
+    if wants_json():
+        context = sheet_context(rnd, entry, code, notice=(message, "success"))
+        return jsonify(html=render_template("judge/_sheet.html", **context), message=message)
+    flash(message, "success")
+    return redirect(url_for(".score", code=code))
+
+
+def answer(rnd: Round, entry: Entry, code: str, message: str, status: int, **typed: Any) -> Any:
+    """A refused change: the sheet with what was typed and the reasons next to the fields."""
+    context = sheet_context(rnd, entry, code, notice=(message, "error"), **typed)
+    if wants_json():
+        html = render_template("judge/_sheet.html", **context)
+        return jsonify(html=html, message=message, errors=typed.get("errors", {})), status
+    return render_template("judge/score.html", **context), status
+
+
+def sheet_context(
+    rnd: Round,
+    entry: Entry,
+    code: str,
+    notice: tuple[str, str] | None = None,
+    sheet: dict[str, str] | None = None,
+    comment: str | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """What the score page shows: the sheet as stored (or as typed), its state, the next
+    entry to score and, where the reveal rule allows, the other judges' scores."""
     rubric = rubric_of(rnd.contest)
-    errors: dict[str, str] = {}
-    sheet = {c.key: request.form.get(c.key, "") for c in rubric.criteria}
-    if request.method == "POST":
-        submit = request.form.get("action") == "submit"
-        comment = request.form.get("comment", "")
-        judge = db.session.get_one(User, current_user.id)
-        address = request.remote_addr or ""
-        try:
-            save_score(db.session, rnd, judge, entry, sheet, comment, submit, address)
-        except ScoreError as exc:
-            errors = {k: translate(v) for k, v in exc.errors.items()}
-            flash(_("请修改标红的分数后再保存"), "error")
-        except RoundError as exc:
-            flash(translate(exc.message), "error")
-        else:
-            flash(_("评分已提交") if submit else _("草稿已保存"), "success")
-            return redirect(url_for(".score", code=code))
     own = score_of(db.session, rnd, current_user.id, entry.id)
-    if request.method == "GET" and own is not None:
-        sheet = {k: f"{v:g}" for k, v in (own.values or {}).items()}
+    if sheet is None:
+        sheet = {k: f"{v:g}" for k, v in (own.values or {}).items()} if own else {}
+    # First: showing the others' scores is what makes a submitted score final.
     others = reveal_others(db.session, rnd, current_user.id, entry.id)
-    return render_template(
-        "judge/score.html",
-        entry=judge_view(entry, code),
-        identity=None if rnd.contest.blind else entry,
-        rubric=rubric,
-        sheet=sheet,
-        errors=errors,
-        comment=request.form.get("comment", own.comment if own else ""),
-        own=own,
-        others=others,
-        locked=locked(rnd, own),
-        final=final(own),
-        round=rnd,
-    )
+    rows = desk(db.session, rnd, current_user.id)
+    this = next((row for row in rows if row.entry.id == entry.id), None)
+    return {
+        "entry": judge_view(entry, code),
+        "identity": None if rnd.contest.blind else entry,
+        "rubric": rubric,
+        "weights": {
+            "max_total": rubric.max_total,
+            "criteria": [
+                {"key": c.key, "max": c.max_points, "weight": c.weight} for c in rubric.criteria
+            ],
+            "texts": {
+                "missing": _("（还有 {n} 项未打分）"),
+                "failed": _("保存失败，请检查网络后重试；已填写的内容仍在页面上"),
+            },
+        },
+        "sheet": sheet,
+        "errors": errors or {},
+        "comment": own.comment if comment is None and own else (comment or ""),
+        "own": own,
+        "reopened": bool(this and this.reopened),
+        "others": others,
+        "locked": locked(rnd, own),
+        "final": final(own),
+        "reopenable": can_reopen(rnd, own),
+        "next_row": next_to_score(rows, entry.id),
+        "done": sum(1 for row in rows if row.state == "submitted"),
+        "total": len(rows),
+        "round": rnd,
+        "notice": notice,
+    }
 
 
 def judge_view(entry: Entry, code: str) -> dict[str, Any]:

@@ -50,6 +50,9 @@
       slider.setAttribute("aria-label", fpText("scrub"));
       box.append(preview, slider);
       preview.append(label);
+      // At most one slider per player, whatever happened to the player meanwhile (a video
+      // replaced in place, a page that runs this script twice): the newest one stays.
+      player.querySelectorAll(":scope > .scrub").forEach(function (old) { old.remove(); });
       player.append(box);
 
       function show() {
