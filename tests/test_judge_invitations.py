@@ -502,3 +502,28 @@ def test_the_demo_seeds_six_judges_of_different_districts(session: Session) -> N
     users = session.scalars(select(User).where(User.username.in_([a.username for a in judges])))
     districts = [u.district for u in users]
     assert len(set(districts)) == 6
+
+
+def test_the_command_line_invites_imports_and_resends(
+    runner: Any, session: Session, tmp_path: Any
+) -> None:
+    phone = fresh_phone()
+    out = runner.invoke(args=["judges", "invite", "邓老师", "--phone", phone, "--unit", "市一中"])
+    assert out.exit_code == 0, out.output
+    [token] = re.findall(r"http://127\.0\.0\.1:5000/auth/activate/(\S+)", out.output)
+    user = find_token(session, token).user
+    assert (user.display_name, user.unit, user.phone) == ("邓老师", "市一中", phone)
+    again = runner.invoke(args=["judges", "invite", "邓老师", "--phone", phone])
+    assert again.exit_code == 1 and "已是评委 邓老师" in again.output
+    sheet = tmp_path / "judges.csv"
+    sheet.write_bytes(csv_bytes(["姓名,手机", "甲,123", f"乙,{fresh_phone()}"], "gbk"))
+    bad = runner.invoke(args=["judges", "import", str(sheet)])
+    assert bad.exit_code == 1 and "第 2 行：手机号格式不正确" in bad.output
+    sheet.write_bytes(csv_bytes(["姓名,手机", f"邓老师,{phone}", f"乙,{fresh_phone()}"], "gbk"))
+    good = runner.invoke(args=["judges", "import", str(sheet), "--base-url", "https://x.example"])
+    assert good.exit_code == 0 and "已导入 1 位评委" in good.output and "已在名单中" in good.output
+    assert good.output.count("https://x.example/auth/activate/") == 1
+    resent = runner.invoke(args=["judges", "resend", user.username])
+    assert resent.exit_code == 0 and "/auth/activate/" in resent.output
+    with pytest.raises(ActivationError):
+        find_token(session, token)

@@ -18,6 +18,7 @@ from storage.objects import ObjectStore, ObjectStoreError
 from storage.settings import Settings, settings_table
 from web.demo import seed_demo
 from web.extensions import db, settings_of
+from web.judges_cli import judges_cli
 
 EXIT_REFUSED = 3
 
@@ -423,6 +424,7 @@ def _refusal(refusal: object) -> dict[str, object]:
 def register_commands(app: Flask) -> None:
     """Add our commands to the app's CLI (and so to `footprints` and `flask`)."""
     for command in (
+        judges_cli,
         db_cli,
         storage_cli,
         ops_cli,
