@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -120,8 +121,9 @@ def validate_judge(data: Mapping[str, object], districts: Sequence[str] = ()) ->
         elif len(value) > limit:
             errors[name] = Message("%(label)s不能超过 %(limit)d 个字", label=label, limit=limit)
         clean[name] = value
-    phone = re.sub(r"\s", "", clean["phone"]).removeprefix("+86")
-    if "phone" not in errors and not PHONE.match(phone):
+    # Chinese input methods type full-width digits (１３８…): NFKC makes them ASCII.
+    phone = re.sub(r"\s", "", unicodedata.normalize("NFKC", clean["phone"])).removeprefix("+86")
+    if "phone" not in errors and not (phone.isascii() and PHONE.match(phone)):
         errors["phone"] = Message("手机号格式不正确，请填写 11 位手机号或带区号的座机号")
     clean["phone"] = phone
     if clean["email"] and "email" not in errors and not EMAIL.match(clean["email"]):

@@ -87,7 +87,7 @@ def contest_with_districts(session: Session, **fields: Any) -> Contest:
         ("display_name", "", "请填写姓名"),
         ("phone", "", "请填写手机"),
         ("phone", "1380013800", "手机号格式不正确"),
-        ("phone", "１３８００１３８０００", "手机号格式不正确"),  # full-width digits
+        ("phone", "1٣800138000", "手机号格式不正确"),  # an Arabic-Indic digit
         ("email", "li@", "邮箱格式不正确"),
         ("district", "历下", "所属区县应为本次活动的区县之一"),
         ("username", "李", "用户名为 3 到 32 位"),
@@ -105,6 +105,11 @@ def test_each_wrong_field_is_named(field: str, value: str, message: str) -> None
 def test_phones_are_written_one_way() -> None:
     fields = validate_judge({"display_name": "李", "phone": "+86 138 0013 8000"})
     assert fields.phone == "13800138000" and fields.district == ""
+    # Full-width digits, as Chinese input methods type them, are the same number.
+    assert (
+        validate_judge({"display_name": "李", "phone": "１３８００１３８０００"}).phone
+        == "13800138000"
+    )
 
 
 def test_an_invited_judge_cannot_log_in_until_they_activate(session: Session) -> None:
