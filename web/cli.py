@@ -306,7 +306,8 @@ def scores_import(contest_slug: str, path: str) -> None:
 def results_cmd(contest_slug: str, fmt: str, out: str | None) -> None:
     from sqlalchemy import select
 
-    from judging.results import RENDERERS, results
+    from judging.panels import round_results
+    from judging.results import RENDERERS
     from judging.rounds import current_round
     from storage.models import Contest
 
@@ -316,7 +317,7 @@ def results_cmd(contest_slug: str, fmt: str, out: str | None) -> None:
     rnd = current_round(db.session, contest)
     if rnd is None:
         raise click.ClickException("the contest has no judging round yet")
-    rows = results(db.session, rnd)
+    rows = round_results(db.session, rnd)  # unscored and short entries too, flagged
     data = RENDERERS[fmt](rows)
     if out:
         payload = data if isinstance(data, bytes) else data.encode("utf-8")
