@@ -151,6 +151,7 @@ def test_a_judge_scores_on_a_phone_and_a_laptop_without_stopping_the_video(
 ) -> None:
     clip = make_clip(tmp_path / "clip.mp4", 360, 640, SECONDS, fps=10)
     posts: list[str] = []  # every POST the browser sends, to see that none is repeated
+    asked: list[str] = []  # the dialogs the browser showed
     for size, name in ((PHONE, "phone"), (LAPTOP, "laptop")):
         judge, entries = desk_round(session, object_store, settings, clip)
         page = open_page(browser, size)
@@ -237,6 +238,15 @@ def test_a_judge_scores_on_a_phone_and_a_laptop_without_stopping_the_video(
         page.wait_for_selector("#sheet .flash.success >> text=评分已重新打开")
         assert page.input_value("input[name=theme]") == "28"
         assert "已评 0 / 3" in page.inner_text("nav.next")
+        assert "再次提交前，它不计入评审结果" in page.inner_text("#sheet")
+        # An unsaved change: leaving asks first, and staying keeps it.
+        page.fill("input[name=appeal]", "12")
+        asked.clear()
+        page.once("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+        page.click("a.back")
+        page.wait_for_function("() => document.querySelector('input[name=appeal]')")
+        assert asked == ["beforeunload"] and page.input_value("input[name=appeal]") == "12"
+        page.fill("input[name=appeal]", "10")
         page.click("button[value=submit]")
         page.wait_for_selector("#sheet .flash.success >> text=评分已提交")
 

@@ -142,7 +142,7 @@ def reopen(code: str) -> Any:
         reopen_score(db.session, rnd, judge, entry, request.remote_addr or "")
     except RoundError as exc:
         return answer(rnd, entry, code, translate(exc.message), 409)
-    return saved(rnd, entry, code, _("评分已重新打开：修改后请再次提交，提交前不计入评审结果"))
+    return saved(rnd, entry, code, _("评分已重新打开，可以修改了"))
 
 
 def saved(rnd: Round, entry: Entry, code: str, message: str) -> Any:
