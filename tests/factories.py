@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,28 @@ def make_entry(session: Session, owner: User, contest: Contest | None = None) ->
     return entry
 
 
+def make_entries(
+    session: Session, owner: User, contest: Contest, count: int, **fields: Any
+) -> list[Entry]:
+    """`count` entries of `contest` numbered after its last, inserted at once (no video)."""
+    last = (
+        session.scalar(
+            select(Entry.number)
+            .where(Entry.contest_id == contest.id)
+            .order_by(Entry.number.desc())
+            .limit(1)
+        )
+        or 0
+    )
+    base = {k: v for k, v in ENTRY_FIELDS.items() if k != "authorized"} | fields
+    entries = [
+        Entry(contest=contest, owner=owner, number=last + i, **base) for i in range(1, count + 1)
+    ]
+    session.add_all(entries)
+    session.commit()
+    return entries
+
+
 def stored_job(session: Session, store: ObjectStore, settings: Settings, clip: Path) -> Job:
     """A queued job of a new entry whose original (`clip`) is in S3; not yet published."""
     entry = make_entry(session, make_user(session))
@@ -103,3 +126,15 @@ def stored_job(session: Session, store: ObjectStore, settings: Settings, clip: P
     session.add(job)
     session.commit()
     return job
+
+
+def post_confirmed(client: Any, url: str, data: dict[str, str] | None = None) -> Any:
+    """POST to an action that may first ask for confirmation (closing, publishing,
+    cancelling: web/templates/admin/confirm.html), confirm what it lists, follow redirects."""
+    answer = client.post(url, data=data or {})
+    found = re.search(r'name="digest" value="([0-9a-f]+)"', answer.get_data(as_text=True))
+    if answer.status_code == 200 and found:
+        answer = client.post(url, data={**(data or {}), "digest": found.group(1), "confirm": "1"})
+    if answer.status_code in (301, 302, 303):
+        answer = client.get(answer.headers["Location"])
+    return answer

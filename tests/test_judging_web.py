@@ -102,7 +102,7 @@ def test_the_organizer_runs_a_round_and_judges_score_it(
 
     auth.login(organizer.username)
     desk = client.get("/admin/judging/").get_data(as_text=True)
-    assert "评审结果" in desk and "分数并列跨奖项线" in desk  # all equal: a tie at the line
+    assert "评审结果" in desk and "获奖线并列" in desk  # all equal: a tie at the line
     csv = client.get("/admin/judging/results.csv")
     assert csv.status_code == 200 and "名次" in csv.get_data(as_text=True)
     assert client.get("/admin/judging/results.xlsx").data[:2] == b"PK"

@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 from kombu import Connection
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import EntryStatus, Job, JobState, Role, WorkerNode, utcnow
+from storage.models import Decision, EntryStatus, Job, JobState, Role, WorkerNode, utcnow
 from storage.objects import ObjectStore
 from storage.settings import Settings
-from tests.factories import PASSWORD, make_user, stored_job
+from tests.factories import PASSWORD, make_user, post_confirmed, stored_job
 from tests.fleet import Fleet, wait_for
 from tests.media import make_clip
 from web import create_app
@@ -165,11 +166,16 @@ def test_an_operator_cancels_a_running_transcode_and_retries_it(
     client = fleet.app.test_client()
     operator = make_user(session, Role.OPERATOR)
     client.post("/auth/login", data={"username": operator.username, "password": PASSWORD})
-    page = client.post(f"/ops/jobs/{job.id}/cancel", follow_redirects=True)
+    asked = client.post(f"/ops/jobs/{job.id}/cancel").get_data(as_text=True)
+    assert "确认取消任务" in asked and "处理中" in asked  # asked first, naming the state
+    assert job_state(session, job.id) is JobState.RUNNING
+    page = post_confirmed(client, f"/ops/jobs/{job.id}/cancel")
     assert "已取消" in page.get_data(as_text=True)
     session.expire_all()
     row = session.get_one(Job, job.id)
     assert row.state is JobState.CANCELLED and row.reason_code == "cancelled"
+    decision = session.scalar(select(Decision).where(Decision.subject == f"job:{job.id}"))
+    assert decision is not None and decision.user_id == operator.id
     assert row.entry.status is EntryStatus.FAILED
     # Its ffmpeg is killed, not left transcoding for nobody; the worker itself lives on.
     wait_for(

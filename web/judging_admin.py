@@ -10,15 +10,22 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from judging.assignment import AssignmentError
-from judging.codes import codes_of
+from judging.decisions import (
+    DECISION_LABELS,
+    NOTE_LENGTH,
+    Pending,
+    close_with_decision,
+    decisions_of,
+    publish_with_decision,
+)
 from judging.exports import scores_table
 from judging.numbers import ascii_int
-from judging.results import MIMETYPES, RENDERERS, publish_snapshot, results
+from judging.panels import STATE_LABELS, panel_report, round_results
+from judging.results import MIMETYPES, RENDERERS
 from judging.rounds import (
     RoundError,
     add_to_panel,
     assign_round,
-    close_round,
     current_round,
     declare_conflict,
     eligible_entries,
@@ -71,35 +78,6 @@ def progress(rnd: Round) -> list[tuple[User, int, int]]:
     return [(j, assigned.get(j.id, 0), submitted.get(j.id, 0)) for j in judges_of(db.session, rnd)]
 
 
-def entry_progress(rnd: Round) -> list[tuple[int, str, str, int, int]]:
-    """Per entry: number, anonymous code, title, panel size and submitted scores."""
-    panel = dict(
-        db.session.execute(
-            select(Assignment.entry_id, func.count())
-            .where(Assignment.round_id == rnd.id)
-            .group_by(Assignment.entry_id)
-        )
-        .tuples()
-        .all()
-    )
-    done = dict(
-        db.session.execute(
-            select(Score.entry_id, func.count())
-            .where(Score.round_id == rnd.id, Score.submitted_at.is_not(None))
-            .group_by(Score.entry_id)
-        )
-        .tuples()
-        .all()
-    )
-    entries = db.session.scalars(
-        select(Entry).where(Entry.id.in_(list(panel))).order_by(Entry.number)
-    )
-    codes = codes_of(db.session, rnd)
-    return [
-        (e.number, codes.get(e.id, ""), e.title, panel[e.id], done.get(e.id, 0)) for e in entries
-    ]
-
-
 @bp.route("/invitations", methods=["POST"])
 @organizer_only
 def invitations() -> Any:
@@ -119,17 +97,22 @@ def index() -> Any:
     snapshots = db.session.scalars(
         select(Snapshot).where(Snapshot.contest_id == contest.id).order_by(Snapshot.id.desc())
     ).all()
+    report = panel_report(db.session, rnd) if rnd else None
     return render_template(
         "admin/judging.html",
         contest=contest,
         round=rnd,
         progress=progress(rnd) if rnd else [],
-        rows=results(db.session, rnd) if rnd else [],
+        report=report,
+        totals=report.totals() if report else None,
+        rows=round_results(db.session, rnd, report) if rnd and report else [],
         eligible=len(eligible_entries(db.session, contest, rnd)),
         snapshots=snapshots,
         judges=judges_of(db.session),
         invited={j.id for j in judges_of(db.session, rnd)} if rnd else set(),
-        entry_progress=entry_progress(rnd) if rnd else [],
+        decisions=decisions_of(db.session, contest.id),
+        state_labels=STATE_LABELS,
+        decision_labels=DECISION_LABELS,
     )
 
 
@@ -206,13 +189,38 @@ def panel() -> Any:
     return redirect(url_for(".index"))
 
 
+def ask(pending: Pending, action: str, confirm_label: str) -> Any:
+    """The confirmation page: what is unresolved, and the organizer's explicit choice."""
+    stale = bool(request.form.get("digest"))  # a confirmation of a list that has changed
+    return render_template(
+        "admin/confirm.html",
+        title=_("请确认"),
+        message=_("以下事项尚未解决。确认后将照常执行，并记录您的决定。"),
+        stale=stale,
+        items=[translate(item) for item in pending.items],
+        action=action,
+        fields={"digest": pending.digest},
+        note=request.form.get("note", "")[:NOTE_LENGTH],
+        confirm_label=confirm_label,
+        back_url=url_for(".index"),
+        back_label=_("返回评审管理"),
+    )
+
+
 @bp.route("/close", methods=["POST"])
 @organizer_only
 def close() -> Any:
     _contest, rnd = contest_and_round()
     if rnd is None:
         abort(404)
-    close_round(db.session, rnd)
+    if rnd.closed_at is not None:  # a second click, a reload, another tab
+        flash(_("本轮评审已结束，分数已锁定"), "info")
+        return redirect(url_for(".index"))
+    pending = close_with_decision(
+        db.session, rnd, me(), request.form.get("digest"), request.form.get("note", "")
+    )
+    if pending is not None:
+        return ask(pending, url_for(".close"), _("确认结束"))
     flash(_("本轮评审已结束，分数已锁定"), "success")
     return redirect(url_for(".index"))
 
@@ -239,9 +247,7 @@ def unlock() -> Any:
     if score is None:
         flash(_("这位评委没有这件作品的评分"), "error")
     else:
-        unlock_score(
-            db.session, score, db.session.get_one(User, current_user.id), request.remote_addr or ""
-        )
+        unlock_score(db.session, score, me(), request.remote_addr or "")
         flash(_("已解锁这份评分，修改会记录在案"), "success")
     return redirect(url_for(".index"))
 
@@ -253,7 +259,7 @@ def export(fmt: str) -> Any:
     if rnd is None or fmt not in RENDERERS:
         abort(404)
     return Response(
-        RENDERERS[fmt](results(db.session, rnd)),
+        RENDERERS[fmt](round_results(db.session, rnd)),
         mimetype=MIMETYPES[fmt],
         headers={"Content-Disposition": f"attachment; filename=results-round{rnd.position}.{fmt}"},
     )
@@ -275,6 +281,14 @@ def publish() -> Any:
     _contest, rnd = contest_and_round()
     if rnd is None:
         abort(404)
-    snapshot = publish_snapshot(db.session, rnd)
-    flash(_("公示已发布，校验码 %(hash)s", hash=snapshot.sha256[:16]), "success")
+    outcome = publish_with_decision(
+        db.session, rnd, me(), request.form.get("digest"), request.form.get("note", "")
+    )
+    if isinstance(outcome, Pending):
+        return ask(outcome, url_for(".publish"), _("确认发布"))
+    flash(_("公示已发布，校验码 %(hash)s", hash=outcome.sha256[:16]), "success")
     return redirect(url_for(".index"))
+
+
+def me() -> User:
+    return db.session.get_one(User, current_user.id)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 
-from storage.models import Job, JobState, Role
+from judging.decisions import NOTE_LENGTH, cancel_items, cancel_pending, record_cancel
+from storage.models import Job, JobState, Role, User
 from web.account_admin import accounts_page, lift_lockout, reset_password
 from web.auth import roles_required
 from web.entry_view import JOB_LABELS
 from web.extensions import db, settings_of
+from web.i18n import translate
 from web.uploads import publish
 from worker.celery_app import celery
 from worker.dispatch import cancel_job, requeue_failed, requeue_job
@@ -106,10 +109,39 @@ def retry(job_id: int) -> Any:
 @bp.route("/jobs/<int:job_id>/cancel", methods=["POST"])
 @operator_only
 def cancel(job_id: int) -> Any:
+    """Ask first (the entry and the job's state), then cancel on the record."""
     job = _job(job_id)
+    if job.state.finished:
+        flash(_("任务 #%(id)d 已经结束，无法取消", id=job.id), "info")
+        return redirect(url_for(".index"))
+    pending = cancel_pending(job, JOB_LABELS[job.state], request.form.get("digest"))
+    if pending is not None:
+        return render_template(
+            "admin/confirm.html",
+            title=_("取消任务"),
+            message=_("取消后正在运行的转码会停止，作品将显示为处理失败，可稍后重试。"),
+            stale=bool(request.form.get("digest")),
+            items=[translate(item) for item in pending.items],
+            items_title=_("将要取消的任务"),
+            action=url_for(".cancel", job_id=job.id),
+            fields={"digest": pending.digest},
+            note=request.form.get("note", "")[:NOTE_LENGTH],
+            confirm_label=_("确认取消任务"),
+            back_url=url_for(".index"),
+            back_label=_("运维控制台"),
+        )
+    operator = db.session.get_one(User, current_user.id)
+    record_cancel(
+        db.session,
+        job,
+        cancel_items(job, JOB_LABELS[job.state]),
+        operator,
+        request.form.get("note", ""),
+    )
     if cancel_job(db.session, job, celery.control):
         flash(_("任务 #%(id)d 已取消，正在运行的转码已停止", id=job.id), "success")
     else:
+        db.session.rollback()  # it finished meanwhile: nothing was cancelled, nothing recorded
         flash(_("任务 #%(id)d 已经结束，无法取消", id=job.id), "info")
     return redirect(url_for(".index"))
 
