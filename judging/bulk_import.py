@@ -8,7 +8,6 @@ by a run that stopped before its video was stored is picked up again, never dupl
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from judging.submissions import (
     record_original,
     validate_fields,
 )
+from judging.text_files import TableFileError, read_table
 from storage.models import AssetKind, Contest, Entry, EntryStatus, Job, MediaAsset, User
 from storage.objects import ObjectStore, ObjectStoreError, file_sha256, original_key
 from storage.settings import Settings
@@ -68,32 +68,33 @@ class Outcome:
 
 
 def read_manifest(directory: Path) -> list[ManifestRow]:
-    """The manifest's rows with fields under their English names."""
+    """The manifest's rows with fields under their English names. The CSV may be saved as
+    UTF-8 (with or without BOM) or GBK/GB18030, as Excel and WPS save it (`judging.text_files`)."""
     path = directory / MANIFEST
     if not path.is_file():
-        raise ManifestError(f"{path} 不存在：请把作品清单保存为 UTF-8 编码的 CSV 文件 {MANIFEST}")
+        raise ManifestError(f"{path} 不存在：请把作品清单保存为 CSV 文件 {MANIFEST}")
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            names = _columns(reader.fieldnames or [])
-            rows = [
-                ManifestRow(
-                    reader.line_num,
-                    {name: (raw.get(column) or "").strip() for name, column in names.items()},
-                )
-                for raw in reader
-            ]
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise ManifestError(f"{path} 无法读取（请另存为 UTF-8 编码的 CSV）：{exc}") from exc
-    return rows
+        table = read_table(path.read_bytes())
+    except TableFileError as exc:
+        raise ManifestError(f"{path} 无法读取：{exc.message}") from exc
+    names = _columns(table[0].cells if table else [])
+
+    def cell(cells: list[str], index: int) -> str:
+        return cells[index] if index < len(cells) else ""
+
+    return [
+        ManifestRow(row.line, {name: cell(row.cells, index) for name, index in names.items()})
+        for row in table[1:]
+    ]
 
 
-def _columns(headings: Sequence[str]) -> dict[str, str]:
+def _columns(headings: Sequence[str]) -> dict[str, int]:
+    """Which column holds each field."""
     found = {}
     for name, aliases in HEADINGS.items():
-        for heading in headings:
+        for index, heading in enumerate(headings):
             if heading and heading.strip().lower() in aliases:
-                found[name] = heading
+                found[name] = index
                 break
     if "video" not in found:
         raise ManifestError("作品清单缺少“视频文件”（video）一列")

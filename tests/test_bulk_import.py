@@ -131,6 +131,10 @@ def test_import_says_what_is_wrong_with_the_manifest_itself(
     (tmp_path / "manifest.csv").write_text("title,collective\n标题,集体\n", encoding="utf-8")
     result = runner.invoke(args=["import", str(tmp_path)])
     assert result.exit_code != 0 and "视频文件" in result.output
-    (tmp_path / "manifest.csv").write_bytes("作品名称,视频文件\n".encode("gbk"))
+    # Excel on Chinese Windows saves GBK: its headings and row are read (and the row checked).
+    (tmp_path / "manifest.csv").write_bytes("作品名称,视频文件\n标题,视频一.mp4\n".encode("gbk"))
     result = runner.invoke(args=["import", str(tmp_path)])
-    assert result.exit_code != 0 and "UTF-8" in result.output
+    assert result.exit_code != 0 and "第 2 行：请填写集体名称" in result.output
+    (tmp_path / "manifest.csv").write_bytes(b"\x81\xff,\xfe\n")  # neither UTF-8 nor GB18030
+    result = runner.invoke(args=["import", str(tmp_path)])
+    assert result.exit_code != 0 and "编码无法识别" in result.output and "UTF-8" in result.output
