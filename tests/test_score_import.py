@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from judging.rounds import assign_round, assigned_entries, eligible_entries
+from judging.rounds import assign_round, assigned_entries, close_round, eligible_entries
 from judging.score_import import import_scores
 from judging.scoring import score_of
 from storage.models import Contest, Entry, Role, Round, Score, User
@@ -215,3 +215,29 @@ def test_the_command_prints_every_problem_and_exits_1_saving_nothing(
     assert "已导入 1 条评分" in result.output
     score = score_of(session, rnd, j1.id, e1.id)
     assert score is not None and score.total == 80 and score.comment == "纸质评分"
+
+
+def test_a_second_run_updates_the_same_scores_and_a_closed_round_takes_none(
+    session: Session, assigned: tuple[Round, list[tuple[User, Entry]]]
+) -> None:
+    rnd, rows = assigned
+    lines = [ENGLISH] + [f"{e.number},{j.username},25,25,20,10," for j, e in rows[:2]]
+    data = "\n".join(lines).encode()
+    assert run(session, rnd, data).saved == 2
+    again = data.replace(b",25,25,20,10,", b",30,25,20,10,")
+    assert run(session, rnd, again).saved == 2  # the operator ran the corrected file again
+    session.expire_all()
+    scores = list(session.scalars(select(Score).where(Score.round_id == rnd.id)))
+    assert len(scores) == 2 and {s.total for s in scores} == {85.0}
+
+    close_round(session, rnd)
+    outcome = run(session, rnd, data)
+    assert outcome.saved == 0
+    assert [str(p) for p in outcome.problems] == [
+        "第 2 行：本轮评审已结束，分数已锁定",
+        "第 3 行：本轮评审已结束，分数已锁定",
+    ]
+    session.expire_all()
+    assert {s.total for s in session.scalars(select(Score).where(Score.round_id == rnd.id))} == {
+        85.0
+    }
