@@ -158,3 +158,5 @@ def test_no_front_page_link_while_a_blind_round_withholds_it(
         assert "评审结果公示已发布" not in client.get(url).get_data(as_text=True)
     page = client.get(f"/announcements/{snapshot.id}").get_data(as_text=True)
     assert "暂不公开" in page and "市第一人民医院" not in page  # the page itself still works
+    for guessed in (f"{snapshot.id + 10_000}", "99999999999", "-1", "abc"):
+        assert client.get(f"/announcements/{guessed}").status_code == 404
