@@ -134,7 +134,7 @@ class SettingsForm(FlaskForm):
 
     def blank_row(self, rows: str) -> Form:
         """An empty row for the page's script to copy (`__i__` where its number goes)."""
-        return (CriterionRow if rows == "rubric" else TierRow)(prefix=f"{rows}-__i__")
+        return (CriterionRow if rows == "rubric" else TierRow)(prefix=f"{rows}-__i__-")
 
     def row_limit_problems(self) -> list[Problem]:
         """More rows posted than the page could ever show: refused, not silently cut."""

@@ -84,4 +84,11 @@
   });
   document.querySelectorAll("[data-add-row]").forEach(function (el) { el.hidden = false; });
   document.querySelectorAll("[data-no-script]").forEach(function (el) { el.hidden = true; });
+
+  // A form sent back with its problems (<form data-posted>) becomes a plain visit of its
+  // address in the history: the back button after saving then fetches the page afresh (it
+  // is never cached) and shows what is saved, instead of offering to send the old form again.
+  if (document.querySelector("form[data-posted]") && window.history.replaceState) {
+    window.history.replaceState(null, "", window.location.href);
+  }
 })();
