@@ -317,6 +317,19 @@ def scoring_rules(rubric: list[dict[str, Any]]) -> dict[str, tuple[float, float,
     return {c["key"]: (c["max_points"], c.get("step", 0.5), c.get("weight", 1.0)) for c in rubric}
 
 
+def scores_given(session: Session, contest: Contest) -> int:
+    """How many score sheets (drafts included) judges have filled in for the contest."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Score)
+            .join(Round, Score.round_id == Round.id)
+            .where(Round.contest_id == contest.id)
+        )
+        or 0
+    )
+
+
 def _keep_scored_rubric(session: Session, contest: Contest, rubric: list[dict[str, Any]]) -> None:
     """Once judges have scored, the keys, maximum points, steps and weights stay as they are:
     a changed one would leave scores under keys that no longer exist or totals computed on
@@ -324,12 +337,7 @@ def _keep_scored_rubric(session: Session, contest: Contest, rubric: list[dict[st
     before = contest.rubric or [asdict(c) for c in DEFAULT_RUBRIC.criteria]
     if scoring_rules(before) == scoring_rules(rubric):
         return
-    scored = session.scalar(
-        select(func.count())
-        .select_from(Score)
-        .join(Round, Score.round_id == Round.id)
-        .where(Round.contest_id == contest.id)
-    )
+    scored = scores_given(session, contest)
     if scored:
         raise ContestConfigError(
             [

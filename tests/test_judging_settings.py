@@ -267,6 +267,7 @@ def test_once_judges_scored_the_rubric_keeps_its_scale(
     rnd = open_round(session, contest, "初评")
     session.add(Score(round_id=rnd.id, judge_id=judge.id, entry_id=entry.id, values={"theme": 40}))
     session.commit()
+    assert "评委已打分（1 份）：评分项的代码、满分" in client.get(URL).get_data(as_text=True)
     page = client.post(URL, data=valid_form(**{"rubric-0-max_points": "60"}))
     text = page.get_data(as_text=True)
     assert "评委已打分（1 份），评分项的代码、满分、步长和权重不能再改" in text

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 
 from judging.aggregation import METHOD_HELP
 from judging.contest_form import form_data, save_settings
+from judging.contest_setup import scores_given
 from web.extensions import db
 from web.judging_admin import bp, contest_and_round, organizer_only
 from web.settings_form import SettingsForm
@@ -29,7 +30,13 @@ def settings() -> Any:
     elif form.errors:  # only the CSRF token can fail here: the rules check the rest
         flash(_("页面已过期，请重新保存"), "error")
     page = make_response(
-        render_template("admin/contest_settings.html", form=form, contest=contest, help=METHOD_HELP)
+        render_template(
+            "admin/contest_settings.html",
+            form=form,
+            contest=contest,
+            help=METHOD_HELP,
+            scored=scores_given(db.session, contest),
+        )
     )
     # The back button fetches the page again, showing what is saved, not an older copy.
     page.headers["Cache-Control"] = "no-store"
