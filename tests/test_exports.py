@@ -81,6 +81,8 @@ def test_every_export_neutralises_formulas(
     for url in ("/admin/judging/results", "/admin/judging/scores", "/admin/entries"):
         for fmt in ("csv", "xlsx"):
             assert_inert(client.get(f"{url}.{fmt}"), fmt)
+    desk = load_workbook(io.BytesIO(client.get("/admin/judging/results.xlsx").data))
+    assert desk.sheetnames == ["results", "说明"]  # the desk's download explains itself too
     post_confirmed(client, "/admin/judging/close")
     published = post_confirmed(client, "/admin/judging/publish")
     snapshot = published.get_data(as_text=True).split('href="/announcements/')[1].split('"')[0]
