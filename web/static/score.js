@@ -66,19 +66,50 @@
     if (wrong) wrong.focus();
   }
 
-  function save(form, submitter) {
+  // After a sign-out the page's CSRF token belongs to the old session: once the judge has
+  // signed in again (in another tab), the next save takes the new session's token first.
+  var stale = false;
+
+  function freshToken() {
+    if (!stale) return Promise.resolve();
+    return fetch(window.location.href, { credentials: "same-origin" }).then(function (r) {
+      return r.text();
+    }).then(function (text) {
+      var page = new DOMParser().parseFromString(text, "text/html");
+      var token = page.querySelector("input[name=csrf_token]");
+      if (!token) return;
+      document.querySelectorAll("input[name=csrf_token]").forEach(function (field) {
+        field.value = token.value;
+      });
+      stale = false;
+    });
+  }
+
+  function post(form, submitter) {
     var data = new FormData(form);
     if (submitter && submitter.name) data.set(submitter.name, submitter.value);
-    busy = true;
-    form.setAttribute("aria-busy", "true");
-    form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
     // Not form.action: the buttons are named "action", which shadows it.
     return fetch(form.getAttribute("action") || window.location.href, {
       method: "POST",
       body: data,
       credentials: "same-origin",
       headers: { Accept: "application/json" },
+    });
+  }
+
+  function save(form, submitter) {
+    busy = true;
+    form.setAttribute("aria-busy", "true");
+    form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    return freshToken().then(function () {
+      return post(form, submitter);
     }).then(function (response) {
+      // Signed out meanwhile: the login page answers, or the CSRF check refuses the token.
+      var login = response.redirected && response.url.indexOf("/auth/login") !== -1;
+      if (login || [400, 401, 403].indexOf(response.status) !== -1) {
+        stale = true;
+        throw new Error(rubric.texts.signed_out);
+      }
       return response.json().catch(function () { return {}; }).then(function (answer) {
         answer.saved = response.ok;
         return answer;
