@@ -115,5 +115,6 @@ def test_an_organizer_fixes_wrong_settings_without_retyping(
     assert error_beside(phone, "judges_per_entry") == "请填写整数"
     screenshot(phone, "settings-phone")
     assert fits_width(phone)
-    assert small_tap_targets(phone, ".row-actions .button, [data-add-row], .method") == []
+    targets = ".row-actions .button, [data-add-row], .method, .field.checkbox"
+    assert small_tap_targets(phone, targets) == []
     phone.context.close()
