@@ -237,7 +237,13 @@ def _save(session: Session, rnd: Round, rows: Sequence[_Row], importer: User) ->
     """Every row through save_score inside the caller's transaction (each of save_score's
     commits only releases a savepoint), then one commit, or one rollback if any row fails."""
     problems: list[Message] = []
-    batch = Session(bind=session.connection(), join_transaction_mode="create_savepoint")
+    connection = session.connection()
+    raw = connection.connection.dbapi_connection
+    if connection.dialect.name == "sqlite" and raw is not None and not raw.in_transaction:
+        # pysqlite begins a transaction only before a write, so the first SAVEPOINT would
+        # begin it and that savepoint's RELEASE commit it: each row would be saved alone.
+        connection.exec_driver_sql("BEGIN")
+    batch = Session(bind=connection, join_transaction_mode="create_savepoint")
     try:
         batch_round = batch.get_one(Round, rnd.id)
         for row in rows:

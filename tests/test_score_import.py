@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,11 +11,18 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from judging.rounds import assign_round, assigned_entries, close_round, eligible_entries
+from judging.rounds import (
+    assign_round,
+    assigned_entries,
+    close_round,
+    eligible_entries,
+    open_round,
+)
 from judging.score_import import import_scores
 from judging.scoring import score_of
-from storage.models import Contest, Entry, Role, Round, Score, User
-from tests.factories import make_user
+from storage.database import make_engine, make_session_factory
+from storage.models import Assignment, Base, Contest, Entry, Role, Round, Score, User
+from tests.factories import ENTRY_FIELDS, make_user
 from tests.test_judging_flow import judged  # noqa: F401 - the fixture
 
 Judged = tuple[Contest, Round, list[User]]
@@ -241,3 +249,33 @@ def test_a_second_run_updates_the_same_scores_and_a_closed_round_takes_none(
     assert {s.total for s in session.scalars(select(Score).where(Score.round_id == rnd.id))} == {
         85.0
     }
+
+
+def test_all_or_nothing_holds_on_sqlite_too(tmp_path: Any) -> None:
+    """`make run`'s database: pysqlite begins transactions lazily, which would make the first
+    savepoint's release commit each row on its own."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'footprints.db'}")
+    Base.metadata.create_all(engine)
+    session = make_session_factory(engine)()
+    contest = Contest(slug="sqlite", title="t", closes_at=datetime.now(UTC) + timedelta(days=1))
+    organizer = User(username="o", display_name="组委会", password_hash="-", role=Role.ORGANIZER)
+    judge = User(username="j", display_name="评委", password_hash="-", role=Role.JUDGE)
+    session.add_all([contest, organizer, judge])
+    session.commit()
+    for number in (1, 2):
+        fields = {k: v for k, v in ENTRY_FIELDS.items() if k not in ("authorized", "category")}
+        session.add(Entry(contest=contest, owner=organizer, number=number, **fields))
+    session.commit()
+    rnd = open_round(session, contest, "初评")
+    for entry in session.scalars(select(Entry)):
+        session.add(Assignment(round_id=rnd.id, judge_id=judge.id, entry_id=entry.id))
+    session.commit()
+    bad = f"{ENGLISH}\n1,j,25,25,20,10,\n2,j,99,25,20,10,\n".encode()
+    assert import_scores(session, rnd, bad, organizer).problems
+    count = select(func.count()).select_from(Score)
+    assert make_session_factory(engine)().scalar(count) == 0
+    good = f"{ENGLISH}\n1,j,25,25,20,10,\n2,j,20,25,20,10,\n".encode()
+    assert import_scores(session, rnd, good, organizer).saved == 2
+    assert make_session_factory(engine)().scalar(count) == 2
+    session.close()
+    engine.dispose()
