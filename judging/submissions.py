@@ -169,8 +169,16 @@ def update_entry(session: Session, entry: Entry, fields: EntryFields) -> Entry:
     check_changeable(entry)
     for name, value in fields.__dict__.items():
         setattr(entry, name, value)
+    clear_return(entry)
     session.commit()
     return entry
+
+
+def clear_return(entry: Entry) -> None:
+    """A sent-back entry the contestant fixed (before the deadline: callers check it first)
+    goes back to the organizers' queue as waiting for review."""
+    entry.returned_at = None
+    entry.return_reason = ""
 
 
 def withdraw_entry(session: Session, entry: Entry) -> Entry:
@@ -201,5 +209,6 @@ def record_original(session: Session, entry: Entry, stored: StoredObject) -> Job
     session.add(job)
     entry.status = EntryStatus.SUBMITTED
     entry.updated_at = utcnow()
+    clear_return(entry)
     session.commit()
     return job

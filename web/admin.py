@@ -1,4 +1,5 @@
-"""Organizers: follow the contest's entries, approve them for the gallery, publish it."""
+"""Organizers: review the contest's entries (watch, approve for the gallery or send back with a
+reason), publish the gallery, manage accounts."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from judging.blind import approval_warning, gallery_warning
@@ -17,14 +19,31 @@ from judging.gallery import (
     suspicious_bursts,
     vote_counts,
 )
-from judging.submissions import current_contest
-from storage.models import Entry, Role
+from judging.review import (
+    REASON_LIMIT,
+    REVIEW_LABELS,
+    SORT_LABELS,
+    Approval,
+    QueueQuery,
+    ReviewError,
+    approve,
+    bulk_approval_warning,
+    entries_by_ids,
+    filter_choices,
+    parse_ids,
+    queue_page,
+    review_counts,
+    send_back,
+)
+from judging.submissions import SubmissionError, check_open, current_contest
+from storage.models import AssetKind, Contest, Entry, MediaAsset, Role, User
 from web.account_admin import accounts_page, lift_lockout, reset_password
 from web.auth import roles_required
 from web.downloads import spreadsheet_response
 from web.entry_view import STATUS_LABELS
 from web.extensions import db
 from web.i18n import translate
+from web.media import default_rendition, send_asset, shown_assets, shown_poster, shown_renditions
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 organizer_only = roles_required(Role.ORGANIZER)
@@ -33,24 +52,80 @@ organizer_only = roles_required(Role.ORGANIZER)
 @bp.route("/")
 @organizer_only
 def index() -> Any:
+    return queue_response()
+
+
+def queue_response(
+    errors: dict[int, str] | None = None, typed: dict[int, str] | None = None
+) -> Any:
+    """The review queue for the query string; `errors` and `typed` put a refused reason back
+    next to its entry's form, as the organizer wrote it."""
     contest = current_contest(db.session)
-    entries = db.session.scalars(select(Entry).order_by(Entry.number)).all()
+    query = QueueQuery.from_args(request.args)
+    page = queue_page(db.session, contest, query) if contest else None
     counts = dict(
-        db.session.execute(select(Entry.status, func.count()).group_by(Entry.status)).tuples().all()
-    )
-    votes = vote_counts(db.session, contest) if contest else {}
-    bursts = (
-        {b.entry_id: b.votes for b in suspicious_bursts(db.session, contest)} if contest else {}
+        db.session.execute(
+            select(Entry.status, func.count())
+            .where(Entry.contest_id == (contest.id if contest else None))
+            .group_by(Entry.status)
+        )
+        .tuples()
+        .all()
     )
     return render_template(
         "admin/index.html",
         contest=contest,
-        entries=entries,
+        page=page,
+        query=page.query if page else query,
         counts=counts,
+        review_counts=review_counts(db.session, contest) if contest else {},
+        choices=filter_choices(db.session, contest) if contest else {},
         labels=STATUS_LABELS,
-        votes=votes,
-        bursts=bursts,
+        review_labels=REVIEW_LABELS,
+        sort_labels=SORT_LABELS,
+        media={e.id: entry_media(e, page.durations[e.id]) for e in page.entries} if page else {},
+        votes=vote_counts(db.session, contest) if contest else {},
+        bursts=(
+            {b.entry_id: b.votes for b in suspicious_bursts(db.session, contest)} if contest else {}
+        ),
+        contest_open=contest is not None and takes_fixes(contest),
+        errors=errors or {},
+        typed=typed or {},
+        reason_limit=REASON_LIMIT,
     )
+
+
+def back_to_queue(entry: Entry | None = None) -> Any:
+    """The queue as the organizer left it (same filters and page), at the entry's row."""
+    anchor = f"entry-{entry.id}" if entry else None
+    return redirect(url_for(".index", **queue_args(), _anchor=anchor))
+
+
+def queue_args() -> dict[str, Any]:
+    """The queue's own part of the query string (filters, sort, page), to carry along."""
+    return dict(QueueQuery.from_args(request.args).args())
+
+
+def queued_entry(entry_id: int) -> tuple[Contest, Entry]:
+    """The current contest and its entry `entry_id`, or 404 (other contests' entries too)."""
+    contest = current_contest(db.session)
+    entry = db.session.get(Entry, entry_id)
+    if contest is None or entry is None or entry.contest_id != contest.id:
+        abort(404)
+    return contest, entry
+
+
+def takes_fixes(contest: Contest) -> bool:
+    """Whether a contestant can still fix an entry sent back now (before the deadline)."""
+    try:
+        check_open(contest)
+    except SubmissionError:
+        return False
+    return True
+
+
+def organizer() -> User:
+    return db.session.get_one(User, current_user.id)
 
 
 @bp.route("/entries.<fmt>")
@@ -66,18 +141,105 @@ def entries_download(fmt: str) -> Any:
 @bp.route("/entries/<int:entry_id>/approval", methods=["POST"])
 @organizer_only
 def approval(entry_id: int) -> Any:
-    entry = db.session.get(Entry, entry_id)
-    if entry is None:
-        abort(404)
-    approved = request.form.get("approved") == "1"
-    warning = approval_warning(db.session, entry) if approved else None
+    _contest, entry = queued_entry(entry_id)
+    if request.form.get("approved") != "1":
+        set_approved(db.session, entry, False)
+        return back_to_queue(entry)
+    warning = approval_warning(db.session, entry)
     if warning and request.form.get("confirm") != "1":
-        return confirm(warning, url_for(".approval", entry_id=entry.id), {"approved": "1"})
+        return confirm(
+            warning, url_for(".approval", entry_id=entry.id, **queue_args()), {"approved": "1"}
+        )
+    refused_any(approve(db.session, [entry], organizer()))
+    return back_to_queue(entry)
+
+
+@bp.route("/entries/approve", methods=["POST"])
+@organizer_only
+def bulk_approval() -> Any:
+    contest = current_contest(db.session)
+    if contest is None:
+        abort(404)
     try:
-        set_approved(db.session, entry, approved)
-    except GalleryError as exc:
+        ids = parse_ids(request.form.getlist("ids"))
+    except ReviewError as exc:
         flash(translate(exc.message), "error")
-    return redirect(url_for(".index"))
+        return back_to_queue()
+    entries = entries_by_ids(db.session, contest, ids)
+    warning = bulk_approval_warning(db.session, contest, entries)
+    if warning and request.form.get("confirm") != "1":
+        fields = {"ids": ",".join(str(e.id) for e in entries)}
+        return confirm(warning, url_for(".bulk_approval", **queue_args()), fields)
+    result = approve(db.session, entries, organizer())
+    if result.approved:
+        flash(_("已通过 %(n)d 件作品", n=len(result.approved)), "success")
+    refused_any(result)
+    if len(entries) < len(ids):
+        flash(_("%(n)d 件所选作品不在本次活动中，未处理", n=len(ids) - len(entries)), "error")
+    return back_to_queue()
+
+
+def refused_any(result: Approval) -> None:
+    for refusal in result.refused:
+        flash(f"No.{refusal.number:04d} {translate(refusal.message)}", "error")
+
+
+@bp.route("/entries/<int:entry_id>/return", methods=["POST"])
+@organizer_only
+def send_back_entry(entry_id: int) -> Any:
+    _contest, entry = queued_entry(entry_id)
+    reason = request.form.get("reason", "")
+    try:
+        send_back(db.session, entry, reason, organizer())
+    except ReviewError as exc:
+        return queue_response(errors={entry.id: translate(exc.message)}, typed={entry.id: reason})
+    return back_to_queue(entry)
+
+
+@bp.route("/entries/<int:entry_id>/poster")
+@organizer_only
+def poster(entry_id: int) -> Any:
+    """The entry's smallest poster, for the queue's thumbnail."""
+    entry = db.session.get(Entry, entry_id)
+    asset = thumbnail(entry) if entry else None
+    if asset is None:
+        abort(404)
+    return send_asset(asset, None)
+
+
+@bp.route("/entries/<int:entry_id>/video")
+@organizer_only
+def video(entry_id: int) -> Any:
+    """The rendition the queue's player plays, read through the site in bounded ranges."""
+    entry = db.session.get(Entry, entry_id)
+    asset = default_rendition(shown_renditions(entry)) if entry else None
+    if asset is None:
+        abort(404)
+    return send_asset(asset, request.headers.get("Range"))
+
+
+def entry_media(entry: Entry, seconds: float | None) -> dict[str, str | None]:
+    """A queue row's thumbnail and player URLs (each names its asset, so a replaced video
+    is not taken from the browser's cache) and the video's length as m:ss."""
+    poster = thumbnail(entry)
+    rendition = default_rendition(shown_renditions(entry))
+    return {
+        "poster": url_for(".poster", entry_id=entry.id, v=poster.id) if poster else None,
+        "video": url_for(".video", entry_id=entry.id, v=rendition.id) if rendition else None,
+        "length": None if seconds is None else clock(seconds),
+    }
+
+
+def clock(seconds: float) -> str:
+    """A video's length as m:ss (75.4 → 1:15)."""
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+def thumbnail(entry: Entry) -> MediaAsset | None:
+    """The smallest poster of the shown upload: dozens load on one page."""
+    posters = {a.label: a for a in shown_assets(entry, AssetKind.POSTER)}
+    return posters.get("poster_small") or posters.get("poster_medium") or shown_poster(entry)
 
 
 @bp.route("/gallery", methods=["POST"])
