@@ -22,8 +22,11 @@ from storage.models import CATEGORY_LABELS, Contest, Round, Score, Snapshot
 Notes = list[tuple[str, str]]  # (item, what it says)
 
 
-def round_notes(contest: Contest, rnd: Round, method: str, panels: Iterable[int]) -> Notes:
-    """The 说明 of a round's results: contest, round, method, panels and award tiers."""
+def round_notes(
+    contest: Contest, rnd: Round, method: str, panels: Iterable[int], column: bool = True
+) -> Notes:
+    """The 说明 of a round's results: contest, round, method, panels and award tiers;
+    `column`: the table has a 评委人数 column to point to."""
     notes = [
         ("活动", contest.title),
         ("评审轮次", rnd.name),
@@ -33,7 +36,7 @@ def round_notes(contest: Contest, rnd: Round, method: str, panels: Iterable[int]
         notes.append(("去分所需评委人数", f"至少 {contest.trim_min_panel} 人，少于此数时不去分"))
     notes += [
         ("每件作品评委人数（设定）", f"{contest.judges_per_entry} 人"),
-        ("每件作品评委人数（实际提交）", panel_text(list(panels))),
+        ("每件作品评委人数（实际提交）", panel_text(list(panels), column)),
         ("奖项设置（按所列顺序评定）", tiers_text(contest.award_tiers)),
     ]
     if contest.jury_weight < 1:
@@ -57,7 +60,7 @@ def announcement_notes(session: Session, snapshot: Snapshot) -> Notes:
         .group_by(Score.entry_id)
     )
     return [
-        *round_notes(contest, rnd, snapshot.method, panels),
+        *round_notes(contest, rnd, snapshot.method, panels, column=False),
         ("发布时间", beijing_time(snapshot.published_at)),
         ("校验码（SHA-256）", snapshot.sha256),
         ("公示期", publicity_period(contest) or "未设定"),
@@ -84,12 +87,14 @@ def publicity_period(contest: Contest) -> str:
     return f"{start.isoformat() if start else '…'} 至 {end.isoformat() if end else '…'}"
 
 
-def panel_text(panels: Sequence[int]) -> str:
+def panel_text(panels: Sequence[int], column: bool = True) -> str:
     """How many judges' scores each entry has: one number, or the smallest and largest."""
     if not panels:
         return "尚无提交的评分"
     low, high = min(panels), max(panels)
-    return f"{low} 人" if low == high else f"{low}–{high} 人（各作品见“评委人数”一列）"
+    if low == high:
+        return f"{low} 人"
+    return f"{low}–{high} 人" + ("（各作品见“评委人数”一列）" if column else "")
 
 
 def tiers_text(tiers: Sequence[dict[str, Any]]) -> str:

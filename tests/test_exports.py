@@ -165,6 +165,7 @@ def test_the_published_announcement_downloads_with_its_publicity_and_objection_c
     assert about["异议电子邮箱"] == "youth@example.org"
     assert "异议联系人" not in about  # not set, so not shown as empty
     assert about["校验码（SHA-256）"] == snapshot.sha256
+    assert about["每件作品评委人数（实际提交）"] == "3 人"
     assert about["计分方法"].startswith("去掉最高分和最低分后的平均分")
     assert about["导出时间"].endswith("（北京时间）")
 

@@ -1,11 +1,12 @@
 """Award tiers apply in the order written, count and share alike, with every boundary tie
-flagged; per category as well."""
+flagged; per category as well; and how the 说明 states panel sizes."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 from typing import Any
 
+from judging.export_notes import panel_text
 from judging.ranking import TIE_AT_BOUNDARY, Tier, award, rank
 from judging.results import _award_by_category, tiers_of
 
@@ -70,3 +71,10 @@ def test_tiers_per_category_keep_their_order_and_count_their_own_entries() -> No
     assert [rows[n] for n in range(1, 7)] == ["一等奖", "二等奖", "二等奖", "三等奖", "三等奖", ""]
     # Aspiring: 20 % of 5 = 1 first, then 1 second.
     assert [rows[n] for n in range(11, 14)] == ["一等奖", "二等奖", ""]
+
+
+def test_the_notes_give_one_panel_size_or_the_range() -> None:
+    assert panel_text([3, 3]) == "3 人"
+    assert panel_text([2, 3, 5]) == "2–5 人（各作品见“评委人数”一列）"
+    assert panel_text([2, 3], column=False) == "2–3 人"  # the 公示 has no such column
+    assert panel_text([]) == "尚无提交的评分"
