@@ -89,7 +89,7 @@ def _balance(
     panels: dict[int, list[int]], load: dict[int, int], conflicts: set[Pair] | frozenset[Pair]
 ) -> None:
     """Move assignments from the busiest judge to the idlest until loads differ by one."""
-    while True:
+    while load:  # no judges (every one deactivated) and nothing to assign: nothing to move
         busiest = max(load, key=lambda j: load[j])
         idlest = min(load, key=lambda j: load[j])
         if load[busiest] - load[idlest] <= 1:

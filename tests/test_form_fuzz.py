@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from judging.judge_invitations import JudgeFields, create_judges
 from judging.rounds import assign_round, eligible_entries, invite, open_round
 from storage.database import make_engine, make_session_factory, upgrade
 from storage.models import Contest, Entry, EntryStatus, Job, JobState, Role, User, utcnow
@@ -143,6 +144,7 @@ def build_world(session: Session) -> World:
     rnd = open_round(session, contest, "初评")
     invite(session, rnd, {j.id for j in judges})
     assign_round(session, rnd, eligible_entries(session, contest, rnd), 0)
+    [invited] = create_judges(session, [JudgeFields("模糊评委", "", "", "13900000000", "")], None)
     values = {
         "entry_id": entries[0].id,
         "user_id": users[Role.CONTESTANT].id,
@@ -152,6 +154,7 @@ def build_world(session: Session) -> World:
         "fmt": "csv",
         "code": "en",
         "filename": "app.css",
+        "token": invited.token,  # a link that works, so the activation form is fuzzed too
     }
     return World(users, values)
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import generate_password_hash
 
 from judging.accounts import LockoutPolicy, check_login
+from judging.assignment import AssignmentError, assign
 from judging.judge_import import JudgeImportError, import_judges
 from judging.judge_invitations import (
     ActivationError,
@@ -343,6 +344,13 @@ def test_an_imported_judge_is_never_given_an_entry_of_their_own_district(
     assert leaving.id not in set(
         session.scalars(select(Assignment.judge_id).where(Assignment.round_id == rnd.id))
     )
+
+
+def test_with_every_judge_deactivated_an_empty_round_assigns_nothing() -> None:
+    """The organizer may deactivate every judge; assigning then is no server error."""
+    assert assign([], [], 3) == {}
+    with pytest.raises(AssignmentError):
+        assign([1], [], 3)
 
 
 # --- the organizer's pages and the activation page ---------------------------------------

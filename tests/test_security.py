@@ -45,6 +45,7 @@ ACCESS: dict[str, frozenset[Role | None]] = {
     "auth.register": PUBLIC,
     "auth.logout": PUBLIC,
     "auth.password": SIGNED_IN,
+    "auth.activate": PUBLIC,  # a judge's one-time link; unknown tokens are 404
     "gallery.index": PUBLIC,
     "gallery.entry": PUBLIC,
     "gallery.storyboard": PUBLIC,
@@ -96,6 +97,7 @@ class World:
             "fmt": "csv",
             "code": "en",
             "filename": "app.css",
+            "token": "x" * 43,
         }
 
 
