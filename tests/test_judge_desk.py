@@ -214,6 +214,12 @@ def test_the_score_form_answers_in_place_for_the_script_and_plainly_without_it(
     assert "评分已提交" in done and "已提交于" in done and '<strong id="total">80</strong>' in done
     assert "修改评分" in done and 'name="theme"' not in done  # read-only
     assert f'href="/judge/entries/{second.code}"' in done
+    # A second tab still showing the form: its draft is refused and it is shown the truth.
+    stale = client.post(url, data={**FULL, "theme": "1", "action": "draft"}, headers=JSON)
+    assert stale.status_code == 409 and "请先点击“修改评分”" in stale.get_json()["message"]
+    assert "已提交于" in stale.get_json()["html"]
+    kept = score_of(session, rnd, judge.id, first.entry.id)
+    assert kept is not None and stored(session, kept).values["theme"] == 25
     # Without the script: a plain post, then the page again (a reload repeats nothing).
     again = client.post(f"{url}/reopen")
     assert again.status_code == 302 and again.headers["Location"] == url
