@@ -247,6 +247,16 @@ def queue_page(session: Session, contest: Contest, query: QueueQuery) -> QueuePa
     )
 
 
+def status_counts(session: Session, contest: Contest) -> dict[EntryStatus, int]:
+    """How many of the contest's entries are in each status (those with any)."""
+    rows = session.execute(
+        select(Entry.status, func.count())
+        .where(Entry.contest_id == contest.id)
+        .group_by(Entry.status)
+    )
+    return dict(rows.tuples().all())
+
+
 def review_counts(session: Session, contest: Contest) -> dict[str, int]:
     """How many of the contest's entries wait for review, are approved, are sent back."""
     waiting = (

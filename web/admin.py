@@ -8,7 +8,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from judging.blind import approval_warning, gallery_warning
 from judging.exports import entries_table
@@ -34,6 +33,7 @@ from judging.review import (
     queue_page,
     review_counts,
     send_back,
+    status_counts,
 )
 from judging.submissions import SubmissionError, check_open, current_contest
 from storage.models import AssetKind, Contest, Entry, MediaAsset, Role, User
@@ -61,34 +61,24 @@ def queue_response(
     """The review queue for the query string; `errors` and `typed` put a refused reason back
     next to its entry's form, as the organizer wrote it."""
     contest = current_contest(db.session)
-    query = QueueQuery.from_args(request.args)
-    page = queue_page(db.session, contest, query) if contest else None
-    counts = dict(
-        db.session.execute(
-            select(Entry.status, func.count())
-            .where(Entry.contest_id == (contest.id if contest else None))
-            .group_by(Entry.status)
-        )
-        .tuples()
-        .all()
-    )
+    if contest is None:
+        return render_template("admin/index.html", contest=None, page=None)
+    page = queue_page(db.session, contest, QueueQuery.from_args(request.args))
     return render_template(
         "admin/index.html",
         contest=contest,
         page=page,
-        query=page.query if page else query,
-        counts=counts,
-        review_counts=review_counts(db.session, contest) if contest else {},
-        choices=filter_choices(db.session, contest) if contest else {},
+        query=page.query,
+        counts=status_counts(db.session, contest),
+        review_counts=review_counts(db.session, contest),
+        choices=filter_choices(db.session, contest),
         labels=STATUS_LABELS,
         review_labels=REVIEW_LABELS,
         sort_labels=SORT_LABELS,
-        media={e.id: entry_media(e, page.durations[e.id]) for e in page.entries} if page else {},
-        votes=vote_counts(db.session, contest) if contest else {},
-        bursts=(
-            {b.entry_id: b.votes for b in suspicious_bursts(db.session, contest)} if contest else {}
-        ),
-        contest_open=contest is not None and takes_fixes(contest),
+        media={e.id: entry_media(e, page.durations[e.id]) for e in page.entries},
+        votes=vote_counts(db.session, contest),
+        bursts={b.entry_id: b.votes for b in suspicious_bursts(db.session, contest)},
+        contest_open=takes_fixes(contest),
         errors=errors or {},
         typed=typed or {},
         reason_limit=REASON_LIMIT,
@@ -266,7 +256,12 @@ def gallery() -> Any:
 def confirm(warning: str, action: str, fields: dict[str, str]) -> Any:
     """Ask the organizer to confirm an action that would unblind a judging round."""
     return render_template(
-        "admin/confirm.html", message=translate(warning), action=action, fields=fields
+        "admin/confirm.html",
+        message=translate(warning),
+        action=action,
+        fields=fields,
+        # Declining goes back to the queue as it was (same filters and page).
+        back_url=url_for(".index", **queue_args()),
     )
 
 
