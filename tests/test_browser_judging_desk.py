@@ -126,7 +126,9 @@ def test_an_organizer_fills_a_short_panel_and_decides_on_closing_and_publishing(
     screenshot(page, f"judging-desk-short-{size}")
 
     answer(page, "#short-panels button >> nth=0")
+    page.reload()  # the click redirected: a reload assigns nobody twice
     assert page.locator("#short-panels").count() == 0
+    assert page.locator("#entry-progress tbody tr").count() == 3
     totals = page.locator("#totals").inner_text()
     assert "本轮作品 3 件 = 评委已配齐 3 件" in totals and "待补评委 0 件" in totals
     session.expire_all()
@@ -167,6 +169,7 @@ def test_an_organizer_fills_a_short_panel_and_decides_on_closing_and_publishing(
     assert session.get_one(Round, rnd.id).closed_at is None
     answer(page, "text=确认结束")
     assert "本轮评审已结束" in page.content()
+    page.reload()  # nothing is decided twice
     decisions = page.locator("#decisions").inner_text()
     assert "结束本轮" in decisions and "评委联系不上，按规则结束" in decisions
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,6 +37,8 @@ from storage.models import (
     Decision,
     Entry,
     EntryStatus,
+    Job,
+    JobState,
     Role,
     Round,
     Snapshot,
@@ -313,3 +317,28 @@ def test_the_digest_depends_on_every_item_and_its_order() -> None:
     assert digest_of(["a", "b"]) != digest_of(["b", "a"]) != digest_of(["a"])
     assert digest_of(["a"], 1) != digest_of(["a"], 2)
     assert digest_of(["a"]) == digest_of(["a"])
+
+
+def test_only_organizers_close_or_publish_and_only_operators_cancel(
+    client: FlaskClient, auth: Any, session: Session
+) -> None:
+    world = judged_round(session, entries=2, judges=2, per=2)
+    assigned(session, world)  # nothing submitted: closing would ask
+    job = Job(entry=world.entries[0], source_key="k", state=JobState.QUEUED)
+    session.add(job)
+    session.commit()
+    for role in (Role.CONTESTANT, Role.JUDGE, Role.OPERATOR):
+        auth.login(make_user(session, role).username)
+        for url in ("/admin/judging/close", "/admin/judging/publish"):
+            assert client.post(url, data={"digest": "0" * 32}).status_code == 403
+        if role is not Role.OPERATOR:
+            assert client.post(f"/ops/jobs/{job.id}/cancel").status_code == 403
+        auth.logout()
+    auth.login(make_user(session, Role.ORGANIZER).username)
+    assert client.post(f"/ops/jobs/{job.id}/cancel").status_code == 403
+    forged = client.post("/admin/judging/close", data={"digest": "f" * 32, "confirm": "1"})
+    assert "待确认的事项已有变化" in forged.get_data(as_text=True)  # asked again, not closed
+    session.expire_all()
+    assert session.get_one(Round, world.round.id).closed_at is None
+    assert session.get_one(Job, job.id).state is JobState.QUEUED
+    assert session.scalars(select(Decision).where(Decision.round_id == world.round.id)).all() == []
