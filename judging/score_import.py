@@ -80,6 +80,8 @@ def import_scores(session: Session, rnd: Round, data: bytes, importer: User) -> 
         row = _parse(raw, columns, finder, problems)
         if row is not None:
             rows.append(row)
+    if len(table) == 1:
+        problems.append(Message("文件中只有列名，没有评分"))
     problems += _duplicates(rows)
     problems += _unassigned(session, rnd, rows)
     if problems:

@@ -198,6 +198,9 @@ def test_unreadable_files_are_refused_in_chinese(
     assert [str(p) for p in run(session, rnd, b"").problems] == [
         "文件是空的：第一行应为列名（作品编号、评委、各评分项、评语）"
     ]
+    assert [str(p) for p in run(session, rnd, f"{CHINESE}\n,,,\n".encode()).problems] == [
+        "文件中只有列名，没有评分"
+    ]
     assert "编码无法识别" in str(run(session, rnd, b"entry,judge\n\x81\xff\xfe,x\n").problems[0])
     assert "XLSX" in str(run(session, rnd, b"PK\x03\x04 not really a workbook").problems[0])
 
