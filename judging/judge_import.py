@@ -106,8 +106,9 @@ def import_judges(
         raise JudgeImportError(problems)
     try:
         result.created = create_judges(session, new, by)
-    except JudgeError as exc:
-        raise JudgeImportError([Problem(0, exc.message)]) from exc
+    except JudgeError as exc:  # another organizer added one of them meanwhile
+        messages = list(exc.errors.values()) or [exc.message]
+        raise JudgeImportError([Problem(0, m) for m in messages]) from exc
     return result
 
 

@@ -29,6 +29,7 @@ from judging.submissions import EMAIL, PHONE
 from storage.models import ActivationToken, Role, User, utcnow
 
 ACTIVATION_DAYS = 7
+_CREATION_LOCK = 0x6A756467  # "judg": the advisory lock that adds judges one at a time
 USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 FIELD_LABELS = {
     "display_name": N_("姓名"),
@@ -153,27 +154,43 @@ def nobodys_password_hash() -> str:
 def create_judges(
     session: Session, judges: Sequence[JudgeFields], by: User | None, now: datetime | None = None
 ) -> list[IssuedLink]:
-    """Add judge accounts, each with an activation link, all or none; commits."""
+    """Add judge accounts, each with an activation link, all or none; commits.
+
+    One creation at a time (on PostgreSQL), checked again inside: a double click or two
+    organizers adding the same judge at once never make two accounts of one phone.
+    """
     now = now or utcnow()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_CREATION_LOCK)))
+    phones = [f.phone for f in judges]
+    there = session.scalar(
+        select(User).where(User.role == Role.JUDGE, User.phone.in_(phones)).limit(1)
+    )
+    if there is not None:
+        session.rollback()
+        raise JudgeError(
+            Message("请修改标红的项目后再提交"),
+            {"phone": _phone_taken(there)},
+        )
     taken = _usernames_in_use(session, judges)
     links = []
-    for fields in judges:
-        username = fields.username or _free_username(_username_base(fields), taken)
-        taken.add(username)
-        user = User(
-            username=username,
-            display_name=fields.display_name,
-            unit=fields.unit,
-            district=fields.district,
-            phone=fields.phone,
-            email=fields.email,
-            role=Role.JUDGE,
-            password_hash=nobodys_password_hash(),
-        )
-        session.add(user)
-        session.flush()
-        links.append(_new_token(session, user, by, now))
     try:
+        for fields in judges:
+            username = fields.username or _free_username(_username_base(fields), taken)
+            taken.add(username)
+            user = User(
+                username=username,
+                display_name=fields.display_name,
+                unit=fields.unit,
+                district=fields.district,
+                phone=fields.phone,
+                email=fields.email,
+                role=Role.JUDGE,
+                password_hash=nobodys_password_hash(),
+            )
+            session.add(user)
+            session.flush()
+            links.append(_new_token(session, user, by, now))
         session.commit()
     except IntegrityError as exc:
         # Someone took one of the user names meanwhile: nothing was added.
@@ -187,11 +204,7 @@ def check_new_judge(session: Session, fields: JudgeFields) -> None:
     errors = {}
     same_phone = existing_judge(session, "phone", fields.phone)
     if same_phone is not None:
-        errors["phone"] = Message(
-            "该手机号已是评委 %(name)s（%(user)s）的号码",
-            name=same_phone.display_name,
-            user=same_phone.username,
-        )
+        errors["phone"] = _phone_taken(same_phone)
     same_email = fields.email and existing_judge(session, "email", fields.email)
     if same_email:
         errors["email"] = Message(
@@ -343,6 +356,12 @@ def send_invitation(link: IssuedLink, url: str) -> bool:
     """Mail the link to the judge. Mail is not set up yet, so nothing is sent and the
     organizer copies the link from the page; the mail outbox hooks in here."""
     return False
+
+
+def _phone_taken(judge: User) -> Message:
+    return Message(
+        "该手机号已是评委 %(name)s（%(user)s）的号码", name=judge.display_name, user=judge.username
+    )
 
 
 def _new_token(session: Session, user: User, by: User | None, now: datetime) -> IssuedLink:

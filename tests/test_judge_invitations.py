@@ -216,6 +216,31 @@ def test_two_tabs_sending_the_same_link_set_one_password(
     assert check_login(session, user.username, winner, POLICY) == user
 
 
+def test_a_double_click_adds_one_judge(session_factory: sessionmaker[Session]) -> None:
+    """Both requests checked the phone before either added the judge: the second is told."""
+    fields = JudgeFields("双击的评委", "", "", fresh_phone(), "")
+    barrier = threading.Barrier(2, timeout=30)
+    outcomes: list[str] = []
+
+    def click() -> None:
+        with session_factory() as own:
+            barrier.wait()
+            try:
+                create_judges(own, [fields], None)
+                outcomes.append("added")
+            except JudgeError as exc:
+                outcomes.append(exc.errors["phone"])
+
+    clicks = [threading.Thread(target=click) for _ in range(2)]
+    for t in clicks:
+        t.start()
+    for t in clicks:
+        t.join()
+    assert sorted(outcomes)[0] == "added" and "已是评委 双击的评委" in sorted(outcomes)[1]
+    with session_factory() as check:
+        assert check.scalar(select(func.count()).where(User.phone == fields.phone)) == 1
+
+
 def csv_bytes(lines: list[str], encoding: str = "utf-8-sig") -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode(encoding)
 
