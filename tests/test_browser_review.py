@@ -142,6 +142,7 @@ def test_an_organizer_reviews_and_a_contestant_fixes_what_was_sent_back(
     page.click(".queue-filters .search-row button")
     assert "共 5 件" in count_text(page)
     assert page.input_value("select[name=district]") == "历下区"
+    assert re.search(r"\?district=[^&]+$", page.url)  # what was left at 全部 stays out
     page.click(".queue-filters a")  # 清除筛选
     assert "共 62 件" in count_text(page)
 

@@ -19,6 +19,7 @@ from judging.gallery import (
     vote_counts,
 )
 from judging.review import (
+    DEFAULT_SORT,
     REASON_LIMIT,
     REVIEW_LABELS,
     SORT_LABELS,
@@ -75,6 +76,7 @@ def queue_response(
         labels=STATUS_LABELS,
         review_labels=REVIEW_LABELS,
         sort_labels=SORT_LABELS,
+        default_sort=DEFAULT_SORT,
         media={e.id: entry_media(e, page.durations[e.id]) for e in page.entries},
         votes=vote_counts(db.session, contest),
         bursts={b.entry_id: b.votes for b in suspicious_bursts(db.session, contest)},

@@ -1,7 +1,8 @@
 // The organizers' review queue (web/templates/admin/_queue.html): select the page's entries
 // at once for bulk approval, play a video as soon as its player opens (and stop it when it
-// closes), and fold the filters on a phone unless one is in use. The page works without this
-// script: the select-all box stays hidden and the player's own controls start the video.
+// closes), keep unused filters out of the URL, and fold the filters on a phone unless one is
+// in use. The page works without this script: the select-all box stays hidden and the
+// player's own controls start the video.
 (function () {
   "use strict";
   var all = document.querySelector("[data-select-all]");
@@ -25,6 +26,19 @@
       video.pause();
     }
   }, true);
+  // Filters left at 全部 stay out of the URL, so links and bookmarks read as what was chosen.
+  var bar = document.querySelector("form.queue-filters");
+  if (bar) {
+    bar.addEventListener("submit", function () {
+      bar.querySelectorAll("input, select").forEach(function (field) {
+        if (field.name && !field.value) field.disabled = true;
+      });
+    });
+    // Coming back with the back button shows the form as it was left: usable again.
+    window.addEventListener("pageshow", function () {
+      bar.querySelectorAll("[disabled]").forEach(function (field) { field.disabled = false; });
+    });
+  }
   var filters = document.querySelector("details.more-filters");
   if (filters && !filters.hasAttribute("data-active") &&
       window.matchMedia("(max-width: 540px)").matches) {
