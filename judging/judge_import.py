@@ -21,6 +21,7 @@ from judging.judge_invitations import (
     JudgeFields,
     create_judges,
     existing_judge,
+    normalize_phone,
     validate_judge,
 )
 from judging.messages import Message
@@ -88,6 +89,9 @@ def import_judges(
             fields = validate_judge(values, districts)
         except JudgeError as exc:
             problems += [Problem(row.line, message) for message in exc.errors.values()]
+            # A later row with the same phone is named too, so one upload shows everything.
+            if phone := normalize_phone(values.get("phone", "")):
+                seen.setdefault(("phone", phone), row.line)
             continue
         repeated = _repeated(fields, row.line, seen)
         if repeated:

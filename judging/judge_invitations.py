@@ -122,8 +122,7 @@ def validate_judge(data: Mapping[str, object], districts: Sequence[str] = ()) ->
         elif len(value) > limit:
             errors[name] = Message("%(label)s不能超过 %(limit)d 个字", label=label, limit=limit)
         clean[name] = value
-    # Chinese input methods type full-width digits (１３８…): NFKC makes them ASCII.
-    phone = re.sub(r"\s", "", unicodedata.normalize("NFKC", clean["phone"])).removeprefix("+86")
+    phone = normalize_phone(clean["phone"])
     if "phone" not in errors and not (phone.isascii() and PHONE.match(phone)):
         errors["phone"] = Message("手机号格式不正确，请填写 11 位手机号或带区号的座机号")
     clean["phone"] = phone
@@ -138,6 +137,12 @@ def validate_judge(data: Mapping[str, object], districts: Sequence[str] = ()) ->
     if errors:
         raise JudgeError(Message("请修改标红的项目后再提交"), errors)
     return JudgeFields(**clean)
+
+
+def normalize_phone(text: str) -> str:
+    """A phone number written one way: no spaces, no +86, ASCII digits."""
+    # Chinese input methods type full-width digits (１３８…): NFKC makes them ASCII.
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", text)).removeprefix("+86")
 
 
 def token_digest(token: str) -> str:

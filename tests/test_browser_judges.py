@@ -35,6 +35,15 @@ def invited(session: Session, name: str) -> tuple[User, str]:
     return link.user, link.token
 
 
+def upload(page: Any, sheet: str) -> None:
+    """Import a CSV saved as Excel on Chinese Windows saves it (GBK)."""
+    page.set_input_files(
+        "#import-judges input[type=file]",
+        files=[{"name": "评委名单.csv", "mimeType": "text/csv", "buffer": sheet.encode("gbk")}],
+    )
+    page.click("#import-judges button")
+
+
 def row(page: Any, name: str) -> Any:
     return page.locator("table.judges tbody tr", has_text=name)
 
@@ -121,12 +130,14 @@ def test_the_organizer_invites_judges_and_a_judge_activates_on_a_phone(
     assert "已撤销 婉拒的评委 的邀请" in desk.locator(".flash").first.inner_text()
 
     first, second = phone_number(), phone_number()
+    sheet = f"姓名,单位,区县,手机号,电子邮箱\n钟老师,市一中,历下,{first},\n温老师,,,{first},\n"
+    upload(desk, sheet)
+    problems = desk.locator("#import-problems").inner_text()
+    assert "第 2 行：所属区县应为本次活动的区县之一" in problems
+    assert "第 3 行：手机与第 2 行相同" in problems
+    screenshot(desk, "judges-import-problems-laptop")
     sheet = f"姓名,单位,区县,手机号,电子邮箱\n钟老师,市一中,历下区,{first},\n温老师,,,{second},\n"
-    desk.set_input_files(
-        "#import-judges input[type=file]",
-        files=[{"name": "评委名单.csv", "mimeType": "text/csv", "buffer": sheet.encode("gbk")}],
-    )
-    desk.click("#import-judges button")
+    upload(desk, sheet)
     assert "已导入 2 位评委" in desk.locator(".flash").first.inner_text()
     assert desk.locator("#new-links input.secret").count() == 2
     assert desk.locator("#all-links").input_value().count("/auth/activate/") == 2
