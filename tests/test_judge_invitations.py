@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import generate_password_hash
 
 from judging.accounts import LockoutPolicy, check_login
-from judging.assignment import AssignmentError, assign
+from judging.assignment import AssignmentError, Party, assign, automatic_conflicts
 from judging.judge_import import JudgeImportError, import_judges
 from judging.judge_invitations import (
     ActivationError,
@@ -532,14 +532,21 @@ def test_activation_posts_are_rate_limited(settings: Settings, session: Session)
 
 
 def test_the_demo_seeds_six_judges_of_different_districts(session: Session) -> None:
-    from web.demo import seed_demo
+    from web.demo import DEMO_DISTRICTS, seed_demo
 
     accounts = seed_demo(session)
     judges = [a for a in accounts if a.role is Role.JUDGE]
     assert len(judges) == 6
-    users = session.scalars(select(User).where(User.username.in_([a.username for a in judges])))
-    districts = [u.district for u in users]
-    assert len(set(districts)) == 6
+    users = list(
+        session.scalars(select(User).where(User.username.in_([a.username for a in judges])))
+    )
+    assert len({u.district for u in users}) == 6 and len({u.unit for u in users}) == 6
+    # An entry from every district of the demo, each gets a panel of 3 under both rules.
+    entries = [Party(-n, "某青年文明号", d) for n, d in enumerate(DEMO_DISTRICTS, start=1)]
+    judges_ = [Party(u.id, u.unit, u.district) for u in users]
+    conflicts = automatic_conflicts(judges_, entries)
+    panels = assign([e.id for e in entries], [j.id for j in judges_], 3, conflicts)
+    assert all(len(p) == 3 for p in panels.values()) and conflicts
 
 
 def test_the_command_line_invites_imports_and_resends(
