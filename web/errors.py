@@ -4,6 +4,7 @@ or no view catches (a wrong method, a malformed request, a crash); JSON for the 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -86,4 +87,8 @@ def server_error(exc: Exception) -> Any:
 @bp.route("/favicon.ico")
 def favicon() -> Any:
     """Browsers ask for it at the root whatever the page says."""
-    return current_app.send_static_file("favicon.ico")
+    icon = Path(current_app.static_folder or "", "favicon.ico").read_bytes()  # 6 KB
+    response = Response(icon, mimetype="image/vnd.microsoft.icon")
+    response.cache_control.public = True
+    response.cache_control.max_age = 7 * 24 * 3600
+    return response
