@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from storage.models import Role, User, utcnow
+from storage.models import ActivationToken, Role, User, utcnow
 
 # Whose lock-outs and passwords each role may lift and reset: organizers look after the
 # contest's people, operators after every account (staff included).
@@ -98,9 +98,21 @@ def unlock(session: Session, user: User) -> None:
 
 
 def set_password(session: Session, user: User, password_hash: str) -> None:
-    """A new password: it lifts any lock-out and ends every session signed in before."""
+    """A new password: it lifts any lock-out and ends every session signed in before.
+
+    It also ends an invitation still open (an organizer reset the password of a judge who
+    had not activated): the account now has a password, so its links count as used."""
     user.password_hash = password_hash
     user.session_version += 1
+    session.execute(
+        update(ActivationToken)
+        .where(
+            ActivationToken.user_id == user.id,
+            ActivationToken.used_at.is_(None),
+            ActivationToken.revoked_at.is_(None),
+        )
+        .values(used_at=utcnow())
+    )
     unlock(session, user)  # commits
 
 

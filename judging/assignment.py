@@ -34,16 +34,29 @@ def automatic_conflicts(
     by_unit: bool = True,
     by_district: bool = True,
 ) -> set[Pair]:
-    """A judge conflicts with entries from their own unit and, if set, their own district."""
+    """A judge conflicts with entries from their own unit and, if set, their own district.
+
+    An entry is of the judge's unit when its collective is the unit or names it whole: a
+    judge of 市第一医院 conflicts with 市第一医院急诊科 (collectives are teams inside units).
+    Units shorter than 3 characters only match exactly: 医院 would match every hospital.
+    """
     entries = list(entries)
     found: set[Pair] = set()
     for judge in judges:
         for entry in entries:
-            same_unit = by_unit and judge.unit and judge.unit == entry.unit
+            same_unit = by_unit and same_unit_of(judge.unit, entry.unit)
             same_district = by_district and judge.district and judge.district == entry.district
             if same_unit or same_district:
                 found.add((judge.id, entry.id))
     return found
+
+
+def same_unit_of(judge_unit: str, collective: str) -> bool:
+    """Whether a collective belongs to the judge's unit (see automatic_conflicts)."""
+    unit = judge_unit.strip()
+    if not unit:
+        return False
+    return unit == collective.strip() or (len(unit) >= 3 and unit in collective)
 
 
 def assign(

@@ -31,6 +31,7 @@ echo $! >"$PIDS/worker.pid"
 
 say "starting the web server (log: var/web.log)"
 gunicorn --bind "$HOST:$PORT" --workers 2 --threads 4 --timeout 0 \
+  --logger-class web.access_log.RedactingLogger \
   --access-logfile - "web:create_app()" >"$VAR/web.log" 2>&1 &
 echo $! >"$PIDS/web.pid"
 wait_port "$HOST" "$PORT" 30 "the web server" || { tail -n 30 "$VAR/web.log" >&2; exit 1; }

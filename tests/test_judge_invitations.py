@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import generate_password_hash
 
-from judging.accounts import LockoutPolicy, check_login
+from judging.accounts import LockoutPolicy, check_login, set_password
 from judging.assignment import AssignmentError, Party, assign, automatic_conflicts
 from judging.judge_import import JudgeImportError, import_judges
 from judging.judge_invitations import (
@@ -179,6 +179,17 @@ def test_revoking_takes_the_judge_out_until_a_new_invitation(session: Session) -
     with pytest.raises(ActivationError) as stopped:
         find_token(session, again.token)
     assert stopped.value.reason == "inactive"
+
+
+def test_a_password_reset_ends_the_invitation(session: Session) -> None:
+    user, token = judge(session)
+    set_password(session, user, generate_password_hash(GOOD_PASSWORD))
+    assert {r.user.id: r.state for r in judge_rows(session)}[user.id] == "active"
+    with pytest.raises(ActivationError) as used:
+        find_token(session, token)
+    assert used.value.reason == "used"
+    with pytest.raises(JudgeError):
+        resend(session, user, None)  # a judge with a password needs no invitation
 
 
 def test_two_tabs_sending_the_same_link_set_one_password(

@@ -163,3 +163,14 @@ def test_a_judge_conflicts_with_entries_of_their_unit_and_district() -> None:
     ]
     assert automatic_conflicts(judges, entries) == {(1, 10), (1, 11), (2, 12)}
     assert automatic_conflicts(judges, entries, by_district=False) == {(1, 10), (2, 12)}
+
+
+def test_a_collective_inside_the_judges_unit_is_a_conflict() -> None:
+    judges = [Party(1, unit="市第一医院"), Party(2, unit="医院"), Party(3, unit=" ")]
+    entries = [
+        Party(10, unit="市第一医院急诊科青年文明号"),
+        Party(11, unit="市第二医院急诊科"),
+        Party(12, unit="医院"),
+    ]
+    # The short unit matches only itself; a blank one matches nothing.
+    assert automatic_conflicts(judges, entries) == {(1, 10), (2, 12)}

@@ -513,3 +513,27 @@ def test_the_favicon_exists(client: FlaskClient) -> None:
     icon = client.get("/favicon.ico")
     assert icon.status_code == 200 and icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
     icon.close()
+
+
+def test_the_access_log_never_keeps_an_activation_token() -> None:
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from web.access_log import RedactingLogger
+
+    token = "Zs8-secret-token_value"
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": f"/auth/activate/{token}?x=1",
+        "PATH_INFO": f"/auth/activate/{token}",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": f"http://example.org/auth/activate/{token}",
+    }
+    request = SimpleNamespace(headers=[("REFERER", environ["HTTP_REFERER"])])
+    response = SimpleNamespace(status="302 FOUND", sent=0, headers=[])
+    atoms = RedactingLogger(Config()).atoms(response, request, environ, timedelta(seconds=1))
+    line = repr(atoms)
+    assert token not in line and "/auth/activate/[redacted]" in atoms["r"]
+    assert atoms["s"] == "302" and atoms["m"] == "POST"
