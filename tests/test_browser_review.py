@@ -214,6 +214,12 @@ def test_an_organizer_reviews_and_a_contestant_fixes_what_was_sent_back(
     assert not phone.locator("details.more-filters").evaluate("el => el.open")
     assert fits_width(phone), "the queue scrolls sideways on a phone"
     assert small_tap_targets(phone, TAP) == []
+    phone.click("details.more-filters summary")
+    assert phone.locator("select[name=district]").is_visible() and fits_width(phone)
+    phone.select_option("select[name=review]", "returned")
+    phone.click(".filter-apply")  # no need to scroll back up to the search button
+    assert phone.inner_text("#result-count") == "共 1 件" and fits_width(phone)
+    phone.goto(f"{live_server}/admin/")
     card = row(phone, entries[-2])
     assert card.locator(".collective").bounding_box()["width"] > 200  # readable, not squeezed
     card.locator(".send-back summary").click()

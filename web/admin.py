@@ -98,13 +98,13 @@ def queue_args() -> dict[str, Any]:
     return dict(QueueQuery.from_args(request.args).args())
 
 
-def queued_entry(entry_id: int) -> tuple[Contest, Entry]:
-    """The current contest and its entry `entry_id`, or 404 (other contests' entries too)."""
+def queued_entry(entry_id: int) -> Entry:
+    """The current contest's entry `entry_id`, or 404 (other contests' entries too)."""
     contest = current_contest(db.session)
     entry = db.session.get(Entry, entry_id)
     if contest is None or entry is None or entry.contest_id != contest.id:
         abort(404)
-    return contest, entry
+    return entry
 
 
 def takes_fixes(contest: Contest) -> bool:
@@ -133,7 +133,7 @@ def entries_download(fmt: str) -> Any:
 @bp.route("/entries/<int:entry_id>/approval", methods=["POST"])
 @organizer_only
 def approval(entry_id: int) -> Any:
-    _contest, entry = queued_entry(entry_id)
+    entry = queued_entry(entry_id)
     if request.form.get("approved") != "1":
         set_approved(db.session, entry, False)
         return back_to_queue(entry)
@@ -179,7 +179,7 @@ def refused_any(result: Approval) -> None:
 @bp.route("/entries/<int:entry_id>/return", methods=["POST"])
 @organizer_only
 def send_back_entry(entry_id: int) -> Any:
-    _contest, entry = queued_entry(entry_id)
+    entry = queued_entry(entry_id)
     reason = request.form.get("reason", "")
     try:
         send_back(db.session, entry, reason, organizer())
