@@ -1,7 +1,8 @@
 """The organizers' review queue: find entries, approve them for the gallery, send them back.
 
-A page of the queue is one SQL query (plus a count), whatever the contest holds: search,
-filters, a whitelisted sort and the page are all turned into SQL. Approving follows the rule
+A page of the queue is one SQL query, whatever the contest holds (plus a count, and one
+query each for the page's jobs and media): search, filters, a whitelisted sort and the page
+are all turned into SQL. Approving follows the rule
 of `judging.gallery.set_approved` (only ready entries) for many entries at once; sending an
 entry back takes it out of the gallery with a reason the contestant reads and may act on
 before the deadline (`judging.submissions` clears it when they save a fix).
