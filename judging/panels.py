@@ -13,7 +13,8 @@ in the round.
   (withdrawn, sent back, its video no longer ready, or no longer among those advancing).
 
 A panel is the entry's assigned judges minus the conflicted (recorded or automatic, as
-`conflicts_of` says) and the deactivated ones; only their submitted scores count here.
+`conflicts_of` says) and the deactivated ones who had not submitted; only their submitted
+scores count here (and in `results`, which counts no score of a judge off the panel).
 """
 
 from __future__ import annotations
@@ -205,7 +206,7 @@ def panel_report(session: Session, rnd: Round) -> PanelReport:
     rows = []
     for entry in entries:
         on_list = [users[j] for j in assigned.get(entry.id, [])]
-        panel = [j for j in on_list if j.active and (j.id, entry.id) not in conflicts]
+        panel = _panel(on_list, entry, conflicts, submitted)
         done = [j for j in panel if (j.id, entry.id) in submitted]
         row = EntryPanel(entry, codes.get(entry.id, ""), PanelState.COMPLETE, panel, done, needed)
         if entry.id not in eligible_ids:
@@ -213,12 +214,29 @@ def panel_report(session: Session, rnd: Round) -> PanelReport:
             row.reasons = [_excluded_reason(entry)]
         elif len(panel) < needed:
             row.state = PanelState.SHORT
-            row.reasons = _short_reasons(on_list, entry, conflicts, recorded, known, needed)
+            row.reasons = _short_reasons(
+                on_list, entry, conflicts, recorded, known, needed, submitted
+            )
             row.suggestions = _suggest(free_judges, entry, on_list, conflicts, load)
         elif len(done) < len(panel):
             row.state = PanelState.WAITING
         rows.append(row)
     return PanelReport(rnd, rows)
+
+
+def _panel(
+    on_list: list[User],
+    entry: Entry,
+    conflicts: set[tuple[int, int]],
+    submitted: set[tuple[int, int]],
+) -> list[User]:
+    """The judges who score an entry: on its list, not conflicted, and active — or, when
+    deactivated, already submitted (their score stands: results count it)."""
+    return [
+        j
+        for j in on_list
+        if (j.id, entry.id) not in conflicts and (j.active or (j.id, entry.id) in submitted)
+    ]
 
 
 def _short_reasons(
@@ -228,9 +246,10 @@ def _short_reasons(
     recorded: dict[tuple[int, int], str],
     known: dict[int, User],
     needed: int,
+    submitted: set[tuple[int, int]],
 ) -> list[Message]:
     """Why a panel is short, as far as the rows tell (a judge taken off leaves no row)."""
-    panel = [j for j in on_list if j.active and (j.id, entry.id) not in conflicts]
+    panel = _panel(on_list, entry, conflicts, submitted)
     reasons = [Message("评委 %(have)d / %(need)d 位", have=len(panel), need=needed)]
     if not on_list and not any(e == entry.id for _j, e in recorded):
         reasons.append(Message("尚未分配评委"))
@@ -240,7 +259,7 @@ def _short_reasons(
     automatic = [j for j in on_list if (j.id, entry.id) in conflicts and j not in declared]
     if automatic:
         reasons.append(Message("同单位或同区县回避：%(judges)s", judges=_names(automatic)))
-    inactive = [j for j in on_list if not j.active]
+    inactive = [j for j in on_list if j not in panel and not j.active]
     if inactive:
         reasons.append(Message("评委已停用：%(judges)s", judges=_names(inactive)))
     return reasons

@@ -25,7 +25,7 @@ from judging.ranking import (
     rank,
     tiers_from_shares,
 )
-from storage.models import Entry, Round, Score, Snapshot, User
+from storage.models import Assignment, Conflict, Entry, Round, Score, Snapshot, User
 
 
 @dataclass
@@ -84,10 +84,26 @@ def tiers_of(contest_tiers: list[dict[str, Any]], entries: int) -> list[Tier]:
 
 
 def results(session: Session, rnd: Round) -> Results:
-    """Rank the round's entries from submitted scores with the contest's method."""
+    """Rank the round's entries from submitted scores with the contest's method.
+
+    Only scores of the entry's panel count: a judge taken off the panel, or who declared a
+    conflict after submitting, leaves a score on record that no longer counts."""
     contest = rnd.contest
+    on_panel = select(Assignment.id).where(
+        Assignment.round_id == Score.round_id,
+        Assignment.judge_id == Score.judge_id,
+        Assignment.entry_id == Score.entry_id,
+    )
+    conflicted = select(Conflict.id).where(
+        Conflict.judge_id == Score.judge_id, Conflict.entry_id == Score.entry_id
+    )
     submitted = session.scalars(
-        select(Score).where(Score.round_id == rnd.id, Score.submitted_at.is_not(None))
+        select(Score).where(
+            Score.round_id == rnd.id,
+            Score.submitted_at.is_not(None),
+            on_panel.exists(),
+            ~conflicted.exists(),
+        )
     ).all()
     sheet: dict[int, dict[int, float]] = {}
     for score in submitted:

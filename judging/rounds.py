@@ -222,6 +222,8 @@ def add_to_panel(session: Session, rnd: Round, judge: User, entry: Entry) -> Non
         raise RoundError(Message("本轮评审已结束，不能再分配"))
     if (judge.id, entry.id) in conflicts_of(session, [judge], [entry]):
         raise RoundError(Message("该评委与这件作品有回避关系，不能分配"))
+    if not judge.active or judge.role is not Role.JUDGE:
+        raise RoundError(Message("%(name)s 的评委账号已停用，不能分配", name=judge.display_name))
     session.add(Assignment(round_id=rnd.id, judge_id=judge.id, entry_id=entry.id))
     try:
         session.commit()

@@ -22,6 +22,7 @@ from judging.decisions import (
 from judging.panels import PanelReport, PanelState, panel_report, round_results
 from judging.results import results
 from judging.rounds import (
+    RoundError,
     add_to_panel,
     assign_round,
     declare_conflict,
@@ -235,13 +236,14 @@ def test_an_entry_whose_judge_declares_a_conflict_stays_in_the_results(
     save_score(session, world.round, judge, scored, FULL, "", submit=True)
     remove_from_panel(session, world.round, judge, scored)  # scored, then taken off
     save_score(session, world.round, world.panel(session, kept)[0], kept, FULL, "", submit=True)
-    assert {r.number for r in results(session, world.round)} == {scored.number, kept.number}
+    # The score of a judge taken off the panel stays on record but no longer counts.
+    assert {r.number for r in results(session, world.round)} == {kept.number}
     rows = {r.number: r for r in round_results(session, world.round)}
     assert set(rows) == {e.number for e in world.entries}
-    assert rows[gone.number].flags == ["unscored", "short_panel"]
-    assert rows[gone.number].rank == 0 and rows[gone.number].score is None
-    assert "short_panel" in rows[scored.number].flags and rows[scored.number].rank > 0
-    assert "short_panel" not in rows[kept.number].flags
+    for short in (gone, scored):
+        assert rows[short.number].flags == ["unscored", "short_panel"]
+        assert rows[short.number].rank == 0 and rows[short.number].score is None
+    assert "short_panel" not in rows[kept.number].flags and rows[kept.number].rank == 1
 
 
 def test_closing_over_unresolved_panels_needs_the_current_list_confirmed(
@@ -342,3 +344,38 @@ def test_only_organizers_close_or_publish_and_only_operators_cancel(
     assert session.get_one(Round, world.round.id).closed_at is None
     assert session.get_one(Job, job.id).state is JobState.QUEUED
     assert session.scalars(select(Decision).where(Decision.round_id == world.round.id)).all() == []
+
+
+def test_only_the_panels_scores_count_and_a_deactivated_judges_work_stands(
+    session: Session,
+) -> None:
+    w = judged_round(session, entries=1, judges=4, per=3)
+    assigned(session, w)
+    entry = w.entries[0]
+    first, second, third = w.panel(session, entry)
+    for judge, total in ((first, FULL), (second, {**FULL, "theme": 5}), (third, FULL)):
+        save_score(session, w.round, judge, entry, total, "", submit=True)
+    assert [len(r.judges) for r in results(session, w.round)] == [3]
+    # A conflict declared after submitting, and a judge taken off the panel: neither counts.
+    declare_conflict(session, second, entry, "declared")
+    remove_from_panel(session, w.round, third, entry)
+    rows = results(session, w.round)
+    assert [sorted(r.judges.values()) for r in rows] == [[80.0]]
+    # A judge deactivated after submitting still counts, and the panel does not call for
+    # a replacement of work that is done.
+    add_to_panel(session, w.round, third, entry)
+    first.active = False
+    session.commit()
+    row = panel_report(session, w.round).of(entry.id)
+    assert row is not None and first in row.panel and len(results(session, w.round)[0].judges) == 2
+
+
+def test_a_deactivated_judge_cannot_be_added_by_hand(session: Session) -> None:
+    w = judged_round(session, entries=1, judges=3, per=2)
+    idle = w.judges[0]
+    idle.active = False
+    session.commit()
+    with pytest.raises(RoundError) as refused:
+        add_to_panel(session, w.round, idle, w.entries[0])
+    assert "已停用" in refused.value.message
+    assert not w.panel(session, w.entries[0])
