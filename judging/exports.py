@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from judging.rounds import rubric_of
 from judging.spreadsheet import entry_number
+from judging.submissions import STATUS_LABELS
 from storage.models import Contest, Entry, Round, Score, User
 
 Table = tuple[list[str], list[list[Any]]]
@@ -33,6 +34,8 @@ def entries_table(session: Session, contest: Contest) -> Table:
         "联系电话",
         "电子邮箱",
         "状态",
+        "审核",
+        "退回原因",
         "提交时间",
     ]
     entries = session.scalars(
@@ -49,7 +52,9 @@ def entries_table(session: Session, contest: Contest) -> Table:
             e.contact_name,
             e.contact_phone,
             e.email,
-            e.status.value,
+            STATUS_LABELS[e.status],
+            "已通过" if e.approved_at else "已退回" if e.returned_at else "待审核",
+            e.return_reason if e.returned_at else "",
             e.created_at.isoformat(timespec="seconds"),
         ]
         for e in entries

@@ -24,6 +24,16 @@ from storage.models import (
 )
 from storage.objects import StoredObject
 
+# What contestants and organizers call each status (the web translates them).
+STATUS_LABELS = {
+    EntryStatus.DRAFT: N_("草稿（尚未上传视频）"),
+    EntryStatus.SUBMITTED: N_("已提交，排队处理中"),
+    EntryStatus.PROCESSING: N_("视频处理中"),
+    EntryStatus.READY: N_("已就绪"),
+    EntryStatus.REJECTED: N_("视频未通过检查"),
+    EntryStatus.FAILED: N_("处理失败"),
+    EntryStatus.WITHDRAWN: N_("已撤回"),
+}
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 FIELD_LIMITS = {

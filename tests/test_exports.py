@@ -16,12 +16,14 @@ from sqlalchemy.orm import Session
 
 from judging import spreadsheet
 from judging.exports import entries_table, scores_table
+from judging.gallery import set_approved
 from judging.ranking import TIE_AT_BOUNDARY
 from judging.results import publish_snapshot, results, to_csv, to_json, to_xlsx
+from judging.review import send_back
 from judging.rounds import assign_round, assigned_entries, eligible_entries
 from judging.scoring import save_score
-from storage.models import Contest, Entry, Round, User
-from tests.factories import post_confirmed
+from storage.models import Contest, Entry, Role, Round, User
+from tests.factories import make_user, post_confirmed
 from tests.test_judging_flow import FULL as FLOW_FULL
 from tests.test_judging_flow import judged  # noqa: F401 - the fixture
 from tests.test_judging_web import FULL, started_round
@@ -185,3 +187,20 @@ def test_entry_and_score_lists_write_numbers_with_their_zeros(
         assert header[0] == "编号"
         assert body and all(isinstance(line[0], str) and len(line[0]) == 4 for line in body)
         assert {line[0] for line in body} <= {f"{n:04d}" for n in range(1, 7)}
+
+
+def test_the_entry_list_names_status_and_review_in_chinese(
+    session: Session,
+    judged: tuple[Contest, Round, list[User]],  # noqa: F811
+) -> None:
+    contest, _rnd, _judges = judged
+    first, second, *_rest = eligible_entries(session, contest)
+    set_approved(session, first, True)
+    send_back(session, second, "片头请去掉单位名称", make_user(session, Role.ORGANIZER))
+    session.expire_all()
+    header, body = entries_table(session, contest)
+    rows = {line[0]: dict(zip(header, line, strict=True)) for line in body}
+    approved, returned = rows[f"{first.number:04d}"], rows[f"{second.number:04d}"]
+    assert approved["状态"] == "已就绪" and approved["审核"] == "已通过"
+    assert not approved["退回原因"]
+    assert returned["审核"] == "已退回" and returned["退回原因"] == "片头请去掉单位名称"

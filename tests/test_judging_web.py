@@ -103,6 +103,7 @@ def test_the_organizer_runs_a_round_and_judges_score_it(
     auth.login(organizer.username)
     desk = client.get("/admin/judging/").get_data(as_text=True)
     assert "评审结果" in desk and "获奖线并列" in desk  # all equal: a tie at the line
+    assert "去掉最高分和最低分后的平均分" in desk and "trimmed_mean" not in desk
     csv = client.get("/admin/judging/results.csv")
     assert csv.status_code == 200 and "名次" in csv.get_data(as_text=True)
     assert client.get("/admin/judging/results.xlsx").data[:2] == b"PK"

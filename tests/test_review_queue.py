@@ -449,11 +449,14 @@ def test_the_contestant_reads_the_reason_and_fixes_the_entry(
     page = client.get(f"/submit/{entry.id}").get_data(as_text=True)
     assert "组委会退回了这件作品" in page and "请在片尾注明&lt;拍摄单位&gt;" in page
     assert "请根据意见修改后重新保存，截止时间前有效" in page
+    api = client.get(f"/api/v1/entries/{entry.id}").get_json()
+    assert api["returned"]["reason"] == "请在片尾注明<拍摄单位>" and api["approved"] is False
     form = {**ENTRY_FIELDS, "title": "我们的青春足迹（修改版）"}
     assert client.post(f"/submit/{entry.id}/edit", data=form).status_code == 302
     session.refresh(entry)
     assert entry.returned_at is None and entry.title == "我们的青春足迹（修改版）"
     assert "退回修改" not in client.get("/submit/").get_data(as_text=True)
+    assert client.get(f"/api/v1/entries/{entry.id}").get_json()["returned"] is None
 
     send_back(session, entry, "仍需修改", make_user(session, Role.ORGANIZER))
     contest.closes_at = datetime.now(UTC) - timedelta(minutes=1)

@@ -36,12 +36,11 @@ from judging.review import (
     send_back,
     status_counts,
 )
-from judging.submissions import SubmissionError, check_open, current_contest
+from judging.submissions import STATUS_LABELS, SubmissionError, check_open, current_contest
 from storage.models import AssetKind, Contest, Entry, MediaAsset, Role, User
 from web.account_admin import accounts_page, lift_lockout, reset_password
 from web.auth import roles_required
 from web.downloads import spreadsheet_response
-from web.entry_view import STATUS_LABELS
 from web.extensions import db
 from web.i18n import translate
 from web.media import default_rendition, send_asset, shown_assets, shown_poster, shown_renditions

@@ -8,20 +8,12 @@ from flask import url_for
 from flask_babel import gettext
 
 from judging.messages import N_
-from storage.models import AssetKind, Entry, EntryStatus, JobState
+from judging.submissions import STATUS_LABELS
+from storage.models import AssetKind, Entry, JobState
 from web.extensions import store
 from web.media import default_rendition, shown_assets, shown_poster, shown_renditions
 from worker.reasons import contestant_reason
 
-STATUS_LABELS = {
-    EntryStatus.DRAFT: N_("草稿（尚未上传视频）"),
-    EntryStatus.SUBMITTED: N_("已提交，排队处理中"),
-    EntryStatus.PROCESSING: N_("视频处理中"),
-    EntryStatus.READY: N_("已就绪"),
-    EntryStatus.REJECTED: N_("视频未通过检查"),
-    EntryStatus.FAILED: N_("处理失败"),
-    EntryStatus.WITHDRAWN: N_("已撤回"),
-}
 JOB_LABELS = {
     JobState.QUEUED: N_("排队中"),
     JobState.RUNNING: N_("处理中"),
@@ -47,6 +39,13 @@ def entry_status(entry: Entry) -> dict[str, Any]:
         "summary": entry.summary,
         "status": entry.status.value,
         "status_label": gettext(STATUS_LABELS[entry.status]),
+        "approved": entry.approved_at is not None,
+        # Sent back by the organizer, with the reason the contestant fixes it by.
+        "returned": (
+            {"reason": entry.return_reason, "at": entry.returned_at.isoformat()}
+            if entry.returned_at
+            else None
+        ),
         "job": None,
         "media": None,
     }

@@ -243,6 +243,20 @@ def openapi_document() -> dict[str, Any]:
                                 "withdrawn",
                             ]
                         },
+                        "approved": {"type": "boolean"},
+                        "returned": {
+                            "oneOf": [
+                                {
+                                    "type": "object",
+                                    "required": ["reason", "at"],
+                                    "properties": {
+                                        "reason": {"type": "string"},
+                                        "at": {"type": "string", "format": "date-time"},
+                                    },
+                                },
+                                {"type": "null"},
+                            ]
+                        },
                         "job": {"oneOf": [{"$ref": "#/components/schemas/Job"}, {"type": "null"}]},
                         "media": {
                             "oneOf": [{"$ref": "#/components/schemas/Media"}, {"type": "null"}]

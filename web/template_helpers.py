@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from flask_babel import format_timedelta, gettext
 
+from judging.aggregation import method_label
+from judging.submissions import STATUS_LABELS
 from storage.models import EntryStatus
 from web.auth import home_url
-from web.entry_view import STATUS_LABELS
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -34,8 +35,14 @@ def status_label(status: EntryStatus) -> str:
     return gettext(STATUS_LABELS[status])
 
 
+def method_name(method: str) -> str:
+    """An aggregation method's Chinese name (`trimmed_mean` -> 去掉最高分和最低分后的平均分)."""
+    return gettext(method_label(method))
+
+
 def init_templates(app: Flask) -> None:
     app.add_template_filter(beijing)
+    app.add_template_filter(method_name)
     app.add_template_filter(duration)
     app.add_template_global(home_url)
     app.add_template_global(status_label)
