@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import Update, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -104,16 +104,17 @@ def set_password(session: Session, user: User, password_hash: str) -> None:
     had not activated): the account now has a password, so its links count as used."""
     user.password_hash = password_hash
     user.session_version += 1
-    session.execute(
-        update(ActivationToken)
-        .where(
-            ActivationToken.user_id == user.id,
-            ActivationToken.used_at.is_(None),
-            ActivationToken.revoked_at.is_(None),
-        )
-        .values(used_at=utcnow())
-    )
+    session.execute(open_tokens_of(user).values(used_at=utcnow()))
     unlock(session, user)  # commits
+
+
+def open_tokens_of(user: User) -> Update:
+    """An UPDATE of the user's activation tokens neither used nor revoked; add `.values()`."""
+    return update(ActivationToken).where(
+        ActivationToken.user_id == user.id,
+        ActivationToken.used_at.is_(None),
+        ActivationToken.revoked_at.is_(None),
+    )
 
 
 def end_sessions(session: Session, user_id: int) -> None:

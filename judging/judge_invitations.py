@@ -22,10 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from judging.accounts import set_password
+from judging.accounts import open_tokens_of, set_password
 from judging.messages import N_, Message
 from judging.passwords import password_problem
-from judging.submissions import EMAIL, PHONE
+from judging.submissions import EMAIL, PHONE, read_text_fields
 from storage.models import ActivationToken, Role, User, utcnow
 
 ACTIVATION_DAYS = 7
@@ -111,17 +111,7 @@ def validate_judge(data: Mapping[str, object], districts: Sequence[str] = ()) ->
     rule compares it with entries' districts letter by letter, so "历下" would never match
     "历下区" and the judge would silently be given entries of their own district.
     """
-    errors: dict[str, str] = {}
-    clean: dict[str, str] = {}
-    for name, limit in FIELD_LIMITS.items():
-        raw = data.get(name)
-        value = raw.strip() if isinstance(raw, str) else ""
-        label = FIELD_LABELS[name]
-        if name in REQUIRED and not value:
-            errors[name] = Message("请填写%(label)s", label=label)
-        elif len(value) > limit:
-            errors[name] = Message("%(label)s不能超过 %(limit)d 个字", label=label, limit=limit)
-        clean[name] = value
+    clean, errors = read_text_fields(data, FIELD_LIMITS, FIELD_LABELS, REQUIRED)
     phone = normalize_phone(clean["phone"])
     if "phone" not in errors and not (phone.isascii() and PHONE.match(phone)):
         errors["phone"] = Message("手机号格式不正确，请填写 11 位手机号或带区号的座机号")
@@ -385,15 +375,7 @@ def _new_token(session: Session, user: User, by: User | None, now: datetime) -> 
 
 
 def _revoke_open_tokens(session: Session, user: User, now: datetime) -> None:
-    session.execute(
-        update(ActivationToken)
-        .where(
-            ActivationToken.user_id == user.id,
-            ActivationToken.used_at.is_(None),
-            ActivationToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-    )
+    session.execute(open_tokens_of(user).values(revoked_at=now))
 
 
 def _check_not_activated(session: Session, user: User) -> None:

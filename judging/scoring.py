@@ -106,17 +106,7 @@ def save_score(
     score.submitted_at = (score.submitted_at or utcnow()) if submit else None
     if submit:
         score.unlocked = False  # an unlock allows one correction, then the score is final
-    session.add(
-        ScoreChange(
-            score_id=score.id,
-            user_id=judge.id,
-            address=address[:64],
-            action="submit" if submit else "draft",
-            old=old,
-            new=_snapshot(score),
-        )
-    )
-    session.commit()
+    _record(session, score, judge, "submit" if submit else "draft", old, address)
     return score
 
 
@@ -147,17 +137,7 @@ def reopen_score(
         raise RoundError(FINAL_MESSAGE)
     old = _snapshot(score)
     score.submitted_at = None
-    session.add(
-        ScoreChange(
-            score_id=score.id,
-            user_id=judge.id,
-            address=address[:64],
-            action="reopen",
-            old=old,
-            new=_snapshot(score),
-        )
-    )
-    session.commit()
+    _record(session, score, judge, "reopen", old, address)
     return score
 
 
@@ -166,12 +146,19 @@ def unlock_score(session: Session, score: Score, organizer: User, address: str =
     others' scores, for one more submission; on the record; commits."""
     old = _snapshot(score)
     score.unlocked = True
+    _record(session, score, organizer, "unlock", old, address)
+
+
+def _record(
+    session: Session, score: Score, by: User, action: str, old: dict[str, Any], address: str
+) -> None:
+    """Put the change on the score's record (who, from where, before and after); commits."""
     session.add(
         ScoreChange(
             score_id=score.id,
-            user_id=organizer.id,
+            user_id=by.id,
             address=address[:64],
-            action="unlock",
+            action=action,
             old=old,
             new=_snapshot(score),
         )

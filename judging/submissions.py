@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -88,23 +89,35 @@ class EntryFields:
     summary: str = ""
 
 
+def read_text_fields(
+    data: Mapping[str, object],
+    limits: Mapping[str, int],
+    labels: Mapping[str, str],
+    required: Collection[str],
+) -> tuple[dict[str, str], dict[str, str]]:
+    """A form's text fields, trimmed, and a Chinese message for each one missing or too
+    long; whatever is not text counts as empty."""
+    errors: dict[str, str] = {}
+    clean: dict[str, str] = {}
+    for name, limit in limits.items():
+        raw = data.get(name)
+        value = raw.strip() if isinstance(raw, str) else ""
+        label = labels[name]
+        if name in required and not value:
+            errors[name] = Message("请填写%(label)s", label=label)
+        elif len(value) > limit:
+            errors[name] = Message("%(label)s不能超过 %(limit)d 个字", label=label, limit=limit)
+        clean[name] = value
+    return clean, errors
+
+
 def validate_fields(data: dict[str, object], contest: Contest | None = None) -> EntryFields:
     """Check the entry form's fields; raise SubmissionError naming every wrong one.
 
     With a contest, the district and industry must be among its choices (when it has any)
     and the authorisation statement must be accepted.
     """
-    errors: dict[str, str] = {}
-    clean: dict[str, str] = {}
-    for name, limit in FIELD_LIMITS.items():
-        raw = data.get(name)
-        value = raw.strip() if isinstance(raw, str) else ""
-        label = FIELD_LABELS[name]
-        if name in REQUIRED and not value:
-            errors[name] = Message("请填写%(label)s", label=label)
-        elif len(value) > limit:
-            errors[name] = Message("%(label)s不能超过 %(limit)d 个字", label=label, limit=limit)
-        clean[name] = value
+    clean, errors = read_text_fields(data, FIELD_LIMITS, FIELD_LABELS, REQUIRED)
     phone = clean["contact_phone"].replace(" ", "")
     if "contact_phone" not in errors and not PHONE.match(phone):
         errors["contact_phone"] = Message("联系电话格式不正确，请填写 11 位手机号或带区号的座机号")

@@ -9,7 +9,6 @@ back on their own.
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,18 +27,24 @@ from storage.models import (
     Contest,
     Entry,
     EntryStatus,
-    Job,
     JobState,
-    MediaAsset,
     Role,
     Round,
     Score,
     ScoreChange,
     User,
 )
-from storage.objects import ObjectStore, derived_key, original_key
+from storage.objects import ObjectStore
 from storage.settings import Settings
-from tests.factories import make_entry, make_user, post_confirmed, stored_job, unique
+from tests.factories import (
+    Made,
+    make_entry,
+    make_user,
+    post_confirmed,
+    store_media,
+    stored_job,
+    unique,
+)
 from tests.media import make_clip
 
 pytestmark = pytest.mark.integration
@@ -54,35 +59,14 @@ CODE_LINK = re.compile(r'href="/judge/entries/([^"/]+)"')
 
 def give_media(session: Session, store: ObjectStore, settings: Settings, entry: Entry) -> bytes:
     """Store a small rendition, poster and storyboard under the worker's keys; the video."""
-    source = original_key(entry.id, f"upload{entry.id}")
     video = bytes(range(256)) * 40  # 10 KiB, each byte at a known place
     files = {
-        "720p.mp4": (AssetKind.RENDITION, video, "video/mp4", 720, 1280),
-        "poster_large.jpg": (AssetKind.POSTER, b"\xff\xd8poster", "image/jpeg", 720, 1280),
-        "storyboard.jpg": (AssetKind.STORYBOARD, b"\xff\xd8sheet", "image/jpeg", 160, 90),
-        "storyboard.vtt": (AssetKind.STORYBOARD_VTT, VTT, "text/vtt", 720, 1280),
+        "720p.mp4": Made(AssetKind.RENDITION, video, "video/mp4", 720, 1280, 10.0),
+        "poster_large.jpg": Made(AssetKind.POSTER, b"\xff\xd8poster", "image/jpeg", 720, 1280),
+        "storyboard.jpg": Made(AssetKind.STORYBOARD, b"\xff\xd8sheet", "image/jpeg", 160, 90),
+        "storyboard.vtt": Made(AssetKind.STORYBOARD_VTT, VTT, "text/vtt", 720, 1280),
     }
-    for name, (kind, data, content_type, width, height) in files.items():
-        key = derived_key(source, name)
-        stored = store.put_stream(settings.bucket_assets, key, io.BytesIO(data), content_type)
-        session.add(
-            MediaAsset(
-                entry=entry,
-                kind=kind,
-                label=name.rsplit(".", 1)[0],
-                bucket=settings.bucket_assets,
-                object_key=key,
-                source_key=source,
-                content_type=content_type,
-                bytes=stored.bytes,
-                sha256=stored.sha256,
-                width=width,
-                height=height,
-                duration=10.0 if kind is AssetKind.RENDITION else None,
-            )
-        )
-    session.add(Job(entry=entry, source_key=source, state=JobState.READY, percent=100.0))
-    session.commit()
+    store_media(session, store, settings, entry, files)
     return video
 
 

@@ -22,13 +22,10 @@ from storage.models import (
     Contest,
     Entry,
     EntryStatus,
-    Job,
-    JobState,
-    MediaAsset,
     Role,
     User,
 )
-from storage.objects import ObjectStore, derived_key, original_key
+from storage.objects import ObjectStore
 from storage.settings import Settings
 from tests.browser import (
     ARTIFACTS,
@@ -40,7 +37,7 @@ from tests.browser import (
     screenshot,
     small_tap_targets,
 )
-from tests.factories import make_entry, make_user, unique
+from tests.factories import Made, make_entry, make_user, store_media, unique
 from tests.media import make_clip
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -62,35 +59,18 @@ def give_media(
     session: Session, store: ObjectStore, settings: Settings, entry: Entry, clip: Path
 ) -> None:
     """A playable 720p rendition, a poster and a storyboard, under the worker's keys."""
-    source = original_key(entry.id, f"upload{entry.id}")
     files = {
-        "720p.mp4": (AssetKind.RENDITION, clip.read_bytes(), "video/mp4"),
-        "poster_large.jpg": (AssetKind.POSTER, jpeg(360, 640), "image/jpeg"),
+        "720p.mp4": Made(AssetKind.RENDITION, clip.read_bytes(), "video/mp4", 360, 640, SECONDS),
+        "poster_large.jpg": Made(AssetKind.POSTER, jpeg(360, 640), "image/jpeg", 360, 640),
         # The storyboard sheet: one 80x142 tile per second.
-        "storyboard.jpg": (AssetKind.STORYBOARD, jpeg(80 * SECONDS, 142), "image/jpeg"),
-        "storyboard.vtt": (AssetKind.STORYBOARD_VTT, f"WEBVTT\n\n{VTT}".encode(), "text/vtt"),
+        "storyboard.jpg": Made(
+            AssetKind.STORYBOARD, jpeg(80 * SECONDS, 142), "image/jpeg", 360, 640
+        ),
+        "storyboard.vtt": Made(
+            AssetKind.STORYBOARD_VTT, f"WEBVTT\n\n{VTT}".encode(), "text/vtt", 360, 640
+        ),
     }
-    for name, (kind, data, content_type) in files.items():
-        key = derived_key(source, name)
-        stored = store.put_stream(settings.bucket_assets, key, io.BytesIO(data), content_type)
-        session.add(
-            MediaAsset(
-                entry=entry,
-                kind=kind,
-                label=name.rsplit(".", 1)[0],
-                bucket=settings.bucket_assets,
-                object_key=key,
-                source_key=source,
-                content_type=content_type,
-                bytes=stored.bytes,
-                sha256=stored.sha256,
-                width=360,
-                height=640,
-                duration=float(SECONDS) if kind is AssetKind.RENDITION else None,
-            )
-        )
-    session.add(Job(entry=entry, source_key=source, state=JobState.READY, percent=100.0))
-    session.commit()
+    store_media(session, store, settings, entry, files)
 
 
 def desk_round(

@@ -8,7 +8,6 @@ the entry, and it is back in the queue waiting.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 from pathlib import Path
@@ -18,8 +17,8 @@ import pytest
 from PIL import Image
 from sqlalchemy.orm import Session
 
-from storage.models import AssetKind, Contest, Entry, EntryStatus, Job, JobState, MediaAsset, Role
-from storage.objects import ObjectStore, derived_key, original_key
+from storage.models import AssetKind, Contest, Entry, EntryStatus, Role
+from storage.objects import ObjectStore
 from storage.settings import Settings
 from tests.browser import (
     LAPTOP,
@@ -30,7 +29,7 @@ from tests.browser import (
     screenshot,
     small_tap_targets,
 )
-from tests.factories import make_entries, make_user
+from tests.factories import Made, make_entries, make_user, store_media
 from tests.media import make_clip
 from tests.test_review_queue import new_contest
 
@@ -43,34 +42,13 @@ def give_video(
     session: Session, store: ObjectStore, settings: Settings, entry: Entry, clip: Path
 ) -> None:
     """A playable rendition and a poster of the entry, stored as the worker stores them."""
-    source = original_key(entry.id, f"upload{entry.id}")
     poster = io.BytesIO()
     Image.new("RGB", (180, 320), (200, 16, 46)).save(poster, "JPEG")
     files = {
-        "360p.mp4": (AssetKind.RENDITION, clip.read_bytes(), "video/mp4", 1.0),
-        "poster_small.jpg": (AssetKind.POSTER, poster.getvalue(), "image/jpeg", None),
+        "360p.mp4": Made(AssetKind.RENDITION, clip.read_bytes(), "video/mp4", 180, 320, 1.0),
+        "poster_small.jpg": Made(AssetKind.POSTER, poster.getvalue(), "image/jpeg", 180, 320),
     }
-    for name, (kind, data, content_type, duration) in files.items():
-        key = derived_key(source, name)
-        store.put_stream(settings.bucket_assets, key, io.BytesIO(data), content_type)
-        session.add(
-            MediaAsset(
-                entry=entry,
-                kind=kind,
-                label=name.rsplit(".", 1)[0],
-                bucket=settings.bucket_assets,
-                object_key=key,
-                source_key=source,
-                content_type=content_type,
-                bytes=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                width=180,
-                height=320,
-                duration=duration,
-            )
-        )
-    session.add(Job(entry=entry, source_key=source, state=JobState.READY, percent=100.0))
-    session.commit()
+    store_media(session, store, settings, entry, files)
 
 
 def queue_contest(

@@ -10,6 +10,7 @@ import subprocess
 import time
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -400,3 +401,35 @@ def test_the_reports_work_on_sqlite_too(tmp_path: Path) -> None:
             assert report.ready_last_hour == 1 and report.average_job_seconds == 30.0
     finally:
         engine.dispose()
+
+
+def test_the_worker_report_waits_for_the_nodes_it_knows_not_for_any_n_replies(
+    session: Session,
+) -> None:
+    # Other workers may share the broker (another deployment, the suite's other process):
+    # their replies must not end the wait before this deployment's nodes have answered.
+    ours, gone = f"ours-{time.monotonic_ns()}@host", f"gone-{time.monotonic_ns()}@host"
+    session.add_all(
+        [
+            WorkerNode(name=ours, last_seen_at=utcnow()),
+            WorkerNode(name=gone, last_seen_at=utcnow(), stopped_at=utcnow()),
+        ]
+    )
+    session.commit()
+    asked: dict[str, Any] = {}
+
+    class Inspect:
+        def active(self) -> dict[str, list[Any]]:
+            return {name: [] for name in asked["destination"]}
+
+    class Control:
+        def inspect(self, **options: Any) -> Inspect:
+            asked.update(options)
+            return Inspect()
+
+    app: Any = SimpleNamespace(control=Control())
+    report = worker_report(session, app, 1.0)
+    assert ours in asked["destination"] and gone not in asked["destination"]
+    assert asked["limit"] == len(asked["destination"])
+    states = {w.name: w.state for w in report.workers}
+    assert states[ours] == "online" and states[gone] == "stopped"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -153,9 +153,19 @@ class WorkerReport:
         return sum(w.concurrency for w in self.online)
 
 
-def ping_workers(app: Celery, timeout: float, expected: int = 0) -> dict[str, list[dict[str, Any]]]:
-    """Each answering worker's running tasks; stops waiting once `expected` have answered."""
-    inspect = app.control.inspect(timeout=timeout, limit=expected or None)
+def ping_workers(
+    app: Celery, timeout: float, nodes: Sequence[str] = ()
+) -> dict[str, list[dict[str, Any]]]:
+    """Each answering worker's running tasks: of `nodes` only, and no longer than it takes
+    them all to answer; with no nodes named, of every worker that answers within `timeout`.
+
+    Naming the nodes matters where other workers share the broker (another deployment on the
+    vhost, the test suite's other processes): stopping after N replies of anyone could stop
+    before the nodes asked about had answered."""
+    if nodes:
+        inspect = app.control.inspect(timeout=timeout, destination=list(nodes), limit=len(nodes))
+    else:
+        inspect = app.control.inspect(timeout=timeout)
     return inspect.active() or {}
 
 
@@ -169,10 +179,11 @@ def worker_report(
         for node in session.scalars(select(WorkerNode).order_by(WorkerNode.name))
         if (node.stopped_at or node.last_seen_at) > now - LOST_SHOWN
     }
-    expected = sum(1 for node in nodes.values() if node.stopped_at is None)
+    # Nodes record themselves as they start (worker/signals.py), before they can answer.
+    live = [name for name, node in nodes.items() if node.stopped_at is None]
     error = ""
     try:
-        replies = ping_workers(app, timeout, expected)
+        replies = ping_workers(app, timeout, live)
     except BROKER_ERRORS as exc:
         replies, error = {}, f"broker: {exc}"
     workers = []
@@ -214,7 +225,7 @@ def _running(task: dict[str, Any]) -> RunningTask:
 
 def record_seen(session: Session, app: Celery, timeout: float) -> list[str]:
     """Note which workers answer now (the sweeper calls this), so lost ones show since when."""
-    replies = ping_workers(app, timeout, 0)
+    replies = ping_workers(app, timeout)
     now = utcnow()
     for name in replies:
         node = session.get(WorkerNode, name) or WorkerNode(name=name, started_at=now)
