@@ -135,6 +135,17 @@ class PanelReport:
         return next((e for e in self.entries if e.entry.id == entry_id), None)
 
 
+def judge_progress(report: PanelReport, judges: list[User]) -> list[tuple[User, int, int]]:
+    """Per judge: the entries they score in the round and how many they submitted, as the
+    panels count them (a score left by a judge taken off an entry is not theirs to do)."""
+    scoring: Counter[int] = Counter()
+    done: Counter[int] = Counter()
+    for row in report.judged:
+        scoring.update(j.id for j in row.panel)
+        done.update(j.id for j in row.submitted)
+    return [(j, scoring[j.id], done[j.id]) for j in judges]
+
+
 def _names(judges: list[User]) -> str:
     return "、".join(f"{j.display_name}（{j.username}）" for j in judges)
 

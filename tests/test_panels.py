@@ -19,7 +19,13 @@ from judging.decisions import (
     digest_of,
     publish_with_decision,
 )
-from judging.panels import PanelReport, PanelState, panel_report, round_results
+from judging.panels import (
+    PanelReport,
+    PanelState,
+    judge_progress,
+    panel_report,
+    round_results,
+)
 from judging.results import results
 from judging.rounds import (
     RoundError,
@@ -361,6 +367,11 @@ def test_only_the_panels_scores_count_and_a_deactivated_judges_work_stands(
     remove_from_panel(session, w.round, third, entry)
     rows = results(session, w.round)
     assert [sorted(r.judges.values()) for r in rows] == [[80.0]]
+    # Nor are they counted as done on the desk's per-judge progress.
+    progress = {
+        j.id: (n, done) for j, n, done in judge_progress(panel_report(session, w.round), w.judges)
+    }
+    assert progress[second.id] == progress[third.id] == (0, 0) and progress[first.id] == (1, 1)
     # A judge deactivated after submitting still counts, and the panel does not call for
     # a replacement of work that is done.
     add_to_panel(session, w.round, third, entry)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from judging.assignment import AssignmentError
 from judging.decisions import (
@@ -20,7 +20,7 @@ from judging.decisions import (
 )
 from judging.exports import scores_table
 from judging.numbers import ascii_int
-from judging.panels import STATE_LABELS, panel_report, round_results
+from judging.panels import STATE_LABELS, judge_progress, panel_report, round_results
 from judging.results import MIMETYPES, RENDERERS
 from judging.rounds import (
     RoundError,
@@ -38,7 +38,7 @@ from judging.rounds import (
 )
 from judging.scoring import unlock_score
 from judging.submissions import current_contest
-from storage.models import Assignment, Contest, Entry, Role, Round, Score, Snapshot, User
+from storage.models import Contest, Entry, Role, Round, Score, Snapshot, User
 from web.auth import roles_required
 from web.downloads import spreadsheet_response
 from web.extensions import db
@@ -53,29 +53,6 @@ def contest_and_round() -> tuple[Contest, Round | None]:
     if contest is None:
         abort(404)
     return contest, current_round(db.session, contest)
-
-
-def progress(rnd: Round) -> list[tuple[User, int, int]]:
-    """Per judge: assigned entries and submitted scores in the round."""
-    assigned = dict(
-        db.session.execute(
-            select(Assignment.judge_id, func.count())
-            .where(Assignment.round_id == rnd.id)
-            .group_by(Assignment.judge_id)
-        )
-        .tuples()
-        .all()
-    )
-    submitted = dict(
-        db.session.execute(
-            select(Score.judge_id, func.count())
-            .where(Score.round_id == rnd.id, Score.submitted_at.is_not(None))
-            .group_by(Score.judge_id)
-        )
-        .tuples()
-        .all()
-    )
-    return [(j, assigned.get(j.id, 0), submitted.get(j.id, 0)) for j in judges_of(db.session, rnd)]
 
 
 @bp.route("/invitations", methods=["POST"])
@@ -102,7 +79,7 @@ def index() -> Any:
         "admin/judging.html",
         contest=contest,
         round=rnd,
-        progress=progress(rnd) if rnd else [],
+        progress=judge_progress(report, judges_of(db.session, rnd)) if report else [],
         report=report,
         totals=report.totals() if report else None,
         rows=round_results(db.session, rnd, report) if rnd and report else [],
