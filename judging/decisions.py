@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from judging.messages import N_, Message
 from judging.panels import PanelReport, panel_report, round_results
+from judging.ranking import TIE_AT_BOUNDARY, UNSCORED
 from judging.results import publish_snapshot
 from judging.rounds import close_round
 from storage.models import Decision, Job, Round, Snapshot, User
@@ -74,13 +75,15 @@ def close_items(session: Session, rnd: Round) -> list[Message]:
 
 
 def publish_items(session: Session, rnd: Round) -> list[Message]:
-    """What publishing would leave unresolved: ties across an award line, short panels."""
+    """What publishing would leave unresolved: ties across an award line, short panels, and
+    entries of the round without a score that counts (the 公示 lists ranked entries only)."""
     report = panel_report(session, rnd)
     rows = round_results(session, rnd, report)
     items = []
     tied: dict[int, list[str]] = {}
+    unscored = [f"No.{row.number:04d}" for row in rows if UNSCORED in row.flags]
     for row in rows:
-        if "tie_at_award_boundary" in row.flags:
+        if TIE_AT_BOUNDARY in row.flags:
             tied.setdefault(row.rank, []).append(f"No.{row.number:04d}（{row.award or '—'}）")
     for rank, entries in sorted(tied.items()):
         items.append(
@@ -88,6 +91,14 @@ def publish_items(session: Session, rnd: Round) -> list[Message]:
                 "第 %(rank)d 名并列跨奖项线：%(entries)s",
                 rank=rank,
                 entries="、".join(entries),
+            )
+        )
+    if unscored:
+        items.append(
+            Message(
+                "%(count)d 件作品没有计入的评分，不会列入公示：%(entries)s",
+                count=len(unscored),
+                entries="、".join(unscored),
             )
         )
     return items + _panel_items(report, waiting=False)

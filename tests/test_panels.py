@@ -321,6 +321,23 @@ def test_publishing_over_a_boundary_tie_is_asked_once_and_recorded(session: Sess
     assert kinds.all() == ["publish"]
 
 
+def test_publishing_leaves_out_unscored_entries_only_when_told_so(session: Session) -> None:
+    world = judged_round(session, entries=3, judges=2, per=2)
+    assigned(session, world)
+    scored, *unscored = world.entries
+    for judge in world.panel(session, scored):
+        save_score(session, world.round, judge, scored, FULL, "", submit=True)
+    organizer = make_user(session, Role.ORGANIZER)
+    close_with_decision(session, world.round, organizer, None)  # asks: scores missing
+    asked = publish_with_decision(session, world.round, organizer, None)
+    assert not isinstance(asked, Snapshot)
+    missing = "、".join(f"No.{e.number:04d}" for e in unscored)
+    assert f"2 件作品没有计入的评分，不会列入公示：{missing}" in [str(i) for i in asked.items]
+    published = publish_with_decision(session, world.round, organizer, asked.digest)
+    assert isinstance(published, Snapshot)
+    assert [row["number"] for row in published.content] == [scored.number]
+
+
 def test_the_digest_depends_on_every_item_and_its_order() -> None:
     assert digest_of(["a", "b"]) != digest_of(["b", "a"]) != digest_of(["a"])
     assert digest_of(["a"], 1) != digest_of(["a"], 2)
