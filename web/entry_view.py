@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 
 from judging.messages import N_
 from judging.submissions import STATUS_LABELS
-from storage.models import AssetKind, Entry, JobState
+from storage.models import AssetKind, Entry, Job, JobState
 from web.extensions import store
 from web.media import default_rendition, shown_assets, shown_poster, shown_renditions
-from worker.reasons import contestant_reason
+from worker.reasons import contestant_reason, english_refusal
 
 JOB_LABELS = {
     JobState.QUEUED: N_("排队中"),
@@ -22,6 +22,34 @@ JOB_LABELS = {
     JobState.FAILED: N_("失败"),
     JobState.CANCELLED: N_("已取消"),
 }
+
+# The fixed sentences of worker/reasons.py a job can end with, for the English catalog; a
+# sentence with numbers in it (retry counts, seconds) reads as UNFINISHED in English.
+UNFINISHED = N_("处理未完成，组委会将协助处理")
+FIXED_REASONS = (
+    N_("处理中断（工作进程无响应），已自动重新排队"),
+    N_("已由运维人员重新排队"),
+    N_("已由运维人员取消，请联系组委会"),
+    N_("系统内部错误，组委会将协助处理"),
+    N_("视频处理超时，组委会将协助处理；也可尝试压缩或剪短后重新上传"),
+    N_("视频处理时内存不足，组委会将协助处理；也可尝试降低分辨率（如 1080p）后重新上传"),
+    N_("视频处理失败，组委会将协助处理；也可尝试用手机或剪辑软件重新导出后上传"),
+)
+
+
+def job_reason_shown(job: Job) -> str:
+    """A job's reason as its contestant reads it: one language, never an error's text.
+
+    Chinese: the sentence. English: a refusal's English sentence, else the catalog's English
+    of the sentence (UNFINISHED where it has none). The detail stays for the ops page.
+    """
+    sentence = contestant_reason(job.reason)
+    if not sentence or str(get_locale()) != "en":
+        return sentence
+    if job.state is JobState.REJECTED and (english := english_refusal(job.reason)):
+        return english
+    translated = gettext(sentence)
+    return translated if translated != sentence else gettext(UNFINISHED)
 
 
 def entry_status(entry: Entry) -> dict[str, Any]:
@@ -56,8 +84,8 @@ def entry_status(entry: Entry) -> dict[str, Any]:
             "state_label": gettext(JOB_LABELS[job.state]),
             "percent": round(job.percent or 0.0, 1),
             "eta_seconds": round(job.eta_seconds) if job.eta_seconds is not None else None,
-            # The Chinese sentence only: the detail (an error's text) is for the ops page.
-            "reason": contestant_reason(job.reason),
+            # The sentence only: the detail (an error's text) is for the ops page.
+            "reason": job_reason_shown(job),
             "attempts": job.attempts,
         }
     data["media"] = _media(entry)

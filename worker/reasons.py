@@ -3,6 +3,9 @@
 A job's stored reason is the sentence, then the detail in round brackets: `视频处理失败，…
 (ffmpeg: …)`. Contestants read the sentence alone (`contestant_reason`), whatever the detail
 holds (an exception's text, ffmpeg's last lines, paths on the worker); the ops page shows both.
+In the English UI a refused file's detail is its English sentence (`english_refusal`: the
+pipeline writes it for people); any other detail stays on the ops page and in the logs, and
+the contestant reads the catalog's English of the sentence instead.
 """
 
 from __future__ import annotations
@@ -25,6 +28,23 @@ def contestant_reason(reason: str) -> str:
     if not sentence:
         return ""
     return sentence if any("\u4e00" <= char <= "\u9fff" for char in sentence) else FALLBACK
+
+
+def detail_of(reason: str) -> str:
+    """The operators' part of a stored reason (empty when it has none)."""
+    _sentence, opens, rest = reason.partition(DETAIL_OPENS)
+    return rest.removesuffix(")").strip() if opens else ""
+
+
+def english_refusal(reason: str) -> str:
+    """A refused file's reason for the English UI: the refusal's English sentence, capitalised.
+
+    Only for refusals (a job REJECTED by the pipeline), whose detail is `MediaRefused.reason_en`,
+    written for people ("duration 660.0 s exceeds 600 s"); a failure's detail is an error's
+    text and is never shown to contestants.
+    """
+    detail = detail_of(reason).rstrip(".")
+    return f"{detail[:1].upper()}{detail[1:]}." if detail else ""
 
 
 def gave_up(attempts: int) -> str:

@@ -125,15 +125,9 @@
     });
   }
 
-  function showErrors(form, errors) {
-    form.querySelectorAll("[data-error-for]").forEach(function (el) {
-      var message = errors[el.dataset.errorFor];
-      el.textContent = message || "";
-      el.hidden = !message;
-      var field = el.closest(".field");
-      if (field) field.classList.toggle("has-error", !!message);
-    });
-  }
+  // Messages next to the fields, the summary at the top, the first error scrolled to and
+  // focused: forms.js shows them the same way for every form.
+  function showErrors(form, errors, summary) { window.fpForm.show(form, errors, summary); }
 
   function uiOf(form) {
     return { box: form.querySelector(".upload"), bar: form.querySelector("progress"),
@@ -159,6 +153,8 @@
       var file = input && input.files[0];
       var ui = uiOf(entryForm);
       event.preventDefault();
+      window.fpForm.clear(entryForm);  // the last attempt's messages go before this one runs
+      ui.box.hidden = true;
       var big = tooLarge(entryForm, file);
       if (big) { showErrors(entryForm, { video: big }); return; }
       var data = new FormData(entryForm);
@@ -170,7 +166,7 @@
         return response.json().then(function (body) { return { ok: response.ok, body: body }; });
       }).then(function (result) {
         if (!result.ok) {
-          showErrors(entryForm, result.body.errors || {});
+          showErrors(entryForm, result.body.errors || {}, result.body.error || fpText("submit_failed"));
           ui.bar.hidden = true;
           fail(ui, result.body.error || fpText("submit_failed"));
           return;
