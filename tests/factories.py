@@ -13,7 +13,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import AssetKind, Contest, Entry, Job, JobState, MediaAsset, Role, User
+from judging.rounds import invite, open_round
+from storage.models import (
+    AssetKind,
+    Contest,
+    Entry,
+    EntryStatus,
+    Job,
+    JobState,
+    MediaAsset,
+    Role,
+    Round,
+    User,
+)
 from storage.objects import ObjectStore, derived_key, original_key
 from storage.settings import Settings
 from web.auth import hash_password
@@ -128,6 +140,37 @@ def stored_job(session: Session, store: ObjectStore, settings: Settings, clip: P
     session.add(job)
     session.commit()
     return job
+
+
+NUMERALS = "一二三四五六七八九十"
+
+
+def ready_round(
+    session: Session, entries: int = 3, judges: int = 2, **contest_fields: Any
+) -> tuple[Contest, Round, list[Entry], list[User]]:
+    """A contest of its own (`contest_fields` on top of an open deadline) with ready entries
+    titled 足迹一, 足迹二 … and new judges invited to its open first round; not assigned."""
+    contest = Contest(
+        **{
+            "slug": unique("round-"),
+            "title": "评审",
+            "closes_at": datetime.now(UTC) + timedelta(days=1),
+            **contest_fields,
+        }
+    )
+    session.add(contest)
+    owner = make_user(session)
+    made = []
+    for i in range(entries):
+        entry = make_entry(session, owner, contest)
+        entry.title = f"足迹{NUMERALS[i] if i < len(NUMERALS) else i + 1}"
+        entry.status = EntryStatus.READY
+        made.append(entry)
+    session.commit()
+    people = [make_user(session, Role.JUDGE) for _ in range(judges)]
+    rnd = open_round(session, contest, "初评")
+    invite(session, rnd, {j.id for j in people})
+    return contest, rnd, made, people
 
 
 @dataclass(frozen=True)

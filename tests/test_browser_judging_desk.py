@@ -10,7 +10,6 @@ job is cancelled.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,14 +18,13 @@ from sqlalchemy.orm import Session
 
 from judging.codes import codes_of
 from judging.panels import panel_report
-from judging.rounds import assign_round, invite, open_round
+from judging.rounds import assign_round
 from judging.scoring import save_score
 from storage.models import (
     Assignment,
     Contest,
     Decision,
     Entry,
-    EntryStatus,
     Job,
     JobState,
     Role,
@@ -35,7 +33,7 @@ from storage.models import (
     User,
 )
 from tests.browser import LAPTOP, PHONE, fits_width, log_in, open_page, screenshot
-from tests.factories import make_entry, make_user, unique
+from tests.factories import make_entry, make_user, ready_round, unique
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -44,26 +42,9 @@ FULL = {"theme": 25, "story": 25, "production": 20, "appeal": 10}
 
 def desk_round(session: Session) -> tuple[Contest, Round, list[Entry], list[User]]:
     """The newest contest: three ready entries, two judges each of four, an open round."""
-    contest = Contest(
-        slug=unique("gaps-"),
-        title="补评委",
-        judges_per_entry=2,
-        closes_at=datetime.now(UTC) + timedelta(days=1),
-        award_tiers=[{"name": "一等奖", "count": 1}],
+    contest, rnd, entries, judges = ready_round(
+        session, 3, 4, judges_per_entry=2, award_tiers=[{"name": "一等奖", "count": 1}]
     )
-    session.add(contest)
-    session.commit()
-    owner = make_user(session)
-    entries = []
-    for i in range(3):
-        entry = make_entry(session, owner, contest)
-        entry.title = f"足迹{'一二三'[i]}"
-        entry.status = EntryStatus.READY
-        entries.append(entry)
-    session.commit()
-    judges = [make_user(session, Role.JUDGE) for _ in range(4)]
-    rnd = open_round(session, contest, "初评")
-    invite(session, rnd, {j.id for j in judges})
     assign_round(session, rnd, entries, seed=4)
     return contest, rnd, entries, judges
 

@@ -7,7 +7,6 @@ post) would.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -37,8 +36,8 @@ from judging.scoring import (
     score_of,
     unlock_score,
 )
-from storage.models import Contest, Entry, EntryStatus, Role, Round, Score, User
-from tests.factories import make_entry, make_user, unique
+from storage.models import Entry, Role, Round, Score, User
+from tests.factories import make_user, ready_round
 
 pytestmark = pytest.mark.integration
 
@@ -51,25 +50,9 @@ def world(session: Session, **fields: Any) -> tuple[Round, list[User], list[Entr
     open round."""
     for old in session.scalars(select(User).where(User.role == Role.JUDGE)):
         old.active = False
-    contest = Contest(
-        slug=unique("desk-"),
-        title="评审工作台",
-        closes_at=datetime.now(UTC) + timedelta(days=1),
-        **{"judges_per_entry": 2, "auto_conflicts": [], **fields},
+    _contest, rnd, entries, judges = ready_round(
+        session, 3, 2, **{"judges_per_entry": 2, "auto_conflicts": [], **fields}
     )
-    session.add(contest)
-    session.commit()
-    owner = make_user(session)
-    entries = []
-    for i in range(3):
-        entry = make_entry(session, owner, contest)
-        entry.title = f"足迹{'一二三'[i]}"
-        entry.status = EntryStatus.READY
-        entries.append(entry)
-    session.commit()
-    judges = [make_user(session, Role.JUDGE) for _ in range(2)]
-    rnd = open_round(session, contest, "初评")
-    invite(session, rnd, {j.id for j in judges})
     assign_round(session, rnd, entries)
     return rnd, judges, entries
 

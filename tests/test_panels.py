@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -33,8 +32,6 @@ from judging.rounds import (
     assign_round,
     declare_conflict,
     eligible_entries,
-    invite,
-    open_round,
     remove_from_panel,
 )
 from judging.scoring import save_score
@@ -51,7 +48,7 @@ from storage.models import (
     Snapshot,
     User,
 )
-from tests.factories import make_entry, make_user, unique
+from tests.factories import make_user, ready_round
 
 FULL = {"theme": 25, "story": 25, "production": 20, "appeal": 10}
 
@@ -76,24 +73,10 @@ class Judged:
 
 def judged_round(session: Session, entries: int = 4, judges: int = 4, per: int = 2) -> Judged:
     """A contest with ready entries and an open first round of its own invited judges."""
-    contest = Contest(
-        slug=unique("panels-"),
-        title="评委名单",
-        closes_at=datetime.now(UTC) + timedelta(days=1),
-        judges_per_entry=per,
-        award_tiers=[{"name": "一等奖", "count": 1}],
+    world = ready_round(
+        session, entries, judges, judges_per_entry=per, award_tiers=[{"name": "一等奖", "count": 1}]
     )
-    owner = make_user(session)
-    made = []
-    for _ in range(entries):
-        entry = make_entry(session, owner, contest)
-        entry.status = EntryStatus.READY
-        made.append(entry)
-    session.commit()
-    people = [make_user(session, Role.JUDGE) for _ in range(judges)]
-    rnd = open_round(session, contest, "初评")
-    invite(session, rnd, {j.id for j in people})
-    return Judged(contest, rnd, made, people)
+    return Judged(*world)
 
 
 def assigned(session: Session, world: Judged) -> None:
