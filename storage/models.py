@@ -111,6 +111,8 @@ class AssetKind(enum.StrEnum):
     POSTER = "poster"
     STORYBOARD = "storyboard"
     STORYBOARD_VTT = "storyboard_vtt"
+    # A gallery entry's share poster (worker/share.py); a plain string column, no migration.
+    SHARE_POSTER = "share_poster"
 
 
 class User(Base):

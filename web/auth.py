@@ -21,7 +21,9 @@ from judging.accounts import (
     end_sessions,
     set_password,
 )
+from judging.messages import N_
 from judging.numbers import ascii_int
+from judging.submissions import current_contest
 from storage.models import Role, User
 from web.extensions import db, limiter, login, settings_of
 from web.forms import LoginForm, PasswordChangeForm, RegisterForm
@@ -118,6 +120,21 @@ HOME_BY_ROLE = {
 }
 
 
+# The header's one link home, named for what each role finds there.
+HOME_LABELS = {
+    Role.CONTESTANT: N_("我的作品"),
+    Role.JUDGE: N_("评审工作台"),
+    Role.ORGANIZER: N_("组委会工作台"),
+    Role.OPERATOR: N_("运维"),
+}
+
+
+@bp.app_template_global()
+def home_label() -> str:
+    """The name of the current user's home link (a msgid; the template translates it)."""
+    return HOME_LABELS[current_user.role] if current_user.is_authenticated else ""
+
+
 def home_url() -> str:
     """Where the current user starts."""
     if not current_user.is_authenticated:
@@ -151,6 +168,12 @@ def login_view() -> Any:
             login_user(LoginUser(user))
             return redirect(safe_next(request.args.get("next"), home_url()))
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/forgot")
+def forgot() -> Any:
+    # No mail yet: the page says whom to ask; an organizer resets it at /admin/users.
+    return render_template("auth/forgot.html", contest=current_contest(db.session))
 
 
 @bp.route("/logout", methods=["POST"])

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import segno
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from kombu.exceptions import OperationalError as BrokerError
+from markupsafe import Markup
 
 from judging.announcements import newest_announcement
 from judging.gallery import (
@@ -18,13 +21,18 @@ from judging.gallery import (
     waits_for_judging,
 )
 from judging.submissions import current_contest
-from storage.models import User
+from storage.models import Entry, MediaAsset, User
+from storage.objects import ObjectStoreError
 from web.entry_view import public_view
-from web.extensions import db, limiter, settings_of
+from web.extensions import db, limiter, settings_of, store
 from web.i18n import translate
-from web.media import storyboard_vtt
+from web.media import shown_poster, storyboard_vtt
+from worker.share import find_share_poster
+from worker.share import share_poster as make_share_poster_task
 
 bp = Blueprint("gallery", __name__, url_prefix="/gallery")
+# A share poster is about 1 MB, a video poster less; anything far larger is not ours.
+IMAGE_MAX_BYTES = 16 * 1024 * 1024
 
 
 @bp.route("/")
@@ -77,3 +85,72 @@ def vote(entry_id: int) -> Any:
     else:
         flash(_("投票成功，感谢您的支持"), "success")
     return redirect(url_for(".entry", entry_id=item.id))
+
+
+# Sharing: the share card's image, the QR code and the share poster (worker/share.py).
+
+
+def entry_address(item: Entry) -> str:
+    """The entry's absolute gallery address: what a QR code and a share card point at."""
+    return url_for("gallery.entry", entry_id=item.id, _external=True)
+
+
+@bp.app_template_global()
+def qr_svg(url: str) -> Markup:
+    """An inline SVG QR code of `url`."""
+    svg = segno.make(url, error="m", micro=False).svg_inline(scale=5, border=2, omitsize=True)
+    return Markup(svg)  # noqa: S704 - segno's own markup; the URL in it is escaped by segno
+
+
+@bp.route("/<int:entry_id>/poster.jpg")
+def card_image(entry_id: int) -> Any:
+    # The share card's og:image: a stable address (a presigned one expires before a chat
+    # app fetches it again), for public entries only.
+    item = public_entry(db.session, entry_id)
+    poster = shown_poster(item) if item else None
+    if poster is None:
+        abort(404)
+    return _image(poster, "image/jpeg")
+
+
+@bp.route("/<int:entry_id>/share-poster")
+@limiter.limit("30/minute")
+def share_poster(entry_id: int) -> Any:
+    item = public_entry(db.session, entry_id)
+    if item is None:
+        abort(404)
+    address = entry_address(item)
+    ready = find_share_poster(db.session, item, address) is not None
+    unsent = False
+    if not ready and request.args.get("waiting") != "1":
+        # Published again on every click: the task finds a made poster and does nothing.
+        try:
+            make_share_poster_task.apply_async(args=[item.id, address])
+        except (BrokerError, OSError):
+            unsent = True
+    return render_template(
+        "gallery/share_poster.html", entry=public_view(item), ready=ready, unsent=unsent
+    )
+
+
+@bp.route("/<int:entry_id>/share-poster.png")
+def share_poster_image(entry_id: int) -> Any:
+    item = public_entry(db.session, entry_id)
+    asset = find_share_poster(db.session, item, entry_address(item)) if item else None
+    if asset is None:
+        abort(404)
+    name = f"No.{item.number:04d}.png" if item else "poster.png"
+    return _image(asset, "image/png", name if request.args.get("download") == "1" else "")
+
+
+def _image(asset: MediaAsset, mimetype: str, download_name: str = "") -> Response:
+    try:
+        data = store().get_bytes(asset.bucket, asset.object_key, IMAGE_MAX_BYTES)
+    except ObjectStoreError:
+        abort(503)
+    answer = Response(data, mimetype=mimetype)
+    answer.cache_control.public = True
+    answer.cache_control.max_age = 3600
+    if download_name:
+        answer.headers["Content-Disposition"] = f'attachment; filename="{download_name}"'
+    return answer

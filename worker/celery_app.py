@@ -72,5 +72,6 @@ def _drop_connection_pools(app: Celery) -> None:
 # Workers start from this module (`celery -A worker.celery_app worker`) and read the
 # environment; the web reconfigures the same app from its own settings in create_app.
 celery = configure_celery(
-    Celery("footprints", include=["worker.tasks", "worker.signals"]), Settings.from_env()
+    Celery("footprints", include=["worker.tasks", "worker.share", "worker.signals"]),
+    Settings.from_env(),
 )

@@ -17,6 +17,7 @@ DEAD_EXCHANGE = Exchange("footprints.dead", type="direct", durable=True)
 TRANSCODE_TASK = "footprints.transcode_entry"
 SWEEP_TASK = "footprints.sweep_jobs"
 STORAGE_SWEEP_TASK = "footprints.sweep_storage"
+SHARE_POSTER_TASK = "footprints.share_poster"
 
 
 def dead_queue_name(settings: Settings) -> str:
@@ -53,6 +54,7 @@ def task_routes(settings: Settings) -> dict[str, dict[str, str]]:
         TRANSCODE_TASK: {"queue": settings.media_queue},
         SWEEP_TASK: {"queue": settings.short_queue},
         STORAGE_SWEEP_TASK: {"queue": settings.short_queue},
+        SHARE_POSTER_TASK: {"queue": settings.short_queue},
     }
 
 

@@ -1,0 +1,144 @@
+"""Every page of every role on a 390 px phone: nothing scrolls sideways, every tap target of
+the header and the page is at least 44x44 px.
+
+The world (a contest with a published gallery, entries, an open round with assignments, a
+user of every role) is test_form_fuzz's, in a database of its own. The pages are found as
+the form fuzz finds them: every GET route of the URL map, then the links those pages show
+(a judge's entries by their codes), one page per endpoint.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import make_server
+
+from storage.database import make_engine, make_session_factory
+from storage.models import Role
+from storage.objects import ObjectStore
+from storage.settings import Settings
+from tests.browser import PHONE, log_in, open_page, screenshot
+from tests.factories import PASSWORD
+from tests.test_form_fuzz import World, build_world, client_as, fuzz_settings, urls
+from web import create_app
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+__all__ = ["fuzz_settings"]  # the module's own database (a fixture)
+
+# Not pages: a language switch changes the session, logging out ends it.
+NOT_PAGES = {"auth.logout", "i18n.switch", "static"}
+# What a finger taps: links and buttons, and the labels that hold a checkbox.
+TAP_TARGETS = (
+    "header a, header button, main a, main button, main summary,"
+    " main label:has(> input[type=checkbox])"
+)
+CHECK = """(selector) => ({
+  wide: document.documentElement.scrollWidth - window.innerWidth,
+  small: [...document.querySelectorAll(selector)]
+    .filter(el => el.offsetParent !== null && !el.closest('[hidden]'))
+    .map(el => [el, el.getBoundingClientRect()])
+    .filter(([el, r]) => r.width > 0 && (r.width < 43.5 || r.height < 43.5))
+    .map(([el, r]) => `${el.outerHTML.slice(0, 90)} ${Math.round(r.width)}x${Math.round(r.height)}`)
+})"""
+
+
+class Links(HTMLParser):
+    """The site's own links of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href") or ""
+        if tag == "a" and href.startswith("/") and not href.startswith(("//", "/static/")):
+            self.links.add(href.split("#")[0])
+
+
+def endpoint_of(app: Flask, url: str) -> str:
+    try:
+        endpoint, _args = app.url_map.bind("localhost").match(url.split("?")[0])
+    except HTTPException:
+        return ""
+    return str(endpoint)
+
+
+def pages_of(app: Flask, world: World, role: Role | None) -> dict[str, str]:
+    """One HTML page per endpoint that this role may open: endpoint -> URL."""
+    client = client_as(app, world.users[role] if role else None)
+    queue = [url for endpoint, method, url in urls(app, world.values) if method == "GET"]
+    seen, pages = set(queue), {}
+    while queue:
+        url = queue.pop(0)
+        endpoint = endpoint_of(app, url)
+        if endpoint in NOT_PAGES or endpoint in pages or not endpoint:
+            continue
+        answer = client.get(url)
+        if answer.status_code != 200 or "text/html" not in answer.content_type:
+            continue
+        pages[endpoint] = url
+        parser = Links()
+        parser.feed(answer.get_data(as_text=True))
+        for link in sorted(parser.links - seen):
+            seen.add(link)
+            queue.append(link)
+    return pages
+
+
+@pytest.fixture(scope="module")
+def site(fuzz_settings: Settings, object_store: ObjectStore) -> Iterator[tuple[Flask, World, str]]:
+    engine = make_engine(fuzz_settings.database_url)
+    with make_session_factory(engine)() as session:
+        world = build_world(session)
+        _set_office(session)
+    engine.dispose()
+    # The crawler logs in without a form (no CSRF); the browser's server is as in production.
+    app = create_app({"SETTINGS": fuzz_settings, "TESTING": True, "WTF_CSRF_ENABLED": False})
+    served = create_app({"SETTINGS": fuzz_settings})
+    server = make_server("127.0.0.1", 0, served, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, world, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    for each in (app, served):
+        each.extensions["footprints.engine"].dispose()
+
+
+def _set_office(session: Session) -> None:
+    # The forgot-password page then shows the office's contact, its longest form.
+    from storage.models import Contest
+
+    contest = session.query(Contest).one()
+    contest.objection_office = "团市委青年发展部"
+    contest.objection_phone = "0571-87000000"
+    contest.objection_email = "qingnian-office@example.org"
+    session.commit()
+
+
+@pytest.mark.parametrize("role", [None, *Role], ids=lambda r: r.value if r else "public")
+def test_every_page_fits_a_phone_with_fingertip_targets(
+    site: tuple[Flask, World, str], browser: Any, role: Role | None
+) -> None:
+    app, world, base = site
+    pages = pages_of(app, world, role)
+    assert len(pages) >= 4, pages
+    page = open_page(browser, PHONE)
+    if role is not None:
+        log_in(page, base, world.users[role].username, PASSWORD)
+    problems = []
+    for endpoint, url in sorted(pages.items()):
+        page.goto(base + url, wait_until="domcontentloaded")
+        found = page.evaluate(CHECK, TAP_TARGETS)
+        if found["wide"] > 1 or found["small"]:
+            screenshot(page, f"every-page-{role.value if role else 'public'}-{endpoint}")
+            problems.append(f"{url}: {found['wide']} px too wide; small: {found['small'][:6]}")
+    page.context.close()
+    assert not problems, "\n".join(problems)

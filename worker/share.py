@@ -1,0 +1,132 @@
+"""Share posters of gallery entries: made once by the short-task worker, cached in S3.
+
+The object key holds the fingerprint of everything the poster shows (title, collective,
+contest, address, the frame's sha), so the web knows from the entry alone whether today's
+poster exists, and a new title makes a new image. A redelivered or repeated task finds its
+row and does nothing; the newest poster replaces the entry's older ones (rows first, then
+objects, as storage/retention does).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from celery import Task
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.database import session_scope
+from storage.models import AssetKind, Entry, JobState, MediaAsset
+from storage.objects import ObjectStore, ObjectStoreError
+from worker.celery_app import celery
+from worker.media.share_poster import ShareCard, draw_share_poster, fingerprint
+from worker.queues import SHARE_POSTER_TASK
+from worker.tasks import TRANSIENT, _resources
+
+log = logging.getLogger(__name__)
+FRAME_MAX_BYTES = 16 * 1024 * 1024
+CONTENT_TYPE = "image/png"
+
+
+def shown_source(entry: Entry) -> str:
+    """The original whose assets the gallery shows: the newest one that finished processing."""
+    ready = [job for job in entry.jobs if job.state is JobState.READY]
+    return ready[-1].source_key if ready else ""
+
+
+def frame_asset(entry: Entry) -> MediaAsset | None:
+    """The video poster the share poster is made around (the large one where there is one)."""
+    posters = {a.label: a for a in entry.assets_from(shown_source(entry), AssetKind.POSTER)}
+    return posters.get("poster_large") or next(iter(posters.values()), None)
+
+
+def share_card(entry: Entry, url: str) -> ShareCard:
+    """What the poster shows: what the gallery page shows of the entry."""
+    return ShareCard(entry.number, entry.title, entry.collective, entry.contest.title, url)
+
+
+def share_poster_key(entry: Entry, url: str) -> str:
+    """Where the poster of the entry as it is now, pointing at `url`, is stored."""
+    frame = frame_asset(entry)
+    sha = fingerprint(share_card(entry, url), frame.sha256 if frame else "")
+    return f"entries/{entry.id}/share/{sha}.png"
+
+
+def find_share_poster(session: Session, entry: Entry, url: str) -> MediaAsset | None:
+    """The entry's current share poster, or None when it is still to be made."""
+    key = share_poster_key(entry, url)
+    return session.scalar(select(MediaAsset).where(MediaAsset.object_key == key))
+
+
+def make_share_poster(
+    session: Session, store: ObjectStore, font_path: str, entry_id: int, url: str
+) -> MediaAsset | None:
+    """Draw, store and record the entry's share poster unless it exists; None without entry."""
+    entry = session.get(Entry, entry_id)
+    if entry is None:
+        return None
+    existing = find_share_poster(session, entry, url)
+    if existing is not None:
+        return existing
+    key = share_poster_key(entry, url)
+    frame = frame_asset(entry)
+    picture = None
+    if frame is not None:
+        data = store.get_bytes(frame.bucket, frame.object_key, FRAME_MAX_BYTES)
+        picture = Image.open(io.BytesIO(data))
+    image = draw_share_poster(share_card(entry, url), picture, font_path)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=True)
+    buffer.seek(0)
+    bucket = store.settings.bucket_assets
+    stored = store.put_stream(bucket, key, buffer, CONTENT_TYPE)
+    older = [a for a in entry.assets if a.kind == AssetKind.SHARE_POSTER]
+    asset = MediaAsset(
+        entry_id=entry.id,
+        kind=AssetKind.SHARE_POSTER,
+        label="share_poster",
+        bucket=bucket,
+        object_key=key,
+        source_key=shown_source(entry),
+        content_type=CONTENT_TYPE,
+        bytes=stored.bytes,
+        sha256=stored.sha256,
+        width=image.width,
+        height=image.height,
+    )
+    doomed = [(a.bucket, a.object_key) for a in older]
+    for old in older:
+        session.delete(old)
+    session.add(asset)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another worker recorded the same poster meanwhile: same key, same image.
+        session.rollback()
+        return find_share_poster(session, session.get_one(Entry, entry_id), url)
+    for old_bucket, old_key in doomed:
+        try:
+            store.delete(old_bucket, old_key)
+        except ObjectStoreError as exc:
+            log.warning(
+                "entry %s: old share poster %s left for the sweep: %s", entry_id, old_key, exc
+            )
+    log.info("entry %s: share poster %s made", entry_id, key)
+    return asset
+
+
+@celery.task(bind=True, name=SHARE_POSTER_TASK, max_retries=5)
+def share_poster(self: Task, entry_id: int, url: str) -> str:
+    """Make entry `entry_id`'s share poster with a QR code of `url` (its gallery address)."""
+    settings, factory, store = _resources()
+    try:
+        with session_scope(factory) as session:
+            asset = make_share_poster(session, store, settings.watermark_font, entry_id, url)
+            return asset.object_key if asset else ""
+    except TRANSIENT as exc:
+        countdown = min(60, 2 * 2**self.request.retries)
+        log.warning("entry %s: share poster not made, retry in %s s: %s", entry_id, countdown, exc)
+        raise self.retry(exc=exc, countdown=countdown) from exc
