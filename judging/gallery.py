@@ -124,6 +124,21 @@ def cast_vote(session: Session, entry: Entry, voter: User, now: datetime | None 
         raise GalleryError(Message("今天已经为这件作品投过票了，明天可以再投")) from exc
 
 
+def voted_today(session: Session, entry: Entry, voter_id: int, now: datetime | None = None) -> bool:
+    """Whether the user has already voted for the entry today (Beijing time)."""
+    day = vote_day(now or utcnow())
+    found = select(Vote.id).where(
+        Vote.entry_id == entry.id, Vote.voter_id == voter_id, Vote.day == day
+    )
+    return session.scalar(found.limit(1)) is not None
+
+
+def shows_vote_counts(contest: Contest) -> bool:
+    """Whether the public sees vote counts: while the organizer keeps the public vote open
+    (there is no setting of its own; closing the vote hides the counts with it)."""
+    return bool(contest.public_vote)
+
+
 def vote_counts(session: Session, contest: Contest) -> dict[int, int]:
     """Votes per entry id, apart from any jury score."""
     rows = session.execute(

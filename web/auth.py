@@ -224,5 +224,6 @@ def register() -> Any:
         else:
             login_user(LoginUser(user))
             flash(_("注册成功，欢迎参加征集活动"), "success")
-            return redirect(url_for("submit.index"))
+            # Registering on the way to a vote (?next=) goes back there, as a login does.
+            return redirect(safe_next(request.args.get("next"), url_for("submit.index")))
     return render_template("auth/register.html", form=form)

@@ -15,14 +15,17 @@ from judging.announcements import newest_announcement
 from judging.gallery import (
     GalleryError,
     cast_vote,
-    gallery_entries,
     public_entry,
+    shows_vote_counts,
     vote_counts,
+    voted_today,
     waits_for_judging,
 )
+from judging.gallery_list import GalleryPage, GalleryQuery, gallery_page, sort_choices
 from judging.submissions import current_contest
 from storage.models import Entry, MediaAsset, User
 from storage.objects import ObjectStoreError
+from web.admin import clock
 from web.entry_view import public_view
 from web.extensions import db, limiter, settings_of, store
 from web.i18n import translate
@@ -38,18 +41,27 @@ IMAGE_MAX_BYTES = 16 * 1024 * 1024
 @bp.route("/")
 def index() -> Any:
     contest = current_contest(db.session)
-    district = request.args.get("district", "")
-    industry = request.args.get("industry", "")
-    entries = gallery_entries(db.session, contest, district, industry) if contest else []
+    counts_shown = contest is not None and shows_vote_counts(contest)
+    query = GalleryQuery.from_args(request.args, counts_shown)
+    found = gallery_page(db.session, contest, query) if contest else GalleryPage(query)
+    entries = [public_view(e) for e in found.entries]
     return render_template(
         "gallery/index.html",
         contest=contest,
-        entries=[public_view(e) for e in entries],
+        found=found,
+        entries=entries,
+        lengths={e["id"]: length(e) for e in entries},
+        counts_shown=counts_shown,
+        sorts=sort_choices(counts_shown),
         waiting=contest is not None and waits_for_judging(db.session, contest),
         announcement=newest_announcement(db.session, contest),
-        district=district,
-        industry=industry,
     )
+
+
+def length(view: dict[str, Any]) -> str:
+    """A public entry's video length as m:ss, empty when unknown."""
+    seconds = view["media"] and view["media"]["duration"]
+    return clock(seconds) if seconds else ""
 
 
 @bp.route("/<int:entry_id>")
@@ -57,10 +69,20 @@ def entry(entry_id: int) -> Any:
     item = public_entry(db.session, entry_id)
     if item is None:
         abort(404)
-    votes = vote_counts(db.session, item.contest).get(item.id, 0)
-    return render_template(
-        "gallery/entry.html", entry=public_view(item), contest=item.contest, votes=votes
+    signed_in = current_user.is_authenticated
+    page = render_template(
+        "gallery/entry.html",
+        entry=public_view(item),
+        contest=item.contest,
+        votes=vote_counts(db.session, item.contest).get(item.id, 0),
+        counts_shown=shows_vote_counts(item.contest),
+        voted=signed_in and voted_today(db.session, item, current_user.id),
+        # Back from logging in to vote (?vote=1): offer the vote, never cast it on a GET.
+        offered=signed_in and request.args.get("vote") == "1",
     )
+    # The vote's state is the user's own and changes: the back button must not show a stale
+    # 投票 from the browser's cache once the vote is given.
+    return page, {"Cache-Control": "private, no-store"} if signed_in else {}
 
 
 @bp.route("/<int:entry_id>/storyboard.vtt")
@@ -71,13 +93,16 @@ def storyboard(entry_id: int) -> Any:
     return storyboard_vtt(item)
 
 
-@bp.route("/<int:entry_id>/vote", methods=["POST"])
+@bp.route("/<int:entry_id>/vote", methods=["GET", "POST"])
 @login_required
-@limiter.limit(lambda: settings_of().vote_rate_limit)
+@limiter.limit(lambda: settings_of().vote_rate_limit, methods=["POST"])
 def vote(entry_id: int) -> Any:
     item = public_entry(db.session, entry_id)
     if item is None:
         abort(404)
+    if request.method == "GET":
+        # Old links, bookmarks, a login that came back here: the entry page offers the vote.
+        return redirect(url_for(".entry", entry_id=item.id, vote=1, _anchor="vote"))
     try:
         cast_vote(db.session, item, db.session.get_one(User, current_user.id))
     except GalleryError as exc:
