@@ -46,9 +46,13 @@ ACCESS: dict[str, frozenset[Role | None]] = {
     "auth.logout": PUBLIC,
     "auth.password": SIGNED_IN,
     "auth.activate": PUBLIC,  # a judge's one-time link; unknown tokens are 404
+    "auth.forgot": PUBLIC,
     "gallery.index": PUBLIC,
     "gallery.entry": PUBLIC,
     "gallery.storyboard": PUBLIC,
+    "gallery.card_image": PUBLIC,  # public entries only (404 otherwise)
+    "gallery.share_poster": PUBLIC,
+    "gallery.share_poster_image": PUBLIC,
     "gallery.vote": SIGNED_IN,
     "media.storyboard": SIGNED_IN,  # then the entry's own rules
     "api.openapi": PUBLIC,
