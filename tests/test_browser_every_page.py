@@ -9,23 +9,26 @@ the form fuzz finds them: every GET route of the URL map, then the links those p
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
 from storage.database import make_engine, make_session_factory
-from storage.models import Role
+from storage.models import Contest, Role
 from storage.objects import ObjectStore
 from storage.settings import Settings
 from tests.browser import PHONE, log_in, open_page, screenshot
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_user, open_contest, unique
 from tests.test_form_fuzz import World, build_world, client_as, fuzz_settings, urls
 from web import create_app
 
@@ -94,6 +97,8 @@ def pages_of(app: Flask, world: World, role: Role | None) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def site(fuzz_settings: Settings, object_store: ObjectStore) -> Iterator[tuple[Flask, World, str]]:
+    # The ops page asks the workers (none here) and waits: briefly, for a quick walk.
+    fuzz_settings = dataclasses.replace(fuzz_settings, inspect_timeout_seconds=0.3)
     engine = make_engine(fuzz_settings.database_url)
     with make_session_factory(engine)() as session:
         world = build_world(session)
@@ -114,8 +119,6 @@ def site(fuzz_settings: Settings, object_store: ObjectStore) -> Iterator[tuple[F
 
 def _set_office(session: Session) -> None:
     # The forgot-password page then shows the office's contact, its longest form.
-    from storage.models import Contest
-
     contest = session.query(Contest).one()
     contest.objection_office = "团市委青年发展部"
     contest.objection_phone = "0571-87000000"
@@ -142,3 +145,54 @@ def test_every_page_fits_a_phone_with_fingertip_targets(
             problems.append(f"{url}: {found['wide']} px too wide; small: {found['small'][:6]}")
     page.context.close()
     assert not problems, "\n".join(problems)
+
+
+HOMES = {
+    Role.CONTESTANT: ("我的作品", "/submit/"),
+    Role.JUDGE: ("评审工作台", "/judge/"),
+    Role.ORGANIZER: ("组委会工作台", "/admin/"),
+    Role.OPERATOR: ("运维", "/ops/"),
+}
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+def test_the_header_links_each_role_home(
+    client: FlaskClient, auth: Any, session: Session, role: Role
+) -> None:
+    user = make_user(session, role)
+    assert b'class="home"' not in client.get("/gallery/").data
+    auth.login(user.username)
+    label, url = HOMES[role]
+    # On a page far from home too: the gallery.
+    assert f'<a class="home" href="{url}">{label}</a>' in client.get("/gallery/").get_data(
+        as_text=True
+    )
+
+
+def test_a_forgotten_password_is_asked_of_the_committee_office(
+    client: FlaskClient, session: Session
+) -> None:
+    login = client.get("/auth/login").get_data(as_text=True)
+    assert 'href="/auth/forgot"' in login and "忘记密码？" in login
+    # The newest contest is the current one: ours, open as the run's open contest is.
+    base, now = open_contest(session), datetime.now(UTC)
+    contest = Contest(
+        slug=unique("forgot-"),
+        title="忘记密码测试",
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=30),
+        districts=base.districts,
+        industries=base.industries,
+    )
+    session.add(contest)
+    session.commit()
+    generic = client.get("/auth/forgot").get_data(as_text=True)
+    assert "请联系组委会办公室重置密码" in generic and "征集通知" in generic
+    contest.objection_office, contest.objection_phone = "团市委青年发展部", "0571-87000000"
+    contest.objection_email = "office@example.org"
+    session.commit()
+    page = client.get("/auth/forgot").get_data(as_text=True)
+    assert "团市委青年发展部" in page and 'href="tel:0571-87000000"' in page
+    assert 'href="mailto:office@example.org"' in page and "征集通知" not in page
+    contest.objection_office = contest.objection_phone = contest.objection_email = ""
+    session.commit()

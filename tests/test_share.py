@@ -253,3 +253,17 @@ def test_sharing_walked_on_a_phone_and_a_laptop(
         page.go_back()
         page.wait_for_selector("#share")
         page.context.close()
+
+
+def test_a_task_for_an_entry_that_changed_since_makes_nothing(
+    session: Session, object_store: ObjectStore, settings: Settings
+) -> None:
+    entry = public_entry_with_poster(session, object_store, settings)
+    asked = share_poster_key(entry, address(entry))
+    entry.title = "点击之后改过的标题"
+    session.commit()
+    assert make_share_poster(session, object_store, FONT, entry.id, address(entry), asked) is None
+    assert share_posters(session, entry) == []
+    now = share_poster_key(entry, address(entry))
+    made = make_share_poster(session, object_store, FONT, entry.id, address(entry), now)
+    assert made is not None and made.object_key == now

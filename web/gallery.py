@@ -30,7 +30,7 @@ from web.entry_view import public_view
 from web.extensions import db, limiter, settings_of, store
 from web.i18n import translate
 from web.media import shown_poster, storyboard_vtt
-from worker.share import find_share_poster
+from worker.share import find_share_poster, share_poster_key
 from worker.share import share_poster as make_share_poster_task
 
 bp = Blueprint("gallery", __name__, url_prefix="/gallery")
@@ -149,8 +149,9 @@ def share_poster(entry_id: int) -> Any:
     unsent = False
     if not ready and request.args.get("waiting") != "1":
         # Published again on every click: the task finds a made poster and does nothing.
+        key = share_poster_key(item, address)
         try:
-            make_share_poster_task.apply_async(args=[item.id, address])
+            make_share_poster_task.apply_async(args=[item.id, address, key])
         except (BrokerError, OSError):
             unsent = True
     return render_template(

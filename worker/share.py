@@ -62,16 +62,29 @@ def find_share_poster(session: Session, entry: Entry, url: str) -> MediaAsset | 
 
 
 def make_share_poster(
-    session: Session, store: ObjectStore, font_path: str, entry_id: int, url: str
+    session: Session,
+    store: ObjectStore,
+    font_path: str,
+    entry_id: int,
+    url: str,
+    expected_key: str | None = None,
 ) -> MediaAsset | None:
-    """Draw, store and record the entry's share poster unless it exists; None without entry."""
+    """Draw, store and record the entry's share poster unless it exists.
+
+    None without the entry, or when it is no longer what the web saw (`expected_key`, the
+    key the web computed): its title changed since, or the message came from another
+    database's web. The next click asks for the poster of the entry as it is then.
+    """
     entry = session.get(Entry, entry_id)
     if entry is None:
+        return None
+    key = share_poster_key(entry, url)
+    if expected_key is not None and key != expected_key:
+        log.info("entry %s: changed since its share poster was asked for; not made", entry_id)
         return None
     existing = find_share_poster(session, entry, url)
     if existing is not None:
         return existing
-    key = share_poster_key(entry, url)
     frame = frame_asset(entry)
     picture = None
     if frame is not None:
@@ -119,12 +132,14 @@ def make_share_poster(
 
 
 @celery.task(bind=True, name=SHARE_POSTER_TASK, max_retries=5)
-def share_poster(self: Task, entry_id: int, url: str) -> str:
-    """Make entry `entry_id`'s share poster with a QR code of `url` (its gallery address)."""
+def share_poster(self: Task, entry_id: int, url: str, key: str) -> str:
+    """Make entry `entry_id`'s share poster, stored at `key`, with a QR code of `url` (its
+    gallery address)."""
     settings, factory, store = _resources()
     try:
         with session_scope(factory) as session:
-            asset = make_share_poster(session, store, settings.watermark_font, entry_id, url)
+            font = settings.watermark_font
+            asset = make_share_poster(session, store, font, entry_id, url, key)
             return asset.object_key if asset else ""
     except TRANSIENT as exc:
         countdown = min(60, 2 * 2**self.request.retries)
