@@ -20,6 +20,7 @@ from storage.models import (
     EntryStatus,
     Job,
     MediaAsset,
+    Upload,
     User,
     utcnow,
 )
@@ -235,3 +236,51 @@ def record_original(session: Session, entry: Entry, stored: StoredObject) -> Job
     clear_return(entry)
     session.commit()
     return job
+
+
+@dataclass(frozen=True)
+class UnfinishedDraft:
+    """A draft entry still waiting for its video, and its upload cut off midway if any."""
+
+    entry: Entry
+    upload: Upload | None
+
+    @property
+    def percent(self) -> int | None:
+        return None if self.upload is None else upload_percent(self.upload)
+
+
+def upload_percent(upload: Upload) -> int:
+    """How much of the file the server holds, rounded down (never 100 before the end)."""
+    return upload.offset * 100 // max(upload.length, 1)
+
+
+def pending_uploads(session: Session, entry_ids: Collection[int]) -> dict[int, Upload]:
+    """The latest upload of each entry that never completed (a reload or a cut link)."""
+    if not entry_ids:
+        return {}
+    rows = session.scalars(
+        select(Upload)
+        .where(Upload.entry_id.in_(entry_ids), Upload.completed_at.is_(None))
+        .order_by(Upload.updated_at)
+    )
+    return {upload.entry_id: upload for upload in rows}  # the latest one wins
+
+
+def unfinished_drafts(session: Session, owner_id: int, contest_id: int) -> list[UnfinishedDraft]:
+    """The owner's drafts of the contest without a video yet, newest first.
+
+    A new entry is saved before its video is sent: a reload midway leaves this draft, which
+    the form offers to continue rather than letting a second entry start from 0.
+    """
+    drafts = session.scalars(
+        select(Entry)
+        .where(
+            Entry.owner_id == owner_id,
+            Entry.contest_id == contest_id,
+            Entry.status == EntryStatus.DRAFT,
+        )
+        .order_by(Entry.id.desc())
+    ).all()
+    uploads = pending_uploads(session, [entry.id for entry in drafts])
+    return [UnfinishedDraft(entry, uploads.get(entry.id)) for entry in drafts]

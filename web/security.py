@@ -28,7 +28,9 @@ def content_security_policy(settings: Settings) -> dict[str, str]:
         "script-src": "'self'",
         "style-src": "'self'",
         "img-src": f"'self' data: {media}",
-        "media-src": f"'self' {media}",
+        # blob: is the contestant's own chosen file, whose duration upload.js reads before
+        # sending it (a <video> of URL.createObjectURL(file)).
+        "media-src": f"'self' blob: {media}",
         "connect-src": "'self'",
         "object-src": "'none'",
         "base-uri": "'self'",

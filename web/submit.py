@@ -16,17 +16,22 @@ from judging.submissions import (
     check_changeable,
     create_entry,
     current_contest,
+    pending_uploads,
+    unfinished_drafts,
     update_entry,
+    upload_percent,
     validate_fields,
     withdraw_entry,
 )
-from storage.models import Entry, Role, User
+from storage.models import Entry, EntryStatus, Role, User
 from web.auth import roles_required
 from web.entry_view import entry_status
 from web.extensions import db, settings_of, upload_limit
 from web.forms import EntryForm, VideoForm
 from web.i18n import translate
 from web.uploads import accept_video
+from worker.media.limits import TOO_LARGE_FILE, TOO_LONG
+from worker.media.probe import format_duration_zh
 
 bp = Blueprint("submit", __name__, url_prefix="/submit")
 contestant_only = roles_required(Role.CONTESTANT)
@@ -58,7 +63,27 @@ def _show_errors(form: EntryForm, exc: SubmissionError) -> None:
     flash(translate(exc.message), "error")
 
 
+def file_checks() -> dict[str, Any]:
+    """What upload.js checks of a chosen file before sending a byte, as data attributes.
+
+    The limits the worker applies, and its very sentences (worker/media/limits.py) with the
+    limit filled in: the browser fills in the file's own size or duration.
+    """
+    settings = settings_of()
+    return {
+        "data-max-bytes": settings.max_upload_bytes,
+        "data-max-seconds": settings.max_duration_seconds,
+        "data-too-large": TOO_LARGE_FILE.format(
+            size="{size}", limit=f"{settings.max_upload_bytes / 1024**2:.0f}"
+        ),
+        "data-too-long": TOO_LONG.format(
+            duration="{duration}", limit=format_duration_zh(settings.max_duration_seconds)
+        ),
+    }
+
+
 def _form_page(form: EntryForm, entry: Entry | None, contest: Any) -> str:
+    drafts = [] if entry else unfinished_drafts(db.session, current_user.id, contest.id)
     return render_template(
         "submit/form.html",
         form=form,
@@ -66,6 +91,8 @@ def _form_page(form: EntryForm, entry: Entry | None, contest: Any) -> str:
         contest=contest,
         authorization=AUTHORIZATION,
         max_mb=settings_of().max_upload_bytes // 1024**2,
+        file_checks=file_checks(),
+        drafts=drafts,
     )
 
 
@@ -75,8 +102,13 @@ def index() -> Any:
     entries = db.session.scalars(
         select(Entry).where(Entry.owner_id == current_user.id).order_by(Entry.id.desc())
     ).all()
+    drafts = [e.id for e in entries if e.status is EntryStatus.DRAFT]
     return render_template(
-        "submit/index.html", entries=entries, contest=current_contest(db.session)
+        "submit/index.html",
+        entries=entries,
+        contest=current_contest(db.session),
+        pending=pending_uploads(db.session, drafts),
+        percent=upload_percent,
     )
 
 
@@ -157,7 +189,9 @@ def entry(entry_id: int) -> Any:
         status=entry_status(item),
         video_form=VideoForm(),
         changeable=changeable(item),
-        max_bytes=settings_of().max_upload_bytes,
+        file_checks=file_checks(),
+        pending=pending_uploads(db.session, [item.id]).get(item.id),
+        percent=upload_percent,
     )
 
 

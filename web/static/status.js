@@ -12,6 +12,43 @@
     return "，" + (seconds >= 60 ? fpText("minutes_left", { n: Math.ceil(seconds / 60) }) : fpText("seconds_left", { n: seconds }));
   }
 
+  // A presigned URL's path names the file; its signature changes with every answer.
+  function fileOf(url) { return (url || "").split("?")[0]; }
+
+  function swapPlayer(player, media) {
+    var video = document.createElement("video");
+    video.controls = true;
+    video.playsInline = true;
+    video.preload = "metadata";
+    video.src = media.rendition_url;
+    if (media.poster_url) video.poster = media.poster_url;
+    player.replaceChildren(video);
+    if (media.storyboard_vtt_url) player.dataset.storyboardUrl = media.storyboard_vtt_url;
+    player.hidden = false;
+    var offer = document.getElementById("switch-video");
+    if (offer) offer.remove();
+  }
+
+  // The player is touched only for a new video, and never under someone watching: while a
+  // replacement processes, the old video stays playable where it is; once the new one is
+  // ready, a playing viewer is offered the switch instead.
+  function showMedia(media) {
+    var player = document.getElementById("player");
+    var current = player.querySelector("video");
+    if (current && fileOf(current.getAttribute("src")) === fileOf(media.rendition_url)) return;
+    if (!current || current.paused || current.ended) { swapPlayer(player, media); return; }
+    var offer = document.getElementById("switch-video");
+    if (!offer) {
+      offer = document.createElement("button");
+      offer.type = "button";
+      offer.id = "switch-video";
+      offer.className = "button secondary";
+      offer.textContent = player.dataset.switchText;
+      player.after(offer);
+    }
+    offer.onclick = function () { swapPlayer(player, media); };
+  }
+
   function render(data) {
     document.getElementById("status-label").textContent = data.status_label;
     var job = data.job;
@@ -25,18 +62,7 @@
       reason.textContent = job.reason;
       reason.hidden = !job.reason;
     }
-    if (data.media) {
-      var player = document.getElementById("player");
-      var video = document.createElement("video");
-      video.controls = true;
-      video.playsInline = true;
-      video.preload = "metadata";
-      video.src = data.media.rendition_url;
-      if (data.media.poster_url) video.poster = data.media.poster_url;
-      player.replaceChildren(video);
-      if (data.media.storyboard_vtt_url) player.dataset.storyboardUrl = data.media.storyboard_vtt_url;
-      player.hidden = false;
-    }
+    if (data.media) showMedia(data.media);
     var quality = document.getElementById("quality");
     if (quality && data.qc && data.qc.length) {
       var list = document.createElement("ul");

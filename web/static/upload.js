@@ -1,5 +1,9 @@
 // Resumable video upload (tus 1.0) with a progress bar, speed and time left.
-// A dropped chunk is retried; a reload or a new tab resumes where the upload stopped.
+// A dropped chunk is retried; a reload or a new tab resumes where the upload stopped: the
+// browser remembers the upload's URL, and the entry page names the server's unfinished
+// upload, so the same file chosen again goes on from the server's offset.
+// A chosen file is checked (size, and duration where the browser can read it) before a
+// byte is sent, with the worker's own sentences. Leaving the page mid-upload asks first.
 // Without JavaScript the forms post the file in one request and still work.
 (function () {
   "use strict";
@@ -42,8 +46,24 @@
 
   function wait(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
 
+  // Leaving (reload, back, closing the tab) while bytes are on their way asks first.
+  var running = 0;
+  window.addEventListener("beforeunload", function (event) {
+    if (!running) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
+
+  // The server's unfinished upload for this form (the entry page names it), if `file` is
+  // the same file: same name and size.
+  function serverUpload(form, file) {
+    var d = form.dataset;
+    return d.resumeUrl && d.resumeName === file.name && Number(d.resumeLength) === file.size ? d.resumeUrl : null;
+  }
+
   // Upload `file` to the tus creation URL; `ui` has bar, text; resolves to the entry URL.
-  function upload(file, createUrl, ui) {
+  // `known` is an upload URL the server holds for this file, tried when the browser has none.
+  function upload(file, createUrl, ui, known) {
     var key = "fp-upload:" + createUrl + ":" + file.name + ":" + file.size + ":" + file.lastModified;
     var url = null, offset = 0, chunk = 8 * 1048576, started = Date.now(), startOffset = 0;
 
@@ -56,7 +76,7 @@
     }
 
     function locate() {
-      var saved = window.localStorage && localStorage.getItem(key);
+      var saved = (window.localStorage && localStorage.getItem(key)) || known;
       if (!saved) return create();
       return request("HEAD", saved, TUS).then(function (xhr) {
         if (xhr && xhr.status === 200) {
@@ -66,7 +86,7 @@
           ui.text.textContent = fpText("resuming", { done: mb(offset) });
           return;
         }
-        localStorage.removeItem(key);
+        if (window.localStorage) localStorage.removeItem(key);
         return create();
       });
     }
@@ -119,9 +139,14 @@
       });
     }
 
+    running += 1;
     return locate().then(function () { return sendFrom(0); }).then(function (entryUrl) {
+      running -= 1;
       if (window.localStorage) localStorage.removeItem(key);
       return entryUrl;
+    }, function (error) {
+      running -= 1;
+      throw error;
     });
   }
 
@@ -140,9 +165,68 @@
     ui.button.disabled = false;
   }
 
-  function tooLarge(form, file) {
-    var max = Number(form.dataset.maxBytes);
-    return file && max && file.size > max ? fpText("too_large", { size: mb(max) }) : null;
+  // As worker/media/probe.format_duration_zh writes a duration: 12分30秒, 10分钟, 45秒.
+  function durationZh(seconds) {
+    var total = Math.round(seconds), minutes = Math.floor(total / 60), secs = total % 60;
+    if (minutes && secs) return minutes + "分" + secs + "秒";
+    return minutes ? minutes + "分钟" : secs + "秒";
+  }
+
+  // The chosen file's duration from its metadata, or null where this browser cannot read it
+  // (HEVC on desktop chromium, say): the worker then decides.
+  function durationOf(file) {
+    if (!window.URL || !URL.createObjectURL) return Promise.resolve(null);
+    return new Promise(function (resolve) {
+      var video = document.createElement("video"), url = URL.createObjectURL(file);
+      var timer = setTimeout(function () { done(null); }, 5000);
+      function done(value) {
+        clearTimeout(timer);
+        video.onloadedmetadata = video.onerror = null;
+        video.removeAttribute("src");
+        URL.revokeObjectURL(url);
+        resolve(value);
+      }
+      video.preload = "metadata";
+      video.muted = true;
+      video.onloadedmetadata = function () { done(isFinite(video.duration) ? video.duration : null); };
+      video.onerror = function () { done(null); };
+      video.src = url;
+    });
+  }
+
+  // Why the worker would refuse `file` (its own sentence, from the form's data), or null.
+  function refusal(form, file) {
+    var d = form.dataset;
+    if (!file) return Promise.resolve(null);
+    if (Number(d.maxBytes) && file.size > Number(d.maxBytes)) {
+      return Promise.resolve(d.tooLarge.replace("{size}", (file.size / 1048576).toFixed(0)));
+    }
+    return durationOf(file).then(function (seconds) {
+      var long = seconds !== null && Number(d.maxSeconds) && seconds > Number(d.maxSeconds);
+      return long ? d.tooLong.replace("{duration}", durationZh(seconds)) : null;
+    });
+  }
+
+  // Check a file as soon as it is chosen; `show` gets the sentence, or "" for a good file.
+  function checkOnChoice(form, show) {
+    var input = form.querySelector('input[type="file"]');
+    if (!input) return;
+    input.addEventListener("change", function () {
+      var file = input.files[0];
+      refusal(form, file).then(function (reason) {
+        if (input.files[0] === file) show(reason || "");  // not a file chosen since
+      });
+    });
+  }
+
+  // The video field's own message, leaving the other fields' as they are.
+  function showVideoError(form, message) {
+    var el = form.querySelector('[data-error-for="video"]');
+    if (!el) return;
+    el.textContent = message;
+    el.hidden = !message;
+    var field = el.closest(".field");
+    if (field) field.classList.toggle("has-error", !!message);
   }
 
   // The new-entry form: create the entry, then upload its video.
@@ -155,35 +239,46 @@
       event.preventDefault();
       window.fpForm.clear(entryForm);  // the last attempt's messages go before this one runs
       ui.box.hidden = true;
-      var big = tooLarge(entryForm, file);
-      if (big) { showErrors(entryForm, { video: big }); return; }
-      var data = new FormData(entryForm);
-      data.delete(input.name);
       ui.button.disabled = true;
-      fetch(entryForm.action || window.location.href, {
-        method: "POST", body: data, headers: { Accept: "application/json" }, credentials: "same-origin"
-      }).then(function (response) {
-        return response.json().then(function (body) { return { ok: response.ok, body: body }; });
-      }).then(function (result) {
-        if (!result.ok) {
-          showErrors(entryForm, result.body.errors || {}, result.body.error || fpText("submit_failed"));
-          ui.bar.hidden = true;
-          fail(ui, result.body.error || fpText("submit_failed"));
+      refusal(entryForm, file).then(function (reason) {
+        if (reason) {
+          showErrors(entryForm, { video: reason });
+          ui.button.disabled = false;
           return;
         }
-        if (!file) { window.location = result.body.entry_url; return; }
-        ui.bar.hidden = false;
-        ui.box.hidden = false;
-        return upload(file, result.body.upload_url, ui).then(function (entryUrl) {
-          window.location = entryUrl || result.body.entry_url;
-        }, function (error) {
-          ui.text.textContent = error.message + " " + fpText("entry_saved");
-          setTimeout(function () { window.location = result.body.entry_url; }, 5000);
-        });
-      }).catch(function () {
-        ui.bar.hidden = true;
-        fail(ui, fpText("network_error"));
+        send(file, input, ui);
       });
+    });
+    checkOnChoice(entryForm, function (reason) { showVideoError(entryForm, reason); });
+  }
+
+  // Save the entry from the form (without its file), then upload the file to it.
+  function send(file, input, ui) {
+    var data = new FormData(entryForm);
+    data.delete(input.name);
+    fetch(entryForm.action || window.location.href, {
+      method: "POST", body: data, headers: { Accept: "application/json" }, credentials: "same-origin"
+    }).then(function (response) {
+      return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+    }).then(function (result) {
+      if (!result.ok) {
+        showErrors(entryForm, result.body.errors || {}, result.body.error || fpText("submit_failed"));
+        ui.bar.hidden = true;
+        fail(ui, result.body.error || fpText("submit_failed"));
+        return;
+      }
+      if (!file) { window.location = result.body.entry_url; return; }
+      ui.bar.hidden = false;
+      ui.box.hidden = false;
+      return upload(file, result.body.upload_url, ui).then(function (entryUrl) {
+        window.location = entryUrl || result.body.entry_url;
+      }, function (error) {
+        ui.text.textContent = error.message + " " + fpText("entry_saved");
+        setTimeout(function () { window.location = result.body.entry_url; }, 5000);
+      });
+    }).catch(function () {
+      ui.bar.hidden = true;
+      fail(ui, fpText("network_error"));
     });
   }
 
@@ -195,13 +290,21 @@
       var ui = uiOf(videoForm);
       if (!file) return;
       event.preventDefault();
-      var big = tooLarge(videoForm, file);
-      if (big) { fail(ui, big); return; }
       ui.button.disabled = true;
-      ui.box.hidden = false;
-      upload(file, videoForm.dataset.uploadUrl, ui).then(function () {
-        window.location.reload();
-      }, function (error) { fail(ui, error.message); });
+      refusal(videoForm, file).then(function (reason) {
+        if (reason) { ui.bar.hidden = true; fail(ui, reason); return; }
+        ui.bar.hidden = false;
+        ui.box.hidden = false;
+        return upload(file, videoForm.dataset.uploadUrl, ui, serverUpload(videoForm, file)).then(function () {
+          window.location.reload();
+        }, function (error) { fail(ui, error.message); });
+      });
+    });
+    checkOnChoice(videoForm, function (reason) {
+      var ui = uiOf(videoForm);
+      ui.text.textContent = reason;
+      ui.bar.hidden = !!reason;
+      ui.box.hidden = !reason;
     });
   }
 })();

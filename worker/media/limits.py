@@ -6,6 +6,12 @@ from dataclasses import dataclass
 
 from storage.settings import Settings
 
+# The worker's refusals that the browser can foresee (upload.js checks the chosen file with
+# these very sentences, handed to the page by web/submit.py): size in whole MB, durations
+# as probe.format_duration_zh writes them.
+TOO_LARGE_FILE = "文件大小 {size} MB，超过上限 {limit} MB"
+TOO_LONG = "视频时长 {duration}，超过上限 {limit}"
+
 
 @dataclass(frozen=True)
 class MediaLimits:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from typing import Any
 
-from worker.media.limits import MediaLimits
+from worker.media.limits import TOO_LARGE_FILE, TOO_LONG, MediaLimits
 from worker.media.refusal import MediaRefused
 from worker.media.subprocesses import SubprocessTimeout, run_bounded
 
@@ -122,7 +122,9 @@ def probe(path: str, limits: MediaLimits, ffprobe: str = "ffprobe") -> ProbeResu
     if size > limits.max_bytes:
         raise MediaRefused(
             "too_large_file",
-            f"文件大小 {size / 1024**2:.0f} MB，超过上限 {limits.max_bytes / 1024**2:.0f} MB",
+            TOO_LARGE_FILE.format(
+                size=f"{size / 1024**2:.0f}", limit=f"{limits.max_bytes / 1024**2:.0f}"
+            ),
             f"file size {size} bytes exceeds {limits.max_bytes}",
         )
     args = [
@@ -281,8 +283,9 @@ def check(info: ProbeResult, limits: MediaLimits) -> ProbeResult:
     if longest > limits.max_duration:
         raise MediaRefused(
             "too_long",
-            f"视频时长 {format_duration_zh(longest)}，超过上限 "
-            f"{format_duration_zh(limits.max_duration)}",
+            TOO_LONG.format(
+                duration=format_duration_zh(longest), limit=format_duration_zh(limits.max_duration)
+            ),
             f"duration {longest:.1f} s exceeds {limits.max_duration:.0f} s",
         )
     if min(info.duration, info.length) < limits.min_duration:
