@@ -55,24 +55,6 @@ def shows_gallery(session: Session, contest: Contest) -> bool:
     return is_public(contest) and not waits_for_judging(session, contest)
 
 
-def gallery_entries(
-    session: Session, contest: Contest, district: str = "", industry: str = ""
-) -> list[Entry]:
-    """Approved, ready entries of a published contest, filtered by district and industry."""
-    if not shows_gallery(session, contest):
-        return []
-    query = select(Entry).where(
-        Entry.contest_id == contest.id,
-        Entry.approved_at.is_not(None),
-        Entry.status == EntryStatus.READY,
-    )
-    if district:
-        query = query.where(Entry.district == district)
-    if industry:
-        query = query.where(Entry.industry == industry)
-    return list(session.scalars(query.order_by(Entry.number)))
-
-
 def public_entry(session: Session, entry_id: int) -> Entry | None:
     """An entry the public may see, or None."""
     entry = session.get(Entry, entry_id)

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 from judging.gallery import (
     GalleryError,
     cast_vote,
-    gallery_entries,
     set_approved,
     set_gallery,
     suspicious_bursts,
     vote_counts,
     vote_day,
 )
+from judging.gallery_list import GalleryQuery, gallery_page
 from storage.models import Contest, Entry, EntryStatus, Role, Vote
 from storage.settings import Settings
 from tests.factories import PASSWORD, make_entry, make_user, unique
@@ -51,11 +51,15 @@ def test_only_approved_ready_entries_of_a_published_contest_are_public(
     session: Session,
 ) -> None:
     contest, shown, other, hidden = contest_with_entries(session)
-    assert gallery_entries(session, contest) == []  # not published yet
+
+    def public(**query: str) -> list[Entry]:
+        return gallery_page(session, contest, GalleryQuery(sort="number", **query)).entries
+
+    assert public() == []  # not published yet
     set_gallery(session, contest, published=True, public_vote=False)
-    assert gallery_entries(session, contest) == [shown, other]
-    assert gallery_entries(session, contest, district="市中区") == [other]
-    assert gallery_entries(session, contest, industry="医疗卫生") == [shown]
+    assert public() == [shown, other]
+    assert public(district="市中区") == [other]
+    assert public(industry="医疗卫生") == [shown]
     draft = make_entry(session, make_user(session), contest)
     with pytest.raises(GalleryError):
         set_approved(session, draft, True)

@@ -67,7 +67,6 @@ JS_TEXT = {
     "upload_failed": N_("上传失败"),
     "paused": N_("网络不稳定，上传已暂停。已上传的部分会保留，稍后重新选择同一文件即可继续。"),
     "retrying": N_("连接中断，{s} 秒后自动重试…"),
-    "too_large": N_("文件过大：上限为 {size}"),
     "submit_failed": N_("提交失败"),
     "entry_saved": N_("作品信息已保存，正在打开作品页面…"),
     "scrub": N_("拖动预览画面"),
