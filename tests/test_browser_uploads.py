@@ -178,7 +178,8 @@ def test_a_cut_upload_resumes_from_the_servers_offset_after_a_reload(
     assert offsets and offsets[0] == str(5 * MB)  # resumed, not started again from 0
     assert "已提交" in page.inner_text("#status-label")
     entries = session.scalars(select(Entry).where(Entry.owner_id == user.id)).all()
-    assert [e.status for e in entries] == [EntryStatus.SUBMITTED]  # one entry, not two
+    # One entry, not two; a worker of this test process may already have taken its job.
+    assert len(entries) == 1 and entries[0].status is not EntryStatus.DRAFT
 
 
 def test_a_file_the_worker_would_refuse_is_refused_at_once(
