@@ -95,6 +95,11 @@ class EntryPanel:
 class PanelReport:
     round: Round
     entries: list[EntryPanel]
+    # Results look every ranked row up here: thousands of entries, one dict.
+    _by_entry: dict[int, EntryPanel] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_entry = {row.entry.id: row for row in self.entries}
 
     def _in(self, *states: PanelState) -> list[EntryPanel]:
         return [e for e in self.entries if e.state in states]
@@ -132,7 +137,7 @@ class PanelReport:
         }
 
     def of(self, entry_id: int) -> EntryPanel | None:
-        return next((e for e in self.entries if e.entry.id == entry_id), None)
+        return self._by_entry.get(entry_id)
 
 
 def judge_progress(report: PanelReport, judges: list[User]) -> list[tuple[User, int, int]]:
@@ -311,15 +316,9 @@ def round_results(session: Session, rnd: Round, report: PanelReport | None = Non
     for panel in report.judged:
         if panel.entry.id in ranked:
             continue
-        entry = panel.entry
         rows.append(
-            ResultRow(
-                entry=entry.id,
-                number=entry.number,
-                title=entry.title,
-                collective=entry.collective,
-                district=entry.district,
-                industry=entry.industry,
+            ResultRow.for_entry(
+                panel.entry,
                 rank=0,
                 score=None,
                 award="",

@@ -43,6 +43,19 @@ class ResultRow:
     judges: dict[str, float] = field(default_factory=dict)  # judge name -> total
     code: str = ""  # the entry's anonymous code in the round, what its judges knew it by
 
+    @classmethod
+    def for_entry(cls, entry: Entry, **result: Any) -> ResultRow:
+        """A row of `entry` (its number, title, collective …) with the `result` fields."""
+        return cls(
+            entry=entry.id,
+            number=entry.number,
+            title=entry.title,
+            collective=entry.collective,
+            district=entry.district,
+            industry=entry.industry,
+            **result,
+        )
+
     @property
     def flag_names(self) -> list[str]:
         """The flags' Chinese names (`judging.ranking.FLAG_LABELS`), for pages and exports."""
@@ -123,13 +136,8 @@ def results(session: Session, rnd: Round) -> Results:
     return Results(
         rnd,
         (
-            ResultRow(
-                entry=row.entry,
-                number=entries[row.entry].number,
-                title=entries[row.entry].title,
-                collective=entries[row.entry].collective,
-                district=entries[row.entry].district,
-                industry=entries[row.entry].industry,
+            ResultRow.for_entry(
+                entries[row.entry],
                 rank=row.rank,
                 score=row.score,
                 award=row.award,

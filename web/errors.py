@@ -4,6 +4,7 @@ or no view catches (a wrong method, a malformed request, a crash); JSON for the 
 from __future__ import annotations
 
 import logging
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -84,11 +85,15 @@ def server_error(exc: Exception) -> Any:
         return Response(BARE_500, status=500, mimetype="text/html")
 
 
+@cache
+def _icon(static_folder: str) -> bytes:
+    return Path(static_folder, "favicon.ico").read_bytes()  # 6 KB, read once
+
+
 @bp.route("/favicon.ico")
 def favicon() -> Any:
     """Browsers ask for it at the root whatever the page says."""
-    icon = Path(current_app.static_folder or "", "favicon.ico").read_bytes()  # 6 KB
-    response = Response(icon, mimetype="image/vnd.microsoft.icon")
+    response = Response(_icon(current_app.static_folder or ""), mimetype="image/vnd.microsoft.icon")
     response.cache_control.public = True
     response.cache_control.max_age = 7 * 24 * 3600
     return response
