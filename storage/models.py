@@ -135,6 +135,8 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Bumped by logout, password change and reset: sessions signed with an older one end.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The language mail and SMS are written in: the one the user last chose on the site.
+    language: Mapped[str] = mapped_column(String(8), default="zh_CN", server_default="zh_CN")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
@@ -395,6 +397,9 @@ class Round(Base):
     # {"pick": [entry numbers]}; empty for the first round (every ready entry).
     advance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When judges are asked to finish by (评审截止时间): reminders go out before it. The
+    # round still closes only when an organizer closes it.
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     contest: Mapped[Contest] = relationship()

@@ -287,6 +287,78 @@ class Settings:
         "SWEEP_INTERVAL_SECONDS", 60, "How often the sweeper looks for stuck or unsent jobs."
     )
 
+    public_base_url: str = _setting(
+        "PUBLIC_BASE_URL",
+        "http://127.0.0.1:5000",
+        "The site's address as people reach it: links in mail and SMS start with it.",
+    )
+    mail_server: str = _setting(
+        "MAIL_SERVER",
+        "",
+        "SMTP server that sends the service's mail (empty: no mail is sent; each message is "
+        "kept in the outbox as skipped). `make run` points it at its local mail catcher.",
+    )
+    mail_port: int = _setting("MAIL_PORT", 25, "Port of MAIL_SERVER.")
+    mail_use_tls: bool = _setting(
+        "MAIL_USE_TLS", False, "STARTTLS after connecting to MAIL_SERVER (usually port 587)."
+    )
+    mail_use_ssl: bool = _setting(
+        "MAIL_USE_SSL", False, "Connect to MAIL_SERVER over TLS from the start (usually 465)."
+    )
+    mail_username: str = _setting("MAIL_USERNAME", "", "SMTP login (empty: none).")
+    mail_password: str = _setting("MAIL_PASSWORD", "", "SMTP password.")
+    mail_default_sender: str = _setting(
+        "MAIL_DEFAULT_SENDER",
+        "青春足迹 <noreply@footprints.invalid>",
+        "The From of every message.",
+    )
+    mail_timeout_seconds: int = _setting(
+        "MAIL_TIMEOUT_SECONDS", 30, "How long one SMTP conversation may take."
+    )
+    mail_catcher_dir: str = _setting(
+        "MAIL_CATCHER_DIR",
+        "",
+        "Folder where the local mail catcher keeps every message (`make run`: var/mail). When "
+        "set, organizers see those messages at /admin/mail; leave empty in production.",
+    )
+    sms_provider: str = _setting(
+        "SMS_PROVIDER",
+        "",
+        "How SMS is sent: empty (off; SMS messages are kept as skipped), `http` (POST to "
+        "SMS_GATEWAY_URL) or `file` (written to SMS_FILE_DIR, for demos and tests).",
+    )
+    sms_gateway_url: str = _setting(
+        "SMS_GATEWAY_URL", "", "The SMS gateway's address for `SMS_PROVIDER=http`."
+    )
+    sms_gateway_token: str = _setting(
+        "SMS_GATEWAY_TOKEN", "", "Bearer token sent to SMS_GATEWAY_URL."
+    )
+    sms_file_dir: str = _setting(
+        "SMS_FILE_DIR", "var/sms", "Folder of `SMS_PROVIDER=file`: one text file per message."
+    )
+    outbox_max_attempts: int = _setting(
+        "OUTBOX_MAX_ATTEMPTS",
+        8,
+        "Attempts at one message before it is marked failed (waits double from 30 s, at most "
+        "an hour).",
+    )
+    outbox_sending_timeout_seconds: int = _setting(
+        "OUTBOX_SENDING_TIMEOUT_SECONDS",
+        300,
+        "A message claimed this long ago and never recorded is marked uncertain (the worker "
+        "stopped mid-send); it is never resent by itself.",
+    )
+    digest_hour: int = _setting(
+        "DIGEST_HOUR",
+        8,
+        "Hour of the day (Beijing time) after which organizers get the daily digest.",
+    )
+    notify_scan_interval_seconds: int = _setting(
+        "NOTIFY_SCAN_INTERVAL_SECONDS",
+        300,
+        "How often reminders (deadline, judging) and the daily digest are looked for.",
+    )
+
     def __post_init__(self) -> None:
         for env, limit in (
             ("METRICS_RATE_LIMIT", self.metrics_rate_limit),
@@ -322,6 +394,16 @@ class Settings:
         if not -40 <= self.loudness_target_lufs <= -5:
             raise SettingsError(
                 f"LOUDNESS_TARGET_LUFS={self.loudness_target_lufs}: use -40 to -5 (LUFS)"
+            )
+        if self.sms_provider not in {"", "http", "file"}:
+            raise SettingsError(f"SMS_PROVIDER={self.sms_provider!r}: use http, file or nothing")
+        if self.sms_provider == "http" and not self.sms_gateway_url:
+            raise SettingsError("SMS_PROVIDER=http needs SMS_GATEWAY_URL")
+        if not 0 <= self.digest_hour <= 23:
+            raise SettingsError(f"DIGEST_HOUR={self.digest_hour}: use 0 to 23")
+        if not self.public_base_url.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"PUBLIC_BASE_URL={self.public_base_url!r}: a full address, e.g. https://example.org"
             )
         if not -9 <= self.loudness_true_peak_db <= 0:
             raise SettingsError(

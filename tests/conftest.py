@@ -28,6 +28,8 @@ from storage.objects import ObjectStore
 from storage.settings import Settings
 from tests.fleet import Fleet, delete_queues, private_queues, s3_client, settings_env, start_worker
 from web import create_app
+from web.mail_catcher import Catcher, port_of
+from web.mail_catcher import start as start_catcher
 from worker.celery_app import celery, configure_celery
 from worker.queues import declare_all
 
@@ -55,8 +57,23 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
+def mail_catcher() -> Iterator[Catcher]:
+    """A real SMTP server (aiosmtpd) in the test process that keeps what the service sends."""
+    catcher = Catcher()
+    controller = start_catcher("127.0.0.1", 0, catcher)
+    catcher.port = port_of(controller)
+    yield catcher
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, mail_catcher: Catcher, tmp_path_factory) -> Settings:  # type: ignore[no-untyped-def]
     return Settings.from_env(
+        mail_server="127.0.0.1",
+        mail_port=mail_catcher.port,
+        mail_timeout_seconds=10,
+        sms_provider="file",
+        sms_file_dir=str(tmp_path_factory.mktemp("sms")),
         database_url=database_url,
         secret_key="test-secret",
         bucket_originals=f"fp-test-{RUN_ID}-originals",

@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter, Map
 from storage.settings import Settings
 from web.extensions import csrf, db, init_celery, init_limiter, init_store, login
 from web.i18n import init_i18n
+from web.notify_channels import init_mail
 from web.security import init_security
 from worker.log_context import configure_logging
 
@@ -54,9 +55,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_limiter(app)
     init_i18n(app)
     init_store(app)
-    init_celery(app)
+    init_mail(app, settings)
+    if not app.config.get("FOOTPRINTS_WORKER"):
+        init_celery(app)  # inside a worker, Celery is configured already
 
     from web import (
+        account,
         admin,
         api,
         auth,
@@ -68,9 +72,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         media,
         metrics,
         ops,
+        outbox_task,  # noqa: F401  (publishes outbox rows after each commit)
         pages,
         resumable,
         submit,
+        unsubscribe,
     )
     from web.cli import register_commands
     from web.template_helpers import init_templates
@@ -95,6 +101,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         gallery,
         api,
         resumable,
+        account,
+        unsubscribe,
     ):
         app.register_blueprint(module.bp)
     # The API takes JSON, raw bodies or tus headers, none of which a cross-site form can

@@ -27,6 +27,7 @@ from judging.submissions import current_contest
 from storage.models import Role, User
 from web.extensions import db, limiter, login, settings_of
 from web.forms import LoginForm, PasswordChangeForm, RegisterForm
+from web.i18n import select_locale
 from web.redirects import safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -165,6 +166,9 @@ def login_view() -> Any:
         if user is None:
             flash(_("用户名或密码错误"), "error")
         else:
+            # Mail and SMS are written in the language the user reads the site in.
+            user.language = select_locale()
+            db.session.commit()
             login_user(LoginUser(user))
             return redirect(safe_next(request.args.get("next"), home_url()))
     return render_template("auth/login.html", form=form)
@@ -214,6 +218,7 @@ def register() -> Any:
             display_name=form.display_name.data,
             password_hash=hash_password(form.password.data or ""),
             role=Role.CONTESTANT,
+            language=select_locale(),
         )
         db.session.add(user)
         try:

@@ -52,7 +52,22 @@ def switch(code: str) -> Any:
     response = redirect(safe_next(request.args.get("next"), "/"))
     if code in LANGUAGES:
         response.set_cookie(COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        remember_language(code)
     return response
+
+
+def remember_language(code: str) -> None:
+    """A logged-in user's choice is also their mail's language."""
+    from flask_login import current_user
+
+    from storage.models import User
+    from web.extensions import db
+
+    if current_user and current_user.is_authenticated:
+        user = db.session.get(User, current_user.id)
+        if user is not None and user.language != code:
+            user.language = code
+            db.session.commit()
 
 
 # Texts the browser scripts show, with {placeholders} that the scripts fill.

@@ -31,7 +31,6 @@ from judging.judge_invitations import (
     judge_rows,
     resend,
     revoke,
-    send_invitation,
     set_active,
     validate_judge,
 )
@@ -106,9 +105,7 @@ def _page(
 
 
 def _link_url(link: IssuedLink) -> str:
-    url = url_for("auth.activate", token=link.token, _external=True)
-    send_invitation(link, url)
-    return url
+    return url_for("auth.activate", token=link.token, _external=True)
 
 
 def _judge(user_id: int) -> User:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from celery import Celery
 
 from storage.settings import Settings
-from worker.queues import EXCHANGE, STORAGE_SWEEP_TASK, SWEEP_TASK, task_queues, task_routes
+from worker.queues import (
+    EXCHANGE,
+    NOTIFY_SCAN_TASK,
+    OUTBOX_SWEEP_TASK,
+    STORAGE_SWEEP_TASK,
+    SWEEP_TASK,
+    task_queues,
+    task_routes,
+)
 
 
 def configure_celery(app: Celery, settings: Settings) -> Celery:
@@ -50,6 +58,18 @@ def configure_celery(app: Celery, settings: Settings) -> Celery:
                 "schedule": float(settings.orphan_sweep_interval_seconds),
                 "options": {"expires": float(settings.orphan_sweep_interval_seconds)},
             },
+            # Messages whose publishing was lost, and ones stuck mid-send (worker/outbox).
+            "sweep-outbox": {
+                "task": OUTBOX_SWEEP_TASK,
+                "schedule": float(settings.sweep_interval_seconds),
+                "options": {"expires": float(settings.sweep_interval_seconds)},
+            },
+            # Reminders and the daily digest (judging/notification_scan); keys make it once.
+            "scan-notifications": {
+                "task": NOTIFY_SCAN_TASK,
+                "schedule": float(settings.notify_scan_interval_seconds),
+                "options": {"expires": float(settings.notify_scan_interval_seconds)},
+            },
         },
     )
     # The app caches its queue declarations and router on first use; reconfigured (the web
@@ -72,6 +92,8 @@ def _drop_connection_pools(app: Celery) -> None:
 # Workers start from this module (`celery -A worker.celery_app worker`) and read the
 # environment; the web reconfigures the same app from its own settings in create_app.
 celery = configure_celery(
-    Celery("footprints", include=["worker.tasks", "worker.share", "worker.signals"]),
+    Celery(
+        "footprints", include=["worker.tasks", "worker.share", "worker.signals", "web.outbox_task"]
+    ),
     Settings.from_env(),
 )

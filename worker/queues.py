@@ -18,6 +18,9 @@ TRANSCODE_TASK = "footprints.transcode_entry"
 SWEEP_TASK = "footprints.sweep_jobs"
 STORAGE_SWEEP_TASK = "footprints.sweep_storage"
 SHARE_POSTER_TASK = "footprints.share_poster"
+SEND_MESSAGE_TASK = "footprints.send_message"
+OUTBOX_SWEEP_TASK = "footprints.sweep_outbox"
+NOTIFY_SCAN_TASK = "footprints.scan_notifications"
 
 
 def dead_queue_name(settings: Settings) -> str:
@@ -55,6 +58,9 @@ def task_routes(settings: Settings) -> dict[str, dict[str, str]]:
         SWEEP_TASK: {"queue": settings.short_queue},
         STORAGE_SWEEP_TASK: {"queue": settings.short_queue},
         SHARE_POSTER_TASK: {"queue": settings.short_queue},
+        SEND_MESSAGE_TASK: {"queue": settings.short_queue},
+        OUTBOX_SWEEP_TASK: {"queue": settings.short_queue},
+        NOTIFY_SCAN_TASK: {"queue": settings.short_queue},
     }
 
 

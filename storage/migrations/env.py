@@ -6,6 +6,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import engine_from_config, pool
 
+import storage.outbox  # noqa: F401  (its tables join the metadata)
 from storage.models import Base
 
 config = context.config
