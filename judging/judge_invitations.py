@@ -24,10 +24,10 @@ from werkzeug.security import generate_password_hash
 
 from judging.accounts import open_tokens_of, set_password
 from judging.messages import N_, Message
-from judging.notifications import notify
 from judging.passwords import password_problem
 from judging.submissions import EMAIL, PHONE, read_text_fields
 from storage.models import ActivationToken, Role, User, utcnow
+from storage.notifications import notify
 
 ACTIVATION_DAYS = 7
 _CREATION_LOCK = 0x6A756467  # "judg": the advisory lock that adds judges one at a time

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.judge_invitations import JudgeFields, create_judges, token_digest
-from judging.notifications import notify, set_preferences
 from storage.models import ActivationToken, Role, User, utcnow
+from storage.notifications import notify, set_preferences
 from storage.outbox import OutboxMessage, OutboxState
 from storage.settings import Settings
 from tests.factories import make_user, unique
@@ -29,10 +29,11 @@ def _judge_fields(email: str) -> JudgeFields:
     return JudgeFields(f"评委{n}", "市文明办", "市直", f"139{int(n):08d}", email)
 
 
-def _unpublished_invitation(session: Session) -> int:
+def _unpublished_invitation(session: Session, language: str = "zh_CN") -> int:
     """An invitation queued but not published, so that the test itself sends it."""
     judge = make_user(session, Role.JUDGE)
     judge.email = f"{judge.username}@example.org"
+    judge.language = language
     token = secrets.token_urlsafe(16)
     expires = utcnow() + timedelta(days=7)
     session.add(
@@ -156,17 +157,12 @@ def test_a_message_claimed_and_never_recorded_becomes_uncertain_not_resent(
 def test_mail_is_written_in_the_recipients_language(
     session: Session, app: Flask, settings: Settings, mail_catcher: Catcher, language: str
 ) -> None:
-    address = f"{unique('lang')}@example.org"
-    organizer = make_user(session, Role.ORGANIZER)
-    [link] = create_judges(session, [_judge_fields(address)], organizer)
-    link.user.language = language
-    session.commit()
-    [row_id] = session.scalars(
-        select(OutboxMessage.id).where(
-            OutboxMessage.user_id == link.user.id, OutboxMessage.channel == "email"
-        )
-    )
-    deliver(app, session, row_id, settings)  # whoever comes first; the other does nothing
-    [mail] = wait_for(lambda: mail_catcher.to(address), 30, "the mail")
-    subject = str(mail["Subject"])
-    assert subject.startswith("评委邀请" if language == "zh_CN" else "Judge invitation")
+    message_id = _unpublished_invitation(session, language)
+    deliver(app, session, message_id, settings)
+    row = session.get_one(OutboxMessage, message_id, populate_existing=True)
+    [mail] = wait_for(lambda: mail_catcher.to(row.address), 30, "the mail")
+    subject, text = str(mail["Subject"]), mail.get_body(("plain",)).get_content()
+    if language == "en":
+        assert subject.startswith("Judge invitation") and "Dear " in text
+    else:
+        assert subject.startswith("评委邀请") and "您好" in text

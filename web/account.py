@@ -13,9 +13,9 @@ from wtforms import SelectField, SelectMultipleField, StringField
 from wtforms.validators import Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from judging.notifications import kinds_for, opted_out, set_preferences
 from judging.submissions import EMAIL, PHONE
 from storage.models import User
+from storage.notifications import kinds_for, opted_out, set_preferences
 from web.extensions import db
 from web.i18n import LANGUAGES
 

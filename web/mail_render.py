@@ -17,7 +17,7 @@ from flask import render_template, url_for
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
-from judging.notifications import kind_of
+from storage.notifications import kind_of
 from storage.outbox import Channel, OutboxMessage
 from web.i18n import DEFAULT, LANGUAGES
 

@@ -16,8 +16,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from judging.notification_scan import scan
-from judging.notifications import is_turned_off
 from storage.database import session_scope
+from storage.notifications import is_turned_off
 from storage.outbox import OutboxMessage
 from storage.settings import Settings
 from worker.celery_app import celery

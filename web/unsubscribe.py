@@ -12,8 +12,8 @@ from typing import Any
 from flask import Blueprint, abort, current_app, render_template, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from judging.notifications import UnknownKind, kind_of, turn_off
 from storage.models import User
+from storage.notifications import UnknownKind, kind_of, turn_off
 from web.extensions import csrf, db, limiter
 from web.mail_render import external
 
