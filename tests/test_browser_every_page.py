@@ -13,7 +13,10 @@ import dataclasses
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,9 +99,16 @@ def pages_of(app: Flask, world: World, role: Role | None) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def site(fuzz_settings: Settings, object_store: ObjectStore) -> Iterator[tuple[Flask, World, str]]:
-    # The ops page asks the workers (none here) and waits: briefly, for a quick walk.
-    fuzz_settings = dataclasses.replace(fuzz_settings, inspect_timeout_seconds=0.3)
+def site(
+    fuzz_settings: Settings, object_store: ObjectStore, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Flask, World, str]]:
+    # The ops page asks the workers (none here) and waits: briefly, for a quick walk. The
+    # demo mailbox exists with a catcher's folder only: one with a message in it.
+    fuzz_settings = dataclasses.replace(
+        fuzz_settings,
+        inspect_timeout_seconds=0.3,
+        mail_catcher_dir=str(_caught_mail(tmp_path_factory.mktemp("mail"))),
+    )
     engine = make_engine(fuzz_settings.database_url)
     with make_session_factory(engine)() as session:
         world = build_world(session)
@@ -115,6 +125,20 @@ def site(fuzz_settings: Settings, object_store: ObjectStore) -> Iterator[tuple[F
     thread.join(timeout=10)
     for each in (app, served):
         each.extensions["footprints.engine"].dispose()
+
+
+def _caught_mail(folder: Path) -> Path:
+    # As the catcher keeps it: a long subject and address, a long link in both parts.
+    mail = EmailMessage()
+    mail["From"] = "青春足迹 <noreply@footprints.invalid>"
+    mail["To"] = "a-rather-long-address-of-a-collective@example.org"
+    mail["Subject"] = "评委邀请：“中国梦·青春足迹”青年文明号成长故事微视频征集活动"
+    mail["Date"] = formatdate()
+    link = "http://127.0.0.1:5000/auth/activate/" + "x" * 43
+    mail.set_content(f"您好：\n请打开下面的链接激活账号：\n{link}\n")
+    mail.add_alternative(f'<p>您好：</p><p><a href="{link}">{link}</a></p>', subtype="html")
+    (folder / "20260101-080000-00001.eml").write_bytes(bytes(mail))
+    return folder
 
 
 def _set_office(session: Session) -> None:

@@ -69,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         i18n,
         judge,
         judging_admin,
+        mail_box,
         media,
         metrics,
         ops,
@@ -103,6 +104,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         resumable,
         account,
         unsubscribe,
+        mail_box,
     ):
         app.register_blueprint(module.bp)
     # The API takes JSON, raw bodies or tus headers, none of which a cross-site form can

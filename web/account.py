@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -43,13 +44,17 @@ class AccountForm(FlaskForm):
             Regexp(PHONE, message=_l("手机号格式不正确，例如 13800138000")),
         ],
     )
-    language = SelectField(_l("通知语言"), choices=list(LANGUAGES.items()))
+    language = SelectField(
+        _l("通知语言"), choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()]
+    )
     wanted = Checkboxes(_l("接收以下通知"), choices=[], validate_choice=False)
 
 
 def _form(user: User) -> AccountForm:
     form = AccountForm()
-    form.wanted.choices = [(k.name, _(k.label)) for k in kinds_for(user.role) if k.optional]
+    form.wanted.choices = [
+        SelectChoice(k.name, _(k.label)) for k in kinds_for(user.role) if k.optional
+    ]
     return form
 
 
@@ -69,6 +74,7 @@ def view() -> Any:
     if not form.is_submitted():
         off = opted_out(db.session, user.id)
         form.email.data, form.phone.data, form.language.data = user.email, user.phone, user.language
-        form.wanted.data = [name for name, _label in form.wanted.choices if name not in off]
+        optional = [k.name for k in kinds_for(user.role) if k.optional]
+        form.wanted.data = [name for name in optional if name not in off]
     required = [k for k in kinds_for(user.role) if not k.optional]
     return render_template("account.html", form=form, required=required, user=user)
