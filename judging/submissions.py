@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from judging.messages import N_, Message
+from storage.entry_notices import tell_received
 from storage.models import (
     AssetKind,
     Contest,
@@ -234,6 +235,7 @@ def record_original(session: Session, entry: Entry, stored: StoredObject) -> Job
     entry.status = EntryStatus.SUBMITTED
     entry.updated_at = utcnow()
     clear_return(entry)
+    tell_received(session, entry, job)
     session.commit()
     return job
 

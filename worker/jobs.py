@@ -21,6 +21,7 @@ from storage.objects import ObjectMissing, ObjectStore, derived_key, file_sha256
 from storage.retention import prune_entry
 from storage.settings import Settings
 from worker import log_context, reasons
+from worker.contestant_notices import tell_outcome
 from worker.media.ffmpeg_run import FfmpegFailed, FfmpegOutOfMemory
 from worker.media.pipeline import Manifest, process_file
 from worker.media.refusal import MediaRefused
@@ -114,6 +115,7 @@ def finish_job(
         if state is JobState.READY:
             job.percent = 100.0
         job.entry.follow(job, entry_status)
+        tell_outcome(session, job)
         session.commit()
 
 
