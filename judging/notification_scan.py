@@ -39,6 +39,8 @@ def scanner(name: str) -> Callable[[Scanner], Scanner]:
 
 def scanners() -> dict[str, Scanner]:
     """Every scanner, by name."""
+    import judging.reminders_contestant  # noqa: F401 - registers its scanner
+
     return dict(SCANNERS)
 
 

@@ -25,6 +25,7 @@ from judging.ranking import (
     rank,
     tiers_from_shares,
 )
+from judging.results_notices import tell_published
 from storage.models import Assignment, Conflict, Entry, Round, Score, Snapshot, User
 
 
@@ -238,6 +239,8 @@ def publish_snapshot(session: Session, rnd: Round) -> Snapshot:
         sha256=hashlib.sha256(canonical.encode()).hexdigest(),
     )
     session.add(snapshot)
+    session.flush()  # its id names the contestants' messages
+    tell_published(session, snapshot)
     session.commit()
     return snapshot
 

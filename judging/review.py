@@ -24,6 +24,7 @@ from judging.blind import held_entries, open_blind_round
 from judging.gallery import shows_gallery
 from judging.messages import N_, Message
 from judging.numbers import ascii_int
+from judging.review_notices import tell_approved, tell_returned
 from storage.models import (
     AssetKind,
     Contest,
@@ -308,13 +309,19 @@ def approve(session: Session, entries: list[Entry], user: User) -> Approval:
     a sent-back entry approved now is no longer sent back. One commit for all."""
     result = Approval()
     now = utcnow()
+    fresh = []
     for entry in entries:
         if entry.status is not EntryStatus.READY:
             result.refused.append(Refusal(entry.number, NOT_READY))
             continue
+        if entry.approved_at is None:
+            fresh.append(entry)
         entry.approved_at = entry.approved_at or now
         entry.returned_at, entry.return_reason = None, ""
         result.approved.append(entry.number)
+    # Told after the loop: the first notify flushes every change at once (grouped updates),
+    # and only entries approved now are told (approving twice tells nobody twice).
+    tell_approved(session, fresh)
     user_id = user.id
     session.commit()
     if result.approved:
@@ -341,9 +348,14 @@ def send_back(session: Session, entry: Entry, reason: str, user: User) -> Entry:
     text = check_reason(reason)
     if entry.status is EntryStatus.WITHDRAWN:
         raise ReviewError(Message("作品已撤回，不需要退回"))
-    entry.returned_at = utcnow()
+    # The same reason again on an entry not fixed since is the same decision (a form sent
+    # twice): it keeps its time, so its message is not queued again. A fix clears the
+    # return, so a later send-back is a new decision with a new time and a new message.
+    if entry.returned_at is None or entry.return_reason != text:
+        entry.returned_at = utcnow()
     entry.return_reason = text
     entry.approved_at = None
+    tell_returned(session, entry)
     number, user_id = entry.number, user.id
     session.commit()
     log.info("entry %s sent back by user %s", number, user_id)
