@@ -218,7 +218,8 @@ def to_xlsx(rows: list[ResultRow], now: datetime | None = None) -> bytes:
 
 
 def publish_snapshot(session: Session, rnd: Round) -> Snapshot:
-    """Freeze the round's results as a 公示 with its content hash; commits."""
+    """Freeze the round's results as a 公示 with its content hash and tell the contest's
+    contestants (`results_published`); commits."""
     content = [
         {
             "rank": r.rank,

@@ -306,7 +306,8 @@ def entries_by_ids(session: Session, contest: Contest, ids: Iterable[int]) -> li
 
 def approve(session: Session, entries: list[Entry], user: User) -> Approval:
     """Approve ready entries for the gallery (an approved one stays as it was approved);
-    a sent-back entry approved now is no longer sent back. One commit for all."""
+    a sent-back entry approved now is no longer sent back. Each entry approved now tells its
+    contestant (`entry_approved`). One commit for all."""
     result = Approval()
     now = utcnow()
     fresh = []
@@ -344,7 +345,8 @@ def check_reason(reason: str) -> str:
 
 
 def send_back(session: Session, entry: Entry, reason: str, user: User) -> Entry:
-    """Send an entry back to its contestant with a reason; it leaves the gallery. Commits."""
+    """Send an entry back to its contestant with a reason, told by mail and SMS
+    (`entry_returned`); it leaves the gallery. Commits."""
     text = check_reason(reason)
     if entry.status is EntryStatus.WITHDRAWN:
         raise ReviewError(Message("作品已撤回，不需要退回"))
