@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from judging.assignment import Party, assign, automatic_conflicts
 from judging.codes import ensure_codes
+from judging.judge_notices import ADDED, REMOVED, tell_assignment_changed, tell_round_opened
 from judging.messages import Message
 from judging.results import results
 from judging.rubric import DEFAULT_RUBRIC, Criterion, Rubric
@@ -60,9 +62,14 @@ def parse_advance(text: str) -> dict[str, Any]:
 
 
 def open_round(
-    session: Session, contest: Contest, name: str, advance: dict[str, Any] | None = None
+    session: Session,
+    contest: Contest,
+    name: str,
+    advance: dict[str, Any] | None = None,
+    due_at: datetime | None = None,
 ) -> Round:
-    """Add the next round of a contest, with how entries advance into it; commits."""
+    """Add the next round of a contest, with how entries advance into it and when judges are
+    asked to finish (`judging.round_due.parse_due`); commits."""
     last = session.scalar(
         select(Round).where(Round.contest_id == contest.id).order_by(Round.position.desc())
     )
@@ -73,6 +80,7 @@ def open_round(
         name=name,
         position=(last.position + 1) if last else 1,
         advance=(advance or {}) if last else {},
+        due_at=due_at,
     )
     session.add(rnd)
     session.commit()
@@ -165,7 +173,9 @@ def conflicts_of(
 
 
 def assign_round(session: Session, rnd: Round, entries: list[Entry], seed: int = 0) -> int:
-    """Replace the round's assignments with a fresh balanced one; commits. Returns the count."""
+    """Replace the round's assignments with a fresh balanced one; commits. Returns the count.
+
+    Each judge given entries is told so (`round_opened`), once per round."""
     if rnd.closed_at is not None:
         raise RoundError(Message("本轮评审已结束，不能再分配"))
     judges = judges_of(session, rnd)
@@ -175,11 +185,9 @@ def assign_round(session: Session, rnd: Round, entries: list[Entry], seed: int =
         [e.id for e in entries], [j.id for j in judges], contest.judges_per_entry, conflicts, seed
     )
     session.execute(delete(Assignment).where(Assignment.round_id == rnd.id))
-    session.add_all(
-        Assignment(round_id=rnd.id, judge_id=judge, entry_id=entry)
-        for entry, panel in panels.items()
-        for judge in panel
-    )
+    pairs = [(judge, entry) for entry, panel in panels.items() for judge in panel]
+    session.add_all(Assignment(round_id=rnd.id, judge_id=j, entry_id=e) for j, e in pairs)
+    tell_round_opened(session, rnd, pairs)
     session.commit()
     ensure_codes(session, rnd, panels)
     return sum(len(p) for p in panels.values())
@@ -217,33 +225,53 @@ def is_assigned(session: Session, rnd: Round, judge_id: int, entry_id: int) -> b
 
 
 def add_to_panel(session: Session, rnd: Round, judge: User, entry: Entry) -> None:
-    """Assign one more judge to an entry by hand; never a conflicted one. Commits."""
+    """Assign one more judge to an entry by hand; never a conflicted one. Commits.
+
+    The judge is told (`assignment_changed`); the entry's code is drawn first, so the
+    message can name it."""
     if rnd.closed_at is not None:
         raise RoundError(Message("本轮评审已结束，不能再分配"))
     if (judge.id, entry.id) in conflicts_of(session, [judge], [entry]):
         raise RoundError(Message("该评委与这件作品有回避关系，不能分配"))
     if not judge.active or judge.role is not Role.JUDGE:
         raise RoundError(Message("%(name)s 的评委账号已停用，不能分配", name=judge.display_name))
+    ensure_codes(session, rnd, [entry.id])
+    if is_on_list(session, rnd, judge.id, entry.id):
+        return  # a second click: already on the panel, nothing to tell
     session.add(Assignment(round_id=rnd.id, judge_id=judge.id, entry_id=entry.id))
+    tell_assignment_changed(session, rnd, judge, entry, ADDED)
     try:
         session.commit()
     except IntegrityError:
-        session.rollback()  # already on the panel
-    ensure_codes(session, rnd, [entry.id])
+        session.rollback()  # added meanwhile by another click: that one tells the judge
 
 
 def remove_from_panel(session: Session, rnd: Round, judge: User, entry: Entry) -> None:
-    """Take a judge off an entry's panel by hand; commits."""
+    """Take a judge off an entry's panel by hand; commits. A judge who was on it is told."""
     if rnd.closed_at is not None:
         raise RoundError(Message("本轮评审已结束，不能再分配"))
-    session.execute(
-        delete(Assignment).where(
+    removed = session.execute(
+        delete(Assignment)
+        .where(
             Assignment.round_id == rnd.id,
             Assignment.judge_id == judge.id,
             Assignment.entry_id == entry.id,
         )
-    )
+        .returning(Assignment.id)
+    ).all()
+    if removed:
+        tell_assignment_changed(session, rnd, judge, entry, REMOVED)
     session.commit()
+
+
+def is_on_list(session: Session, rnd: Round, judge_id: int, entry_id: int) -> bool:
+    """Whether the judge has an assignment of the entry in the round (conflicted or not)."""
+    query = select(Assignment.id).where(
+        Assignment.round_id == rnd.id,
+        Assignment.judge_id == judge_id,
+        Assignment.entry_id == entry_id,
+    )
+    return session.scalar(query.limit(1)) is not None
 
 
 def uneven_panels(session: Session, rnd: Round) -> dict[int, int]:

@@ -37,7 +37,7 @@ from judging.judge_invitations import (
 from judging.submissions import current_contest
 from storage.models import Role, User
 from web.admin import bp, organizer_only
-from web.extensions import db
+from web.extensions import db, settings_of
 from web.i18n import translate
 
 DISTRICT = "district"  # a constant: pybabel would take a literal key for a message
@@ -94,6 +94,8 @@ def _page(
         districts=districts,
         auto_conflicts=set(contest.auto_conflicts or []) if contest else set(),
         links=[(link, _link_url(link)) for link in links],
+        # The invitation also went out by SMS (judge_invitation) when a provider is set.
+        sms_on=bool(settings_of().sms_provider),
         problems=problems,
         existing=existing,
     )

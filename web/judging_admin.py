@@ -22,6 +22,7 @@ from judging.exports import scores_table
 from judging.numbers import ascii_int
 from judging.panels import STATE_LABELS, judge_progress, panel_report, round_results
 from judging.results import MIMETYPES, RENDERERS
+from judging.round_due import DueError, input_value, parse_due, set_due
 from judging.rounds import (
     RoundError,
     add_to_panel,
@@ -43,6 +44,7 @@ from web.auth import roles_required
 from web.downloads import spreadsheet_response
 from web.extensions import db
 from web.i18n import translate
+from web.template_helpers import beijing
 
 bp = Blueprint("judging", __name__, url_prefix="/admin/judging")
 organizer_only = roles_required(Role.ORGANIZER)
@@ -70,6 +72,11 @@ def invitations() -> Any:
 @bp.route("/")
 @organizer_only
 def index() -> Any:
+    return desk()
+
+
+def desk(status: int = 200, typed: dict[str, str] | None = None, due_error: str = "") -> Any:
+    """The desk; after a refused due date, with what was typed and the reason by the field."""
     contest, rnd = contest_and_round()
     snapshots = db.session.scalars(
         select(Snapshot).where(Snapshot.contest_id == contest.id).order_by(Snapshot.id.desc())
@@ -90,19 +97,47 @@ def index() -> Any:
         decisions=decisions_of(db.session, contest.id),
         state_labels=STATE_LABELS,
         decision_labels=DECISION_LABELS,
-    )
+        typed=typed or {"due_at": input_value(rnd.due_at) if rnd else ""},
+        due_error=due_error,
+    ), status
 
 
 @bp.route("/rounds", methods=["POST"])
 @organizer_only
 def new_round() -> Any:
     contest, _rnd = contest_and_round()
+    typed = {k: request.form.get(k, "") for k in ("name", "advance", "due_at")}
     try:
-        advance = parse_advance(request.form.get("advance", ""))
-        name = (request.form.get("name") or "").strip()[:50] or _("初评")
-        open_round(db.session, contest, name, advance)
+        due_at = parse_due(typed["due_at"])
+        advance = parse_advance(typed["advance"])
+        name = typed["name"].strip()[:50] or _("初评")
+        open_round(db.session, contest, name, advance, due_at)
+    except DueError as exc:
+        return desk(422, typed, translate(exc.message))
     except RoundError as exc:
         flash(translate(exc.message), "error")
+    return redirect(url_for(".index"))
+
+
+@bp.route("/due", methods=["POST"])
+@organizer_only
+def due() -> Any:
+    """Change or remove the open round's due date (评审截止时间)."""
+    _contest, rnd = contest_and_round()
+    if rnd is None:
+        abort(404)
+    typed = {"due_at": request.form.get("due_at", "")}
+    try:
+        set_due(db.session, rnd, typed["due_at"])
+    except DueError as exc:
+        if rnd.closed_at is not None:  # closed in another tab: the field is gone from the desk
+            flash(translate(exc.message), "error")
+            return redirect(url_for(".index"))
+        return desk(422, typed, translate(exc.message))
+    if rnd.due_at:
+        flash(_("评审截止时间已改为 %(time)s（北京时间）", time=beijing(rnd.due_at)), "success")
+    else:
+        flash(_("已取消本轮的评审截止时间"), "success")
     return redirect(url_for(".index"))
 
 
