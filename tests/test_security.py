@@ -47,6 +47,11 @@ ACCESS: dict[str, frozenset[Role | None]] = {
     "auth.password": SIGNED_IN,
     "auth.activate": PUBLIC,  # a judge's one-time link; unknown tokens are 404
     "auth.forgot": PUBLIC,
+    "account.view": SIGNED_IN,
+    # The signed token in the link is the key (mail clients post without a session);
+    # a token that does not verify is 404.
+    "unsubscribe.confirm": PUBLIC,
+    "unsubscribe.unsubscribe": PUBLIC,
     "gallery.index": PUBLIC,
     "gallery.entry": PUBLIC,
     "gallery.storyboard": PUBLIC,
