@@ -39,6 +39,7 @@ def scanner(name: str) -> Callable[[Scanner], Scanner]:
 
 def scanners() -> dict[str, Scanner]:
     """Every scanner, by name."""
+    import judging.digest  # noqa: F401 - registers its scanner
     import judging.reminders_contestant  # noqa: F401 - registers its scanner
     import judging.reminders_judge  # noqa: F401 - registers its scanner
 

@@ -42,7 +42,13 @@ class Rendered:
 Builder = Callable[[Session, OutboxMessage], Content]
 BUILDERS: dict[str, Builder] = {}
 # The modules whose builders register themselves (imported on first render).
-BUILDER_MODULES = ("web.mail_judge", "web.mail_contestant", "web.mail_review", "web.mail_rounds")
+BUILDER_MODULES = (
+    "web.mail_judge",
+    "web.mail_contestant",
+    "web.mail_review",
+    "web.mail_rounds",
+    "web.mail_staff",
+)
 
 
 def builds(kind: str) -> Callable[[Builder], Builder]:

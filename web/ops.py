@@ -10,12 +10,17 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from judging.decisions import NOTE_LENGTH, cancel_items, cancel_pending, record_cancel
+from judging.messages import N_
+from judging.numbers import ascii_int
 from storage.models import Job, JobState, Role, User
+from storage.notifications import KINDS
+from storage.outbox import Channel, OutboxState
 from web.account_admin import accounts_page, lift_lockout, reset_password
 from web.auth import roles_required
 from web.entry_view import JOB_LABELS
 from web.extensions import db, settings_of
 from web.i18n import translate
+from web.outbox_task import publish as publish_message
 from web.uploads import publish
 from worker.celery_app import celery
 from worker.dispatch import cancel_job, requeue_failed, requeue_job
@@ -26,10 +31,37 @@ from worker.fleet import (
     purge_dead_letters,
     retry_dead_letters,
 )
+from worker.outbox import requeue
+from worker.outbox_report import (
+    DEFAULT_FILTER,
+    FILTERS,
+    RETRYABLE,
+    SHOWN,
+    filter_counts,
+    mask_address,
+    newest,
+    state_counts,
+)
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
 operator_only = roles_required(Role.OPERATOR)
 QUEUED_SHOWN = 50
+OUTBOX_STATE_LABELS = {
+    OutboxState.QUEUED: N_("排队中"),
+    OutboxState.SENDING: N_("发送中"),
+    OutboxState.SENT: N_("已发送"),
+    OutboxState.FAILED: N_("发送失败"),
+    OutboxState.UNCERTAIN: N_("不确定"),
+    OutboxState.SKIPPED: N_("已跳过"),
+}
+OUTBOX_STATE_CLASSES = {"sent": "ready", "failed": "failed", "uncertain": "processing"}
+OUTBOX_FILTER_LABELS = {
+    "all": N_("全部"),
+    "failed": N_("发送失败"),
+    "uncertain": N_("不确定"),
+    "queued": N_("排队中"),
+}
+CHANNEL_LABELS = {Channel.EMAIL: N_("邮件"), Channel.SMS: N_("短信")}
 
 
 @bp.route("/")
@@ -198,3 +230,51 @@ def dead_letters_purge() -> Any:
     else:
         flash(_("已删除 %(count)d 条死信", count=count), "success")
     return redirect(url_for(".index"))
+
+
+@bp.route("/outbox")
+@operator_only
+def outbox() -> Any:
+    """The outbox: counts by state, the newest messages, 重新发送 for those that did not go."""
+    choice = request.args.get("state", DEFAULT_FILTER)
+    choice = choice if choice in FILTERS else DEFAULT_FILTER
+    counts = state_counts(db.session)
+    return render_template(
+        "ops/outbox.html",
+        choice=choice,
+        counts=counts,
+        filter_counts=filter_counts(counts),
+        messages=newest(db.session, choice),
+        shown=SHOWN,
+        mask=mask_address,
+        retryable={state.value for state in RETRYABLE},
+        state_labels=OUTBOX_STATE_LABELS,
+        state_classes=OUTBOX_STATE_CLASSES,
+        filter_labels=OUTBOX_FILTER_LABELS,
+        channel_labels=CHANNEL_LABELS,
+        kind_labels={name: kind.label for name, kind in KINDS.items()},
+    )
+
+
+@bp.route("/outbox/resend", methods=["POST"])
+@operator_only
+def outbox_resend() -> Any:
+    """Send a failed, uncertain or skipped message again: queued, committed, then published."""
+    choice = request.form.get("state", DEFAULT_FILTER)
+    back = url_for(".outbox", state=choice if choice in FILTERS else DEFAULT_FILTER)
+    message_id = ascii_int(request.form.get("message_id"))
+    if message_id is None or not requeue(db.session, message_id):
+        db.session.rollback()
+        flash(_("这条消息已在发送或已经发出，无需重新发送"), "info")
+        return redirect(back)
+    db.session.commit()
+    try:
+        publish_message(message_id)
+    except BROKER_ERRORS:
+        # It stays queued: the outbox sweep publishes it within a few minutes.
+        flash(
+            _("消息 #%(id)d 已重新排队，但消息队列暂时不可用，稍后自动发送", id=message_id), "error"
+        )
+    else:
+        flash(_("消息 #%(id)d 已重新排队发送", id=message_id), "success")
+    return redirect(back)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import EntryStatus, Job, JobState, utcnow
 from worker import reasons
+from worker.job_notices import tell_failed
 
 log = logging.getLogger(__name__)
 # A job row younger than this may still be on its way to the broker from the web.
@@ -62,6 +63,7 @@ def sweep(
     for job in session.scalars(stuck.with_for_update(skip_locked=True)).all():
         if job.attempts >= max_attempts:
             job.end(JobState.FAILED, reasons.gave_up(job.attempts), "gave_up", EntryStatus.FAILED)
+            tell_failed(session, job)
             result.given_up.append(job.id)
         else:
             job.state = JobState.QUEUED

@@ -22,6 +22,7 @@ from storage.retention import prune_entry
 from storage.settings import Settings
 from worker import log_context, reasons
 from worker.contestant_notices import tell_outcome
+from worker.job_notices import tell_failed
 from worker.media.ffmpeg_run import FfmpegFailed, FfmpegOutOfMemory
 from worker.media.pipeline import Manifest, process_file
 from worker.media.refusal import MediaRefused
@@ -62,6 +63,7 @@ def start_job(
             return False
         if job.attempts >= max_attempts:
             job.end(JobState.FAILED, reasons.gave_up(job.attempts), "gave_up", EntryStatus.FAILED)
+            tell_failed(session, job)
             session.commit()
             raise GaveUp(job_id)
         job.state = JobState.RUNNING
@@ -114,6 +116,8 @@ def finish_job(
             job.attempts -= 1
         if state is JobState.READY:
             job.percent = 100.0
+        elif state is JobState.FAILED:
+            tell_failed(session, job)  # not the file's fault: the staff are told at once
         job.entry.follow(job, entry_status)
         tell_outcome(session, job)
         session.commit()
