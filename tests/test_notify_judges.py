@@ -192,6 +192,25 @@ def test_an_added_entry_taken_off_before_sending_is_not_announced(
     assert sent.state == OutboxState.SKIPPED and "不在评委的列表中" in sent.last_error
 
 
+def test_a_judge_reading_english_gets_english(
+    session: Session, app: Flask, settings: Settings, mail_catcher: Catcher, unpublished: list[int]
+) -> None:
+    _contest, rnd, [entry], [judge] = ready_round(session, 1, 1, judges_per_entry=1, blind=False)
+    with_addresses(session, [judge])
+    judge.language = "en"
+    session.commit()
+    assign_round(session, rnd, [entry])
+    add_to_panel(session, rnd, judge, entry)  # already on it: nothing
+    assert send(app, session, settings, rows(session, judge, "round_opened")[0]).state == "sent"
+    remove_from_panel(session, rnd, judge, entry)
+    [removed_row] = rows(session, judge, "assignment_changed")
+    assert send(app, session, settings, removed_row).state == OutboxState.SENT
+    opened, removed = caught(mail_catcher, judge, 2)
+    assert opened[0] == "“初评” has begun: 1 entries for you to score"
+    assert "the organizers have given you 1 entries" in opened[1]
+    assert removed[0].startswith("Entry A-") and "you no longer need to score it" in removed[1]
+
+
 @pytest.mark.parametrize(
     ("before", "window"),
     [
