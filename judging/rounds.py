@@ -239,8 +239,9 @@ def add_to_panel(session: Session, rnd: Round, judge: User, entry: Entry) -> Non
     if is_on_list(session, rnd, judge.id, entry.id):
         return  # a second click: already on the panel, nothing to tell
     session.add(Assignment(round_id=rnd.id, judge_id=judge.id, entry_id=entry.id))
-    tell_assignment_changed(session, rnd, judge, entry, ADDED)
     try:
+        session.flush()
+        tell_assignment_changed(session, rnd, judge, entry, ADDED)
         session.commit()
     except IntegrityError:
         session.rollback()  # added meanwhile by another click: that one tells the judge

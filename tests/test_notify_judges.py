@@ -180,6 +180,19 @@ def test_adding_removing_and_adding_again_tells_each_and_a_second_click_nothing(
     assert len(rows(session, judge, "assignment_changed")) == 3
 
 
+def test_two_clicks_at_once_add_and_tell_once(
+    session: Session, monkeypatch: pytest.MonkeyPatch, unpublished: list[int]
+) -> None:
+    _contest, rnd, [entry], [judge] = ready_round(session, 1, 1, judges_per_entry=1, blind=False)
+    with_addresses(session, [judge])
+    add_to_panel(session, rnd, judge, entry)
+    # The other click checked before this one committed: its insert meets the constraint.
+    monkeypatch.setattr("judging.rounds.is_on_list", lambda *_args: False)
+    add_to_panel(session, rnd, judge, entry)
+    assert len(rows(session, judge, "assignment_changed")) == 1
+    assert [e.id for e in assigned_entries(session, rnd, judge.id)] == [entry.id]
+
+
 def test_an_added_entry_taken_off_before_sending_is_not_announced(
     session: Session, app: Flask, settings: Settings, unpublished: list[int]
 ) -> None:
