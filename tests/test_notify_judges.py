@@ -89,7 +89,7 @@ def caught(catcher: Catcher, user: User, count: int = 1) -> list[tuple[str, str,
     return [
         (
             # A long subject is folded right after "Subject:"; the parser keeps that space.
-            str(m["Subject"]).strip(),
+            str(m["Subject"]),
             m.get_body(("plain",)).get_content(),
             m.get_body(("html",)).get_content(),
         )

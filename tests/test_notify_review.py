@@ -61,7 +61,7 @@ def parts(mail: EmailMessage) -> tuple[str, str, str]:
     html = mail.get_body(("html",))
     assert plain is not None and html is not None
     # Flask-Mailman folds a long encoded subject onto a continuation line: a leading space.
-    return str(mail["Subject"]).strip(), plain.get_content(), html.get_content()
+    return str(mail["Subject"]), plain.get_content(), html.get_content()
 
 
 def contest_entry(session: Session, email: str, status: EntryStatus = EntryStatus.READY) -> Entry:

@@ -17,7 +17,7 @@ from storage.models import ActivationToken, Role, User, utcnow
 from storage.notifications import notify, set_preferences
 from storage.outbox import OutboxMessage, OutboxState
 from storage.settings import Settings
-from tests.factories import make_user, unique
+from tests.factories import make_user, open_contest, unique
 from tests.fleet import wait_for
 from web.mail_catcher import Catcher
 from web.outbox_task import deliver
@@ -166,3 +166,19 @@ def test_mail_is_written_in_the_recipients_language(
         assert subject.startswith("Judge invitation") and "Dear " in text
     else:
         assert subject.startswith("评委邀请") and "您好" in text
+
+
+def test_a_long_chinese_subject_is_encoded_without_a_leading_space(
+    session: Session, app: Flask, settings: Settings, mail_catcher: Catcher
+) -> None:
+    message_id = _unpublished_invitation(session)
+    contest = open_contest(session)
+    contest.title = "中国梦·青春足迹——青年文明号成长故事微视频征集活动（第二届）"
+    session.commit()
+    deliver(app, session, message_id, settings)
+    row = session.get_one(OutboxMessage, message_id, populate_existing=True)
+    [mail] = wait_for(lambda: mail_catcher.to(row.address), 30, "the mail")
+    raw = mail.as_bytes(policy=email.policy.SMTP)
+    first = next(line for line in raw.splitlines() if line.startswith(b"Subject:"))
+    assert first.startswith(b"Subject: =?utf-8?")  # not folded right after the name
+    assert str(mail["Subject"]) == f"评委邀请：{contest.title}"

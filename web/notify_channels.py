@@ -15,6 +15,7 @@ import ssl
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from email.header import Header
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -53,6 +54,21 @@ def init_mail(app: Flask, settings: Settings) -> None:
     mail.init_app(app)
 
 
+class _Email(EmailMultiAlternatives):
+    """Flask-Mailman's message with a Subject that starts on its own line.
+
+    Its encoder folds a long non-ASCII subject right after `Subject:`, which readers parse
+    as a subject starting with a space; encoding it for the header's own name does not.
+    """
+
+    def message(self) -> Any:
+        msg = super().message()
+        subject = str(self.subject)
+        if not subject.isascii():
+            msg.replace_header("Subject", Header(subject, "utf-8", header_name="Subject").encode())
+        return msg
+
+
 @dataclass
 class EmailSender:
     settings: Settings
@@ -65,7 +81,7 @@ class EmailSender:
         # recognisably the same message.
         digest = hashlib.sha256(message.key.encode()).hexdigest()[:16]
         message_id = f"<outbox-{message.id}.{digest}@{domain}>"
-        email = EmailMultiAlternatives(
+        email = _Email(
             subject=rendered.subject,
             body=rendered.text,
             to=[message.address],
