@@ -219,8 +219,8 @@ def test_a_judge_reading_english_gets_english(
     [removed_row] = rows(session, judge, "assignment_changed")
     assert send(app, session, settings, removed_row).state == OutboxState.SENT
     opened, removed = caught(mail_catcher, judge, 2)
-    assert opened[0] == "“初评” has begun: 1 entries for you to score"
-    assert "the organizers have given you 1 entries" in opened[1]
+    assert opened[0] == "“初评” has begun: entries for you to score: 1"
+    assert "Entries the organizers have given you to score: 1." in opened[1]
     assert removed[0].startswith("Entry A-") and "you no longer need to score it" in removed[1]
 
 
