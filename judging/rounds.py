@@ -145,15 +145,26 @@ def eligible_entries(session: Session, contest: Contest, rnd: Round | None = Non
 
 
 def declare_conflict(session: Session, judge: User, entry: Entry, reason: str) -> None:
-    """Record that a judge must not see an entry (and drop any assignment of it); commits."""
+    """Record that a judge must not see an entry (and drop any assignment of it); commits.
+
+    An organizer's conflict takes the entry off the judge's list in open rounds: the judge
+    is told, as for any entry taken off by hand. One the judge declared needs no telling.
+    """
     session.add(Conflict(judge_id=judge.id, entry_id=entry.id, reason=reason))
     try:
         session.commit()
     except IntegrityError:
         session.rollback()  # already recorded: nothing to add
-    session.execute(
-        delete(Assignment).where(Assignment.judge_id == judge.id, Assignment.entry_id == entry.id)
-    )
+    dropped = session.scalars(
+        delete(Assignment)
+        .where(Assignment.judge_id == judge.id, Assignment.entry_id == entry.id)
+        .returning(Assignment.round_id)
+    ).all()
+    if reason != "declared":
+        for rnd in session.scalars(
+            select(Round).where(Round.id.in_(dropped), Round.closed_at.is_(None))
+        ):
+            tell_assignment_changed(session, rnd, judge, entry, REMOVED)
     session.commit()
 
 

@@ -464,3 +464,21 @@ def test_the_judges_page_says_where_the_invitation_went(
         }[bool(email), sms]
         assert said in page
     app.extensions["footprints.engine"].dispose()
+
+
+def test_an_organizers_conflict_tells_the_judge_the_entry_left_their_list(
+    session: Session, app: Flask, settings: Settings, unpublished: list[int]
+) -> None:
+    _contest, rnd, [first, second], [judge] = ready_round(
+        session, 2, 1, judges_per_entry=1, blind=False
+    )
+    with_addresses(session, [judge])
+    assign_round(session, rnd, [first, second])
+    declare_conflict(session, judge, first, "declared")  # the judge knows: no message
+    assert rows(session, judge, "assignment_changed") == []
+    declare_conflict(session, judge, second, "organizer")
+    [row] = rows(session, judge, "assignment_changed")
+    assert row.params == {"round_id": rnd.id, "entry_id": second.id, "action": "removed"}
+    assert send(app, session, settings, row).state == OutboxState.SENT
+    declare_conflict(session, judge, second, "organizer")  # again: nothing left to take off
+    assert len(rows(session, judge, "assignment_changed")) == 1
