@@ -28,7 +28,7 @@ from storage.settings import Settings
 from tests.factories import PASSWORD, make_user, unique
 from tests.fleet import wait_for
 from web import create_app
-from web.mail_box import read_message
+from web.mail_box import linked, read_message
 from web.mail_catcher import Catcher, port_of
 from web.mail_catcher import start as start_catcher
 from web.outbox_task import deliver
@@ -242,5 +242,16 @@ def test_the_newest_mail_comes_first_fifty_a_page_and_file_sms_beside_it(
     assert "作品 0<" not in first and 'href="/admin/mail/?page=2"' in first
     assert "作品 0<" in client.get("/admin/mail/?page=2").get_data(as_text=True)
     assert "13800138000" in first and "【青春足迹】您的作品已退回修改" in first
-    for query in ("?page=0", "?page=-3", "?page=abc", "?page=99999999999"):
-        assert client.get(f"/admin/mail/{query}").status_code == 200
+    for query in ("?page=0", "?page=-3", "?page=abc"):
+        assert "作品 50<" in client.get(f"/admin/mail/{query}").get_data(as_text=True)
+    assert "作品 0<" in client.get("/admin/mail/?page=99999999999").get_data(as_text=True)
+    plain = client.get("/admin/mail/20260101-000000-00007.eml").get_data(as_text=True)
+    assert "作品 7" in plain and "<iframe" not in plain  # no HTML part, no frame
+
+
+def test_plain_text_links_end_where_the_address_does() -> None:
+    text = "打开：http://x.example/a?b=1。或 <http://y.example/c>，谢谢 <script>"
+    assert str(linked(text)) == (
+        '打开：<a href="http://x.example/a?b=1">http://x.example/a?b=1</a>。或 '
+        '&lt;<a href="http://y.example/c">http://y.example/c</a>&gt;，谢谢 &lt;script&gt;'
+    )

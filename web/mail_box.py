@@ -31,7 +31,8 @@ staff_only = roles_required(Role.ORGANIZER, Role.OPERATOR)
 PER_PAGE = 50
 # What the catcher and FileSms name their files; nothing else is ever opened (no ../).
 MAIL_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,80}\.eml")
-URL = re.compile(r"https?://[^\s<>\"'）]+")
+# A link ends at white space, quotes or Chinese punctuation written right after it.
+URL = re.compile(r"https?://[^\s<>\"'）。，；、]+")
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,12 @@ def _date(message: Any) -> datetime | None:
     return moment.astimezone(UTC) if moment else None
 
 
-def summaries(folder: Path, page: int) -> tuple[list[Summary], int]:
-    """One page of the caught mail, newest first, and the number of pages."""
+def summaries(folder: Path, page: int) -> tuple[list[Summary], int, int]:
+    """One page of the caught mail, newest first (past the last: the last), its number and
+    the number of pages."""
     files = _newest_first(folder, ".eml")
     pages = max(1, -(-len(files) // PER_PAGE))
+    page = min(max(page, 1), pages)
     parser = BytesHeaderParser(policy=email.policy.default)
     found = []
     for path in files[(page - 1) * PER_PAGE : page * PER_PAGE]:
@@ -85,7 +88,7 @@ def summaries(folder: Path, page: int) -> tuple[list[Summary], int]:
                 path.name, _date(headers), str(headers["To"] or ""), str(headers["Subject"] or "")
             )
         )
-    return found, pages
+    return found, page, pages
 
 
 def text_messages(settings: Settings) -> list[Sms]:
@@ -138,8 +141,8 @@ def _part(message: EmailMessage, kind: str) -> str:
 @staff_only
 def index() -> Any:
     settings = _settings()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    mails, pages = summaries(Path(settings.mail_catcher_dir), min(page, 10_000))
+    asked = request.args.get("page", 1, type=int) or 1
+    mails, page, pages = summaries(Path(settings.mail_catcher_dir), asked)
     return render_template(
         "admin/mail_box.html",
         mails=mails,
@@ -156,13 +159,14 @@ def index() -> Any:
 def message(filename: str) -> Any:
     settings = _settings()
     mail = read_message(Path(settings.mail_catcher_dir), filename)
+    html = _part(mail, "html")
     return render_template(
         "admin/mail_message.html",
         name=filename,
         mail=mail,
         date=_date(mail),
         text=linked(_part(mail, "plain")),
-        html=framed(_part(mail, "html")),
+        html=framed(html) if html else "",
     )
 
 
