@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,8 +14,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from judging.judge_invitations import token_digest
 from judging.rounds import invite, open_round
 from storage.models import (
+    ActivationToken,
     AssetKind,
     Contest,
     Entry,
@@ -25,7 +28,9 @@ from storage.models import (
     Role,
     Round,
     User,
+    utcnow,
 )
+from storage.notifications import notify
 from storage.objects import ObjectStore, derived_key, original_key
 from storage.settings import Settings
 from web.auth import hash_password
@@ -226,3 +231,44 @@ def post_confirmed(client: Any, url: str, data: dict[str, str] | None = None) ->
     if answer.status_code in (301, 302, 303):
         answer = client.get(answer.headers["Location"])
     return answer
+
+
+@dataclass(frozen=True)
+class QueuedInvitation:
+    judge: User
+    token: str
+    message_id: int
+
+
+def queued_invitation(
+    session: Session,
+    *,
+    email: str | None = None,
+    phone: str = "",
+    language: str = "zh_CN",
+    publish: bool = False,
+) -> QueuedInvitation:
+    """A judge with an open activation link and its invitation queued on one channel (e-mail,
+    or SMS when `email` is ""), committed; kept from the worker unless `publish`, so the test
+    sends it itself."""
+    judge = make_user(session, Role.JUDGE)
+    judge.email = f"{judge.username}@example.org" if email is None else email
+    judge.language = language
+    token = secrets.token_urlsafe(16)
+    expires = utcnow() + timedelta(days=7)
+    session.add(
+        ActivationToken(user_id=judge.id, token_sha256=token_digest(token), expires_at=expires)
+    )
+    [message_id] = notify(
+        session,
+        "judge_invitation",
+        judge,
+        f"token-{token[:8]}",
+        {"token": token, "expires_at": expires.isoformat()},
+        email=judge.email,
+        phone=phone,
+    )
+    if not publish:
+        session.info.clear()
+    session.commit()
+    return QueuedInvitation(judge, token, message_id)

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import secrets
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -22,15 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from judging.judge_invitations import token_digest
 from storage.entry_notices import tell_received
-from storage.models import ActivationToken, Entry, Job, JobState, Role, User, utcnow
-from storage.notifications import notify
+from storage.models import Entry, Job, JobState, Role, User
 from storage.objects import ObjectStore
 from storage.outbox import NotificationOptOut
 from storage.settings import Settings
 from tests.browser import SIZES, fits_width, log_in, open_page, screenshot
-from tests.factories import PASSWORD, make_entry, make_user, unique
+from tests.factories import PASSWORD, make_entry, make_user, queued_invitation, unique
 from tests.fleet import wait_for
 from web import create_app
 from web.mail_catcher import Catcher, port_of
@@ -191,21 +187,8 @@ def demo_server(
 
 def _invitation(session: Session, settings: Settings, base: str, folder: Path) -> User:
     """A judge's invitation mail, kept in `folder` as the demo's catcher keeps it."""
-    judge = make_user(session, Role.JUDGE)
-    judge.email = f"{unique('demo')}@example.org"
-    token = secrets.token_urlsafe(16)
-    expires = utcnow() + timedelta(days=7)
-    session.add(
-        ActivationToken(user_id=judge.id, token_sha256=token_digest(token), expires_at=expires)
-    )
-    ids = notify(
-        session,
-        "judge_invitation",
-        judge,
-        f"token-{token[:8]}",
-        {"token": token, "expires_at": expires.isoformat()},
-        phone="",
-    )
+    invitation = queued_invitation(session, email=f"{unique('demo')}@example.org")
+    judge, ids = invitation.judge, [invitation.message_id]
     catcher = Catcher(folder)
     controller = start_catcher("127.0.0.1", 0, catcher)
     try:

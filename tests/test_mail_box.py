@@ -5,10 +5,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import secrets
 import smtplib
 from collections.abc import Iterator
-from datetime import timedelta
 from email.message import EmailMessage
 from html import unescape
 from html.parser import HTMLParser
@@ -20,12 +18,10 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound
 
-from judging.judge_invitations import token_digest
-from storage.models import ActivationToken, Role, User, utcnow
-from storage.notifications import notify
+from storage.models import Role, User
 from storage.objects import ObjectStore
 from storage.settings import Settings
-from tests.factories import PASSWORD, make_user, unique
+from tests.factories import PASSWORD, make_user, queued_invitation, unique
 from tests.fleet import wait_for
 from web import create_app
 from web.mail_box import linked, read_message
@@ -77,25 +73,9 @@ def _as(app: Flask, user: User | None) -> FlaskClient:
 
 def _invite(session: Session, app: Flask, settings: Settings) -> tuple[User, str]:
     """A judge's invitation, sent through the catcher; the judge and the activation token."""
-    judge = make_user(session, Role.JUDGE)
-    judge.email = f"{unique('box')}@example.org"
-    token = secrets.token_urlsafe(16)
-    expires = utcnow() + timedelta(days=7)
-    session.add(
-        ActivationToken(user_id=judge.id, token_sha256=token_digest(token), expires_at=expires)
-    )
-    [message_id] = notify(
-        session,
-        "judge_invitation",
-        judge,
-        f"token-{token[:8]}",
-        {"token": token, "expires_at": expires.isoformat()},
-        phone="",
-    )
-    session.info.clear()  # the test sends it, not the worker
-    session.commit()
-    deliver(app, session, message_id, settings)
-    return judge, token
+    invitation = queued_invitation(session, email=f"{unique('box')}@example.org")
+    deliver(app, session, invitation.message_id, settings)
+    return invitation.judge, invitation.token
 
 
 class Tags(HTMLParser):

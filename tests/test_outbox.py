@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import email.policy
-import secrets
 from datetime import timedelta
 
 import pytest
@@ -12,12 +11,12 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from judging.judge_invitations import JudgeFields, create_judges, token_digest
-from storage.models import ActivationToken, Role, User, utcnow
+from judging.judge_invitations import JudgeFields, create_judges
+from storage.models import Role, User
 from storage.notifications import notify, set_preferences
 from storage.outbox import OutboxMessage, OutboxState
 from storage.settings import Settings
-from tests.factories import make_user, open_contest, unique
+from tests.factories import make_user, open_contest, queued_invitation, unique
 from tests.fleet import wait_for
 from web.mail_catcher import Catcher
 from web.outbox_task import deliver
@@ -31,25 +30,7 @@ def _judge_fields(email: str) -> JudgeFields:
 
 def _unpublished_invitation(session: Session, language: str = "zh_CN") -> int:
     """An invitation queued but not published, so that the test itself sends it."""
-    judge = make_user(session, Role.JUDGE)
-    judge.email = f"{judge.username}@example.org"
-    judge.language = language
-    token = secrets.token_urlsafe(16)
-    expires = utcnow() + timedelta(days=7)
-    session.add(
-        ActivationToken(user_id=judge.id, token_sha256=token_digest(token), expires_at=expires)
-    )
-    [message_id] = notify(
-        session,
-        "judge_invitation",
-        judge,
-        f"token-{token[:8]}",
-        {"token": token, "expires_at": expires.isoformat()},
-        phone="",
-    )
-    session.info.clear()  # not published: the test delivers it
-    session.commit()
-    return message_id
+    return queued_invitation(session, language=language).message_id
 
 
 def _row(session: Session, user: User, kind: str, channel: str = "email") -> OutboxMessage:

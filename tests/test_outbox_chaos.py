@@ -10,22 +10,17 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import secrets
 import signal
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 from sqlalchemy.orm import Session
 
-from judging.judge_invitations import token_digest
-from storage.models import ActivationToken, Role, utcnow
-from storage.notifications import notify
 from storage.outbox import OutboxMessage, OutboxState
-from tests.factories import make_user, unique
+from tests.factories import queued_invitation, unique
 from tests.fleet import Fleet, wait_for
 from web.mail_catcher import Catcher, port_of
 from web.mail_catcher import start as start_catcher
@@ -72,22 +67,9 @@ def test_a_worker_killed_mid_send_sends_nothing_twice(
     victim = fleet.workers[-1]
     killer.victim = victim.pid  # start_new_session: its pid is its process group's id
 
-    judge = make_user(session, Role.JUDGE)
-    judge.email = f"{unique('killed')}@example.org"
-    token = secrets.token_urlsafe(16)
-    expires = utcnow() + timedelta(days=7)
-    session.add(
-        ActivationToken(user_id=judge.id, token_sha256=token_digest(token), expires_at=expires)
-    )
-    [message_id] = notify(
-        session,
-        "judge_invitation",
-        judge,
-        f"token-{token[:8]}",
-        {"token": token, "expires_at": expires.isoformat()},
-        phone="",
-    )
-    session.commit()  # published after the commit, to the fleet's queue
+    # Published after its commit, to the fleet's queue.
+    invitation = queued_invitation(session, email=f"{unique('killed')}@example.org", publish=True)
+    judge, message_id = invitation.judge, invitation.message_id
 
     wait_for(lambda: killer.to(judge.email), 30, "the message at the server")
     assert victim.wait(timeout=30) == -signal.SIGKILL

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import secrets
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,12 +15,9 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from judging.judge_invitations import token_digest
-from storage.models import ActivationToken, Role, utcnow
-from storage.notifications import notify
 from storage.outbox import OutboxMessage, OutboxState
 from storage.settings import Settings
-from tests.factories import make_user, unique
+from tests.factories import queued_invitation, unique
 from web.mail_render import Rendered
 from web.notify_channels import FileSms, HttpSms, SmsOff, sender_for
 from web.outbox_task import deliver
@@ -121,25 +117,8 @@ def test_the_file_provider_writes_one_file_per_row_and_never_two(tmp_path: Path)
 
 def _invitation_sms(session: Session) -> int:
     """A judge's invitation by SMS only, queued and not published (the test delivers it)."""
-    judge = make_user(session, Role.JUDGE)
-    token = secrets.token_urlsafe(16)
-    expires = utcnow() + timedelta(days=7)
-    session.add(
-        ActivationToken(user_id=judge.id, token_sha256=token_digest(token), expires_at=expires)
-    )
     phone = f"139{int(unique('')) % 10**8:08d}"
-    [message_id] = notify(
-        session,
-        "judge_invitation",
-        judge,
-        f"token-{token[:8]}",
-        {"token": token, "expires_at": expires.isoformat()},
-        email="",
-        phone=phone,
-    )
-    session.info.clear()
-    session.commit()
-    return message_id
+    return queued_invitation(session, email="", phone=phone).message_id
 
 
 @pytest.mark.parametrize(
