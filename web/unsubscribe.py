@@ -36,6 +36,8 @@ def _read(token: str) -> tuple[User, str]:
         spec = kind_of(kind)
     except (BadSignature, UnknownKind, TypeError, ValueError):
         abort(404)
+    if not spec.optional:
+        abort(404)  # never in a mail: what cannot be turned off has no link
     user = db.session.get(User, user_id) if isinstance(user_id, int) else None
     if user is None:
         abort(404)
@@ -54,8 +56,7 @@ def confirm(token: str) -> Any:
 @limiter.limit("30/minute")
 def unsubscribe(token: str) -> Any:
     user, kind = _read(token)
-    if not turn_off(db.session, user.id, kind):
-        abort(400)
+    turn_off(db.session, user.id, kind)
     db.session.commit()
     if request.form.get("List-Unsubscribe") == "One-Click":
         return "", 204
