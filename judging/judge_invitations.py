@@ -26,7 +26,7 @@ from judging.accounts import open_tokens_of, set_password
 from judging.messages import N_, Message
 from judging.passwords import password_problem
 from judging.submissions import EMAIL, PHONE, read_text_fields
-from storage.models import ActivationToken, Role, User, utcnow
+from storage.models import ActivationToken, Role, TokenPurpose, User, utcnow
 from storage.notifications import notify
 
 ACTIVATION_DAYS = 7
@@ -72,10 +72,11 @@ class ActivationError(ValueError):
     """An activation link that cannot be used; `reason` is unknown, used, revoked, expired,
     inactive or password (the new password is refused, the link still works)."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, purpose: str = TokenPurpose.ACTIVATE) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.purpose = purpose  # what the link was for: the page's heading says it
 
 
 @dataclass(frozen=True)
@@ -286,26 +287,45 @@ def judge_rows(session: Session, now: datetime | None = None) -> list[JudgeRow]:
     return rows
 
 
+# What a link that cannot be used says, by its purpose (an unknown link has none).
+REFUSALS: dict[str, dict[str, str]] = {
+    TokenPurpose.ACTIVATE: {
+        "used": N_("此激活链接已使用过，账号已激活，请直接登录"),
+        "revoked": N_("此激活链接已作废（组委会已撤销或重新发送了邀请），请使用最新的链接"),
+        "expired": N_("此激活链接已过期，请联系组委会重新发送邀请"),
+        "inactive": N_("该评委账号已停用，请联系组委会"),
+    },
+    TokenPurpose.RESET: {
+        "used": N_("此重置密码链接已使用过，请用新密码登录"),
+        "revoked": N_(
+            "此重置密码链接已作废（之后又申请了新的链接），请使用最新一封邮件或短信中的链接"
+        ),
+        "expired": N_("此重置密码链接已过期，请重新申请"),
+        "inactive": N_("该账号已停用，请联系组委会"),
+    },
+}
+
+
 def find_token(session: Session, token: str, now: datetime | None = None) -> ActivationToken:
-    """The usable activation token of a link; ActivationError says why it is not."""
+    """The usable token of a link; ActivationError says why it is not."""
     now = now or utcnow()
     row = session.scalar(
         select(ActivationToken).where(ActivationToken.token_sha256 == token_digest(token))
     )
     if row is None:
         raise ActivationError(
-            "unknown", Message("激活链接无效：请检查链接是否完整，或请组委会重新发送")
+            "unknown",
+            Message("链接无效：请检查链接是否完整；激活链接请组委会重新发送，重置密码可重新申请"),
         )
-    if row.used_at is not None:
-        raise ActivationError("used", Message("此激活链接已使用过，账号已激活，请直接登录"))
-    if row.revoked_at is not None:
-        raise ActivationError(
-            "revoked", Message("此激活链接已作废（组委会已撤销或重新发送了邀请），请使用最新的链接")
-        )
-    if row.expires_at <= now:
-        raise ActivationError("expired", Message("此激活链接已过期，请联系组委会重新发送邀请"))
-    if not row.user.active:
-        raise ActivationError("inactive", Message("该评委账号已停用，请联系组委会"))
+    refusals = REFUSALS.get(row.purpose, REFUSALS[TokenPurpose.ACTIVATE])
+    for reason, refused in (
+        ("used", row.used_at is not None),
+        ("revoked", row.revoked_at is not None),
+        ("expired", row.expires_at <= now),
+        ("inactive", not row.user.active),
+    ):
+        if refused:
+            raise ActivationError(reason, Message(refusals[reason]), row.purpose)
     return row
 
 
@@ -326,7 +346,7 @@ def activate(
     user = row.user
     problem = password_problem(password, user.username)
     if problem:
-        raise ActivationError("password", problem)
+        raise ActivationError("password", problem, row.purpose)
     password_hash = hash_password(password)  # slow by design: before taking the row lock
     won = session.execute(
         update(ActivationToken)
@@ -342,7 +362,8 @@ def activate(
     if won is None:
         session.rollback()
         find_token(session, token, now)  # raises with what happened meanwhile
-        raise ActivationError("used", Message("此激活链接已使用过，账号已激活，请直接登录"))
+        used = REFUSALS[row.purpose]["used"]
+        raise ActivationError("used", Message(used), row.purpose)
     # Ends any session signed in before and lifts a lock-out; commits with the used mark.
     set_password(session, user, password_hash)
     return user
@@ -397,9 +418,13 @@ def _tokens(session: Session, user_ids: list[int]) -> dict[int, list[ActivationT
     found: dict[int, list[ActivationToken]] = {}
     if not user_ids:
         return found
+    # Invitations only: a reset link asked for by a judge says nothing of the invitation.
     for token in session.scalars(
         select(ActivationToken)
-        .where(ActivationToken.user_id.in_(user_ids))
+        .where(
+            ActivationToken.user_id.in_(user_ids),
+            ActivationToken.purpose == TokenPurpose.ACTIVATE,
+        )
         .order_by(ActivationToken.created_at, ActivationToken.id)
     ):
         found.setdefault(token.user_id, []).append(token)

@@ -510,11 +510,17 @@ class Snapshot(Base):
     published_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
-class ActivationToken(Base):
-    """A one-time link that lets an invited account set its own password.
+class TokenPurpose(enum.StrEnum):
+    ACTIVATE = "activate"  # a judge's invitation: the account's first password
+    RESET = "reset"  # a forgotten password, asked for on /auth/forgot
 
-    Only the SHA-256 of the token is kept: the link is shown once (and mailed where mail is
-    set up); resending makes a new token and revokes the old one.
+
+class ActivationToken(Base):
+    """A one-time link that lets an account set its own password: a judge's invitation, or a
+    forgotten password's reset (`purpose`).
+
+    Only the SHA-256 of the token is kept: the link is mailed, and an invitation's is shown
+    to the organizer once; a new link of the same purpose revokes the old one.
     """
 
     __tablename__ = "activation_tokens"
@@ -522,6 +528,9 @@ class ActivationToken(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(
+        String(12), default=TokenPurpose.ACTIVATE, server_default=TokenPurpose.ACTIVATE.value
+    )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

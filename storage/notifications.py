@@ -62,6 +62,8 @@ KINDS: dict[str, Kind] = {
         _kind("assignment_changed", N_("评审作品增减"), JUDGE),
         _kind("daily_digest", N_("每日汇总"), ORGANIZER),
         _kind("job_failed", N_("处理任务失败（非文件原因）"), ORGANIZER, OPERATOR),
+        # Asked for by the person themselves on /auth/forgot: never turned off.
+        _kind("password_reset", N_("重置密码链接"), *Role, optional=False, sms=True),
     )
 }
 

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import make_server
 
+import web.outbox_task  # noqa: F401  (this process publishes the outbox rows it commits)
 from storage.database import make_engine, make_session_factory, upgrade
 from storage.objects import ObjectStore
 from storage.settings import Settings
@@ -149,6 +150,7 @@ def worker(
     settings: Settings, object_store: ObjectStore, tmp_path_factory
 ) -> Iterator[subprocess.Popen[bytes]]:  # type: ignore[no-untyped-def]
     """A real Celery worker process on this run's private queue."""
+    configure_celery(celery, settings)  # this process publishes to it, app or no app
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     proc = start_worker(settings_env(settings), log, f"test-{RUN_ID}")
     deadline = time.monotonic() + 60

@@ -1,4 +1,7 @@
-"""The judge's activation page, `/auth/activate/<token>`: set one's own password, once.
+"""The page of a one-time link, `/auth/activate/<token>`: set one's own password, once.
+
+The link is a judge's invitation or a forgotten password's reset (the token's purpose); the
+page's words follow it.
 
 The token is in the path, so the page is never cached (like every page, it sends a referrer
 to this site only: `Referrer-Policy: same-origin`). The rules (unknown, used, revoked,
@@ -20,7 +23,7 @@ from wtforms.validators import DataRequired, EqualTo
 
 from judging.judge_invitations import ActivationError, activate, find_token
 from judging.submissions import current_contest
-from storage.models import ActivationToken
+from storage.models import ActivationToken, TokenPurpose
 from web.auth import LoginUser, bp, hash_password, home_url
 from web.extensions import db, limiter, settings_of
 from web.i18n import translate
@@ -39,10 +42,12 @@ def _page(
     error: str = "",
     reason: str = "",
     status: int = 200,
+    purpose: str = TokenPurpose.ACTIVATE,
 ) -> Any:
     response = make_response(
         render_template(
             "auth/activate.html",
+            reset=(token.purpose if token else purpose) == TokenPurpose.RESET,
             token=token,
             form=form,
             error=error,
@@ -57,9 +62,8 @@ def _page(
 
 
 def _refused(exc: ActivationError) -> Any:
-    return _page(
-        None, None, translate(exc.message), exc.reason, 404 if exc.reason == "unknown" else 410
-    )
+    status = 404 if exc.reason == "unknown" else 410
+    return _page(None, None, translate(exc.message), exc.reason, status, exc.purpose)
 
 
 @bp.route("/activate/<token>", methods=["GET", "POST"], endpoint="activate")
@@ -86,9 +90,15 @@ def activate_view(token: str) -> Any:
             if current_user.is_authenticated:
                 logout_user()  # someone else's session in this browser: it is the judge's now
             login_user(LoginUser(user))
-            flash(
-                _("账号已激活，欢迎参加评审。请记住用户名 %(user)s 和新密码", user=user.username),
-                "success",
-            )
+            if row.purpose == TokenPurpose.RESET:
+                flash(_("密码已重置，其他设备上的登录已失效。请记住新密码"), "success")
+            else:
+                flash(
+                    _(
+                        "账号已激活，欢迎参加评审。请记住用户名 %(user)s 和新密码",
+                        user=user.username,
+                    ),
+                    "success",
+                )
             return redirect(home_url())
     return _page(row, form)

@@ -23,10 +23,11 @@ from judging.accounts import (
 )
 from judging.messages import N_
 from judging.numbers import ascii_int
+from judging.password_reset import RESET_HOURS, request_reset
 from judging.submissions import current_contest
 from storage.models import Role, User
 from web.extensions import db, limiter, login, settings_of
-from web.forms import LoginForm, PasswordChangeForm, RegisterForm
+from web.forms import ForgotForm, LoginForm, PasswordChangeForm, RegisterForm
 from web.i18n import select_locale
 from web.redirects import safe_next
 
@@ -174,10 +175,23 @@ def login_view() -> Any:
     return render_template("auth/login.html", form=form)
 
 
-@bp.route("/forgot")
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=get_remote_address)
 def forgot() -> Any:
-    # No mail yet: the page says whom to ask; an organizer resets it at /admin/users.
-    return render_template("auth/forgot.html", contest=current_contest(db.session))
+    """Ask for a reset link by mail or SMS; the answer is the same whether or not an account
+    matched. Without either, the page says whom to ask (an organizer resets it)."""
+    form = ForgotForm()
+    asked = False
+    if form.validate_on_submit():
+        request_reset(db.session, form.identifier.data or "")
+        asked = True
+    return render_template(
+        "auth/forgot.html",
+        form=form,
+        asked=asked,
+        hours=RESET_HOURS,
+        contest=current_contest(db.session),
+    )
 
 
 @bp.route("/logout", methods=["POST"])

@@ -48,6 +48,16 @@ class RegisterForm(FlaskForm):
     )
 
 
+class ForgotForm(FlaskForm):
+    identifier = StringField(
+        _l("用户名或电子邮箱"),
+        validators=[
+            DataRequired(_l("请输入用户名或注册时填写的电子邮箱")),
+            Length(max=120, message=_l("不能超过 120 个字符")),
+        ],
+    )
+
+
 class PasswordChangeForm(FlaskForm):
     current = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请输入当前密码"))])
     password = PasswordField(

@@ -48,6 +48,7 @@ BUILDER_MODULES = (
     "web.mail_review",
     "web.mail_rounds",
     "web.mail_staff",
+    "web.mail_account",
 )
 
 
