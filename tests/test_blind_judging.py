@@ -532,7 +532,9 @@ def test_renditions_of_a_blind_contest_carry_no_entry_number(
 ) -> None:
     # Judges watch the renditions: "No.0012" in the picture would lead to the gallery page.
     job = stored_job(session, object_store, settings, make_clip(tmp_path / "clip.mp4", seconds=1))
-    job.entry.contest.blind = blind
+    contest = job.entry.contest  # the run's shared open contest: put back as it was
+    was = contest.blind
+    contest.blind = blind
     session.commit()
     numbers: list[int | None] = []
     real = worker.jobs.process_file
@@ -542,7 +544,11 @@ def test_renditions_of_a_blind_contest_carry_no_entry_number(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(worker.jobs, "process_file", spy)
-    assert worker.jobs.process_job(session_factory, object_store, settings, job.id) is (
-        JobState.READY
-    )
-    assert numbers == [None if blind else job.entry.number]
+    try:
+        assert worker.jobs.process_job(session_factory, object_store, settings, job.id) is (
+            JobState.READY
+        )
+        assert numbers == [None if blind else job.entry.number]
+    finally:
+        contest.blind = was
+        session.commit()

@@ -552,6 +552,11 @@ def test_the_demo_seeds_six_judges_of_different_districts(session: Session) -> N
         session.scalars(select(User).where(User.username.in_([a.username for a in judges])))
     )
     assert len({u.district for u in users}) == 6 and len({u.unit for u in users}) == 6
+    # Every demo account has an address: the demo's mail lands in its mailbox.
+    everyone = session.scalars(
+        select(User).where(User.username.in_([a.username for a in accounts]))
+    )
+    assert all(u.email == f"{u.username}@example.org" for u in everyone)
     # An entry from every district of the demo, each gets a panel of 3 under both rules.
     entries = [Party(-n, "某青年文明号", d) for n, d in enumerate(DEMO_DISTRICTS, start=1)]
     judges_ = [Party(u.id, u.unit, u.district) for u in users]

@@ -99,8 +99,18 @@ def seed_demo(session: Session) -> list[DemoAccount]:
             judge.unit, judge.district, judge.phone = unit, district, phone
             judge.email = f"{username}@example.org"
         accounts.append(account)
+    # Every demo account has an address, so what the demo sends lands in its mailbox.
+    for user in session.scalars(select(User).where(User.username.in_(_demo_usernames()))):
+        if not user.email:
+            user.email = f"{user.username}@example.org"
     session.commit()
     return accounts
+
+
+def _demo_usernames() -> list[str]:
+    return [username for username, _name in DEMO_USERS.values()] + [
+        judge[0] for judge in DEMO_JUDGES
+    ]
 
 
 def _account(session: Session, role: Role, username: str, display_name: str) -> DemoAccount:
