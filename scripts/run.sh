@@ -44,6 +44,11 @@ gunicorn --bind "$HOST:$PORT" --workers 2 --threads 4 --timeout 0 \
 echo $! >"$PIDS/web.pid"
 wait_port "$HOST" "$PORT" 30 "the web server" || { tail -n 30 "$VAR/web.log" >&2; exit 1; }
 
+if [ -n "${MAIL_CATCHER_DIR:-}" ]; then
+  mail_line="caught in var/mail, read at http://$HOST:$PORT/admin/mail"
+else
+  mail_line="sent through $MAIL_SERVER:${MAIL_PORT:-25}"
+fi
 cat <<MSG
 
   Footprints is running.
@@ -51,7 +56,7 @@ cat <<MSG
     API        http://$HOST:$PORT/api/v1/openapi.json
     operators  http://$HOST:$PORT/ops/   (metrics: /metrics, health: /healthz, /readyz)
     S3         http://$S3_ENDPOINT/  (SeaweedFS, data in var/s3)
-    mail       ${MAIL_CATCHER_DIR:+caught in var/mail, read at http://$HOST:$PORT/admin/mail}${MAIL_CATCHER_DIR:-sent through $MAIL_SERVER}
+    mail       $mail_line
     RabbitMQ   amqp://127.0.0.1:5672/
   Demo accounts: printed above when first created, and kept in var/demo-accounts.txt.
   Log in at http://$HOST:$PORT/auth/login . Press Ctrl-C to stop everything.
