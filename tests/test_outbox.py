@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.judge_invitations import JudgeFields, create_judges
-from storage.models import Role, User
+from storage.models import Job, Role, User
 from storage.notifications import notify, set_preferences
 from storage.outbox import OutboxMessage, OutboxState
 from storage.settings import Settings
-from tests.factories import make_user, open_contest, queued_invitation, unique
+from tests.factories import make_entry, make_user, open_contest, queued_invitation, unique
 from tests.fleet import wait_for
 from web.mail_catcher import Catcher
 from web.outbox_task import deliver
@@ -163,3 +163,34 @@ def test_a_long_chinese_subject_is_encoded_without_a_leading_space(
     first = next(line for line in raw.splitlines() if line.startswith(b"Subject:"))
     assert first.startswith(b"Subject: =?utf-8?")  # not folded right after the name
     assert str(mail["Subject"]) == f"评委邀请：{contest.title}"
+
+
+def test_a_title_with_line_breaks_makes_a_one_line_subject_and_no_header(
+    session: Session, app: Flask, settings: Settings, mail_catcher: Catcher
+) -> None:
+    owner = make_user(session)
+    entry = make_entry(session, owner)
+    entry.email = f"{unique('crlf')}@example.org"
+    entry.title = "我们的\r\nBcc: victim@example.org\r\n足迹"
+    session.flush()
+    job = Job(entry=entry, source_key=f"originals/{unique('k')}")
+    session.add(job)
+    session.flush()
+    [message_id] = notify(
+        session,
+        "entry_received",
+        owner,
+        f"job-{job.id}",
+        {"entry_id": entry.id, "job_id": job.id, "number": entry.number},
+        email=entry.email,
+    )
+    session.info.clear()
+    session.commit()
+    deliver(app, session, message_id, settings)
+    row = session.get_one(OutboxMessage, message_id, populate_existing=True)
+    assert row.state == OutboxState.SENT, row.last_error
+    [mail] = wait_for(lambda: mail_catcher.to(entry.email), 30, "the mail")
+    assert "Bcc" not in mail and "\n" not in str(mail["Subject"])
+    assert "Bcc: victim@example.org" in str(mail["Subject"])  # as text, on the one line
+    envelope = next(e for e in mail_catcher.envelopes if entry.email in e.rcpt_tos)
+    assert envelope.rcpt_tos == [entry.email]

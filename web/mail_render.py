@@ -85,6 +85,9 @@ def render(session: Session, message: OutboxMessage) -> Rendered:
         raise LookupError(f"no builder for outbox messages of kind {message.kind!r}")
     with force_locale(language_of(message)):
         content = builder(session, message)
+        # A subject is one line: a title typed with line breaks (the API takes any text) must
+        # neither fail the message nor add a header.
+        content = Content(" ".join(content.subject.split()), content.values)
         spec = kind_of(message.kind)
         unsubscribe = ""
         if spec.optional and message.user_id is not None:
