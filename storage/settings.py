@@ -348,6 +348,12 @@ class Settings:
         "A message claimed this long ago and never recorded is marked uncertain (the worker "
         "stopped mid-send); it is never resent by itself.",
     )
+    outbox_keep_days: int = _setting(
+        "OUTBOX_KEEP_DAYS",
+        180,
+        "Outbox messages that ended (sent, skipped, failed, uncertain) are deleted this many "
+        "days after they were queued, by the storage sweep (at least 30).",
+    )
     digest_hour: int = _setting(
         "DIGEST_HOUR",
         8,
@@ -399,6 +405,9 @@ class Settings:
             raise SettingsError(f"SMS_PROVIDER={self.sms_provider!r}: use http, file or nothing")
         if self.sms_provider == "http" and not self.sms_gateway_url:
             raise SettingsError("SMS_PROVIDER=http needs SMS_GATEWAY_URL")
+        if self.outbox_keep_days < 30:
+            # Reminder keys must outlive every window they could be scanned again in.
+            raise SettingsError(f"OUTBOX_KEEP_DAYS={self.outbox_keep_days}: at least 30")
         if not 0 <= self.digest_hour <= 23:
             raise SettingsError(f"DIGEST_HOUR={self.digest_hour}: use 0 to 23")
         if not self.public_base_url.startswith(("http://", "https://")):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import email.policy
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -15,12 +15,12 @@ from judging.judge_invitations import JudgeFields, create_judges
 from storage.models import Job, Role, User
 from storage.notifications import notify, set_preferences
 from storage.outbox import OutboxMessage, OutboxState
-from storage.settings import Settings
+from storage.settings import Settings, SettingsError
 from tests.factories import make_entry, make_user, open_contest, queued_invitation, unique
 from tests.fleet import wait_for
 from web.mail_catcher import Catcher
 from web.outbox_task import deliver
-from worker.outbox import claim, requeue, sweep_outbox
+from worker.outbox import claim, prune_outbox, requeue, sweep_outbox
 
 
 def _judge_fields(email: str) -> JudgeFields:
@@ -194,3 +194,24 @@ def test_a_title_with_line_breaks_makes_a_one_line_subject_and_no_header(
     assert "Bcc: victim@example.org" in str(mail["Subject"])  # as text, on the one line
     envelope = next(e for e in mail_catcher.envelopes if entry.email in e.rcpt_tos)
     assert envelope.rcpt_tos == [entry.email]
+
+
+def test_ended_messages_are_deleted_after_the_keeping_time_and_others_stay(
+    session: Session,
+) -> None:
+    now = datetime.now(UTC)
+    ids = {state: queued_invitation(session).message_id for state in OutboxState}
+    young = queued_invitation(session).message_id
+    for state, message_id in ids.items():
+        row = session.get_one(OutboxMessage, message_id)
+        row.state, row.created_at = state, now - timedelta(days=181)
+    session.get_one(OutboxMessage, young).state = OutboxState.SENT
+    session.commit()
+    prune_outbox(session, timedelta(days=180), now)
+    session.expire_all()
+    left = {state for state, message_id in ids.items() if session.get(OutboxMessage, message_id)}
+    # What is still to be sent (or being sent) stays however old; what ended goes.
+    assert left == {OutboxState.QUEUED, OutboxState.SENDING}
+    assert session.get(OutboxMessage, young) is not None
+    with pytest.raises(SettingsError):
+        Settings.from_env(outbox_keep_days=7)

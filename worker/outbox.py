@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import delete, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import utcnow
@@ -166,3 +166,22 @@ def sweep_outbox(session: Session, settings: Settings, now: datetime | None = No
     if uncertain:
         log.warning("outbox: %s message(s) stopped mid-send, marked uncertain", uncertain)
     return due
+
+
+ENDED = (OutboxState.SENT, OutboxState.SKIPPED, OutboxState.FAILED, OutboxState.UNCERTAIN)
+
+
+def prune_outbox(session: Session, keep: timedelta, now: datetime | None = None) -> int:
+    """Delete the messages that ended and were queued longer than `keep` ago; commits.
+
+    Their keys made the events they told of happen once; `keep` (OUTBOX_KEEP_DAYS, at least
+    30) outlives every window in which a scan could tell the same occasion again.
+    """
+    cutoff = (now or utcnow()) - keep
+    deleted = session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.state.in_(ENDED), OutboxMessage.created_at < cutoff
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    session.commit()
+    return int(deleted or 0)

@@ -28,6 +28,7 @@ from worker.celery_app import celery
 from worker.dispatch import sweep
 from worker.fleet import BROKER_ERRORS, record_seen
 from worker.jobs import GaveUp, JobGone, finish_job, process_job
+from worker.outbox import prune_outbox
 from worker.queues import STORAGE_SWEEP_TASK, SWEEP_TASK, TRANSCODE_TASK
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ def sweep_storage() -> dict[str, int]:
         # Kept a day at least, for whoever looks into an upload storm.
         keep = max(settings.upload_rate_window, timedelta(days=1))
         forgotten = forget_upload_starts(session, keep)
+        messages = prune_outbox(session, timedelta(days=settings.outbox_keep_days))
     if pruned or report.removed or report.removed_parts or report.errors:
         log.info(
             "storage sweep: %s objects of replaced originals, %s orphans (%s bytes) and %s "
@@ -145,6 +147,7 @@ def sweep_storage() -> dict[str, int]:
         "orphan_bytes_removed": report.removed_bytes,
         "multipart_uploads_aborted": report.removed_parts,
         "upload_starts_forgotten": forgotten,
+        "outbox_messages_deleted": messages,
     }
 
 
