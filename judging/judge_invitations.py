@@ -375,28 +375,50 @@ def _phone_taken(judge: User) -> Message:
     )
 
 
-def _new_token(session: Session, user: User, by: User | None, now: datetime) -> IssuedLink:
+# The message each kind of link goes out in.
+LINK_KINDS = {TokenPurpose.ACTIVATE: "judge_invitation", TokenPurpose.RESET: "password_reset"}
+
+
+def issue_link(
+    session: Session,
+    user: User,
+    purpose: TokenPurpose,
+    lifetime: timedelta,
+    now: datetime,
+    by: User | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+) -> IssuedLink:
+    """A new one-time link for `user`, queued for mail (and SMS) in this transaction; not
+    committed. Only its digest is stored; its token leaves the outbox once the message is
+    sent (web/outbox_task.py)."""
     token = secrets.token_urlsafe(32)
-    expires = now + timedelta(days=ACTIVATION_DAYS)
+    expires = now + lifetime
     session.add(
         ActivationToken(
             user_id=user.id,
             token_sha256=token_digest(token),
+            purpose=purpose,
             created_by_id=by.id if by else None,
             created_at=now,
             expires_at=expires,
         )
     )
-    # The invitation goes out by mail (and SMS) in the same transaction as the link; the
-    # link's token leaves the outbox once the message is sent (web/outbox_task.py).
     notify(
         session,
-        "judge_invitation",
+        LINK_KINDS[purpose],
         user,
         f"token-{token_digest(token)[:16]}",
         {"token": token, "expires_at": expires.isoformat()},
+        email=email,
+        phone=phone,
     )
     return IssuedLink(user, token, expires)
+
+
+def _new_token(session: Session, user: User, by: User | None, now: datetime) -> IssuedLink:
+    lifetime = timedelta(days=ACTIVATION_DAYS)
+    return issue_link(session, user, TokenPurpose.ACTIVATE, lifetime, now, by)
 
 
 def _revoke_open_tokens(session: Session, user: User, now: datetime) -> None:

@@ -9,15 +9,14 @@ in an hour, so the form cannot be used to flood someone's inbox.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from judging.judge_invitations import token_digest
+from judging.accounts import open_tokens_of
+from judging.judge_invitations import issue_link
 from storage.models import ActivationToken, Entry, Role, TokenPurpose, User, utcnow
-from storage.notifications import notify
 
 RESET_HOURS = 2
 MAX_PER_HOUR = 3
@@ -63,35 +62,12 @@ def request_reset(session: Session, identifier: str, now: datetime | None = None
             continue
         # Only the newest link works: an older one in a mailbox is a key nobody needs.
         session.execute(
-            update(ActivationToken)
-            .where(
-                ActivationToken.user_id == user.id,
-                ActivationToken.purpose == TokenPurpose.RESET,
-                ActivationToken.used_at.is_(None),
-                ActivationToken.revoked_at.is_(None),
-            )
+            open_tokens_of(user)
+            .where(ActivationToken.purpose == TokenPurpose.RESET)
             .values(revoked_at=now)
         )
-        token = secrets.token_urlsafe(32)
-        expires = now + timedelta(hours=RESET_HOURS)
-        session.add(
-            ActivationToken(
-                user_id=user.id,
-                token_sha256=token_digest(token),
-                purpose=TokenPurpose.RESET,
-                created_at=now,
-                expires_at=expires,
-            )
-        )
-        notify(
-            session,
-            "password_reset",
-            user,
-            f"token-{token_digest(token)[:16]}",
-            {"token": token, "expires_at": expires.isoformat()},
-            email=email,
-            phone=phone,
-        )
+        lifetime = timedelta(hours=RESET_HOURS)
+        issue_link(session, user, TokenPurpose.RESET, lifetime, now, email=email, phone=phone)
         sent += 1
     session.commit()
     return sent
