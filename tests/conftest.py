@@ -29,7 +29,7 @@ from storage.objects import ObjectStore
 from storage.settings import Settings
 from tests.fleet import Fleet, delete_queues, private_queues, s3_client, settings_env, start_worker
 from web import create_app
-from web.mail_catcher import Catcher, port_of
+from web.mail_catcher import Catcher
 from web.mail_catcher import start as start_catcher
 from worker.celery_app import celery, configure_celery
 from worker.queues import declare_all
@@ -62,7 +62,6 @@ def mail_catcher() -> Iterator[Catcher]:
     """A real SMTP server (aiosmtpd) in the test process that keeps what the service sends."""
     catcher = Catcher()
     controller = start_catcher("127.0.0.1", 0, catcher)
-    catcher.port = port_of(controller)
     yield catcher
     controller.stop()
 

@@ -29,7 +29,7 @@ from tests.browser import SIZES, fits_width, log_in, open_page, screenshot
 from tests.factories import PASSWORD, make_entry, make_user, queued_invitation, unique
 from tests.fleet import wait_for
 from web import create_app
-from web.mail_catcher import Catcher, port_of
+from web.mail_catcher import Catcher
 from web.mail_catcher import start as start_catcher
 from web.outbox_task import deliver
 from worker.contestant_notices import tell_outcome
@@ -192,7 +192,7 @@ def _invitation(session: Session, settings: Settings, base: str, folder: Path) -
     catcher = Catcher(folder)
     controller = start_catcher("127.0.0.1", 0, catcher)
     try:
-        _send(session, ids, dataclasses.replace(settings, mail_port=port_of(controller)), base)
+        _send(session, ids, dataclasses.replace(settings, mail_port=catcher.port), base)
         wait_for(lambda: catcher.to(judge.email), 10, "the invitation")
     finally:
         controller.stop()

@@ -25,7 +25,7 @@ from tests.factories import PASSWORD, make_user, queued_invitation, unique
 from tests.fleet import wait_for
 from web import create_app
 from web.mail_box import linked, read_message
-from web.mail_catcher import Catcher, port_of
+from web.mail_catcher import Catcher
 from web.mail_catcher import start as start_catcher
 from web.outbox_task import deliver
 
@@ -37,7 +37,6 @@ def folder_catcher(tmp_path: Path) -> Iterator[Catcher]:
     """The catcher as `make run` starts it: every message kept as a file in a folder."""
     catcher = Catcher(tmp_path / "mail")
     controller = start_catcher("127.0.0.1", 0, catcher)
-    catcher.port = port_of(controller)
     yield catcher
     controller.stop()
 

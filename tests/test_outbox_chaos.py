@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from storage.outbox import OutboxMessage, OutboxState
 from tests.factories import queued_invitation, unique
 from tests.fleet import Fleet, wait_for
-from web.mail_catcher import Catcher, port_of
+from web.mail_catcher import Catcher
 from web.mail_catcher import start as start_catcher
 from worker.outbox import sweep_outbox
 
@@ -51,7 +51,6 @@ class KillingCatcher(Catcher):
 def killer() -> Iterator[KillingCatcher]:
     catcher = KillingCatcher()
     controller = start_catcher("127.0.0.1", 0, catcher)
-    catcher.port = port_of(controller)
     yield catcher
     controller.stop()
 

@@ -29,7 +29,7 @@ class Catcher:
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder
-        self.port = 0  # set by whoever starts it
+        self.port = 0  # where `start` serves it
         self.messages: list[EmailMessage] = []
         self.envelopes: list[Envelope] = []
         self._lock = threading.Lock()
@@ -53,7 +53,8 @@ class Catcher:
 
 
 def start(host: str, port: int, catcher: Catcher) -> Controller:
-    """Serve `catcher` on host:port (port 0: a free port) in a thread; returns the server."""
+    """Serve `catcher` on host:port (port 0: a free port, kept in `catcher.port`) in a
+    thread; returns the server."""
     if port == 0:
         # The controller checks itself by connecting to its port, so it needs the number.
         with socket.socket() as probe:
@@ -61,12 +62,8 @@ def start(host: str, port: int, catcher: Catcher) -> Controller:
             port = probe.getsockname()[1]
     controller = Controller(catcher, hostname=host, port=port)
     controller.start()
+    catcher.port = port
     return controller
-
-
-def port_of(controller: Controller) -> int:
-    """The port a started controller listens on."""
-    return int(controller.port)
 
 
 def main() -> None:
@@ -75,8 +72,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8025)
     args = parser.parse_args()
-    controller = start(args.host, args.port, Catcher(Path(args.dir)))
-    print(f"mail catcher on {args.host}:{port_of(controller)}, keeping mail in {args.dir}")
+    catcher = Catcher(Path(args.dir))
+    controller = start(args.host, args.port, catcher)
+    print(f"mail catcher on {args.host}:{catcher.port}, keeping mail in {args.dir}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
