@@ -14,9 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from judging.notification_scan import ScanContext, scanner
-from judging.review_notices import entry_addresses
+from storage.entry_notices import tell_owner
 from storage.models import Contest, Entry, EntryStatus, Job, JobState
-from storage.notifications import notify
 
 AHEAD = timedelta(hours=24)
 
@@ -57,13 +56,12 @@ def remind_contestants(session: Session, context: ScanContext) -> int:
         closes = contest.closes_at.isoformat()
         for entry in without_ready_video(session, contest):
             queued += bool(
-                notify(
+                tell_owner(
                     session,
                     "deadline_reminder",
-                    entry.owner,
+                    entry,
                     f"entry-{entry.id}-deadline-{closes}",
                     {"entry_id": entry.id, "closes_at": closes},
-                    **entry_addresses(entry),
                 )
             )
     return queued

@@ -10,9 +10,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from judging.review_notices import entry_addresses
+from storage.entry_notices import tell_owner
 from storage.models import Entry, EntryStatus, Snapshot
-from storage.notifications import notify
 
 
 def tell_published(session: Session, snapshot: Snapshot) -> int:
@@ -30,13 +29,12 @@ def tell_published(session: Session, snapshot: Snapshot) -> int:
     queued = 0
     for entry in first.values():
         queued += bool(
-            notify(
+            tell_owner(
                 session,
                 "results_published",
-                entry.owner,
+                entry,
                 f"snapshot-{snapshot.id}",
                 {"snapshot_id": snapshot.id},
-                **entry_addresses(entry),
             )
         )
     return queued

@@ -10,17 +10,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.entry_notices import tell_owner
 from storage.models import Entry, User
-from storage.notifications import notify
-
-
-def entry_addresses(entry: Entry) -> dict[str, str]:
-    """Where an entry's contestant is told: the entry's email and phone, else the owner's."""
-    owner = entry.owner
-    return {
-        "email": entry.email.strip() or owner.email,
-        "phone": entry.contact_phone.strip() or owner.phone,
-    }
 
 
 def tell_approved(session: Session, entries: list[Entry]) -> None:
@@ -33,13 +24,12 @@ def tell_approved(session: Session, entries: list[Entry]) -> None:
         if entry.approved_at is None:
             continue
         at = entry.approved_at.isoformat()
-        notify(
+        tell_owner(
             session,
             "entry_approved",
-            entry.owner,
+            entry,
             f"entry-{entry.id}-approved-{at}",
             {"entry_id": entry.id, "approved_at": at},
-            **entry_addresses(entry),
         )
 
 
@@ -48,11 +38,10 @@ def tell_returned(session: Session, entry: Entry) -> None:
     if entry.returned_at is None:
         return
     at = entry.returned_at.isoformat()
-    notify(
+    tell_owner(
         session,
         "entry_returned",
-        entry.owner,
+        entry,
         f"entry-{entry.id}-returned-{at}",
         {"entry_id": entry.id, "returned_at": at},
-        **entry_addresses(entry),
     )

@@ -324,3 +324,15 @@ def test_optional_kinds_turned_off_are_not_sent_and_a_return_still_is(
     session.info.clear()
     session.commit()
     assert rows(session, entry.owner, "deadline_reminder") == []
+
+
+def test_an_imported_entry_tells_its_organizer_account_nothing(session: Session) -> None:
+    # A bulk import puts entries under an organizer's account: the decisions are theirs.
+    entry = contest_entry(session, address())
+    organizer = make_user(session, Role.ORGANIZER)
+    entry.owner = organizer
+    session.commit()
+    approve(session, [entry], organizer)
+    send_back(session, entry, "请补充授权书", organizer)
+    assert rows(session, organizer, "entry_approved") == []
+    assert rows(session, organizer, "entry_returned") == []
