@@ -235,6 +235,8 @@ def test_a_judge_scores_on_a_phone_and_a_laptop_without_stopping_the_video(
         page.click("#next")
         page.wait_for_url(f"**/judge/entries/{codes[1]}")
         assert page.locator("input[name=theme]").input_value() == ""
+        # The storyboard's slider is drawn by the page's script once the page has loaded.
+        page.wait_for_selector(".scrub input", state="attached")
         assert page.locator(".scrub input").count() == 1
         if name == "laptop":  # the same at any size: walked once
             # Signed out meanwhile: saving says so and keeps what was typed; signed in again
