@@ -354,17 +354,31 @@ def web_server(fleet: Fleet) -> Iterator[tuple[list[subprocess.Popen[bytes]], st
             server.wait()
 
 
-def start_gunicorn(settings: Settings, bind: str) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", "2", "web:create_app()"],
-        cwd=ROOT,
-        env=settings_env(settings),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    host, port = bind.split(":")
-    wait_for(lambda: port_open(host, int(port)), 60, "gunicorn")
+def answers_health(base: str) -> bool:
+    """The app itself answers, not only gunicorn's socket: requests sent while the port is open
+    but no worker has booted yet wait in the backlog and are reset if the master gives up."""
+    try:
+        return requests.get(f"{base}/healthz", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def start_gunicorn(settings: Settings, bind: str, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-b", bind, "--workers", "2", "web:create_app()"],
+            cwd=ROOT,
+            env=settings_env(settings),
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+    try:
+        wait_for(lambda: answers_health(f"http://{bind}"), 60, "gunicorn")
+    except AssertionError as timeout:
+        raise AssertionError(
+            f"gunicorn did not answer; its log:\n{log.read_text()[-4000:]}"
+        ) from timeout
     return server
 
 
@@ -377,7 +391,7 @@ def test_the_web_server_killed_mid_upload_leaves_nothing_half_done(
     chunk = 5 * 1024 * 1024
     settings = dataclasses.replace(fleet.settings, upload_chunk_bytes=chunk)
     servers, bind = web_server
-    servers.append(start_gunicorn(settings, bind))
+    servers.append(start_gunicorn(settings, bind, tmp_path / "gunicorn.log"))
     base = f"http://{bind}"
     user = make_user(session)
     entry = make_entry(session, user)
@@ -417,7 +431,7 @@ def test_the_web_server_killed_mid_upload_leaves_nothing_half_done(
         session.scalar(select(func.count()).select_from(Job).where(Job.entry_id == entry.id)) == 0
     )
 
-    servers.append(start_gunicorn(settings, bind))
+    servers.append(start_gunicorn(settings, bind, tmp_path / "gunicorn.log"))
     head = requests.head(url, headers=tus, auth=auth, timeout=30)
     offset = int(head.headers["Upload-Offset"])
     assert offset == chunk
