@@ -1,4 +1,5 @@
-"""The database tables: users, contests, entries, their media assets and media jobs."""
+"""The database tables: users, contests, entries, their media assets and media jobs, activity
+reports and their files."""
 
 from __future__ import annotations
 
@@ -67,6 +68,9 @@ class Role(enum.StrEnum):
     JUDGE = "judge"
     ORGANIZER = "organizer"
     OPERATOR = "operator"
+    # A county or district league committee (县区团委) or a city-level league organisation
+    # (市直属团组织): bound by `User.district` to the entries and reports of its own collectives.
+    DISTRICT = "district"
 
 
 class EntryStatus(enum.StrEnum):
@@ -92,6 +96,28 @@ class EntryCategory(enum.StrEnum):
         return CATEGORY_LABELS[self.value]
 
 
+WORK_TYPE_LABELS = {"video": "微视频", "photo": "摄影", "comic": "漫画", "story": "职业故事"}
+
+
+class WorkType(enum.StrEnum):
+    """What kind of work an entry is; a contest lists the ones it accepts."""
+
+    VIDEO = "video"  # 微视频: one video original
+    PHOTO = "photo"  # 摄影: 1 to PHOTO_MAX_PER_ENTRY photos, in order, each with a caption
+    COMIC = "comic"  # 漫画: pages (images, or one PDF rasterised page by page)
+    STORY = "story"  # 职业故事: a plain-text body, with optional photos
+
+    @property
+    def label(self) -> str:
+        """The work type's Chinese name (the web translates it)."""
+        return WORK_TYPE_LABELS[self.value]
+
+    @property
+    def has_pieces(self) -> bool:
+        """Its media are pieces (`EntryPiece`, images or PDF pages), not one video."""
+        return self is not WorkType.VIDEO
+
+
 class JobState(enum.StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -113,6 +139,9 @@ class AssetKind(enum.StrEnum):
     STORYBOARD_VTT = "storyboard_vtt"
     # A gallery entry's share poster (worker/share.py); a plain string column, no migration.
     SHARE_POSTER = "share_poster"
+    # A piece's image at one size: label "<page>_<long side>", e.g. "001_1080" (page 1 for a
+    # photo; a PDF's pages count from 1), keyed by derived_key(piece key, "001_1080.jpg").
+    IMAGE = "image"
 
 
 class User(Base):
@@ -189,6 +218,20 @@ class Contest(Base):
     objection_contact: Mapped[str] = mapped_column(String(50), default="", server_default="")
     objection_phone: Mapped[str] = mapped_column(String(30), default="", server_default="")
     objection_email: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    # The work types the entry form offers (WorkType values), in the order it shows them.
+    work_types: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: ["video"], server_default='["video"]'
+    )
+    # A rubric per work type where one differs from `rubric` ({"photo": [criteria...]}).
+    rubrics_by_type: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # Ranking and awards within each work type instead of across the contest.
+    results_by_type: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # 逐级推荐: city review and judging take only entries their district organizer recommended.
+    recommendation_required: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0"
+    )
+    # How many entries each district (or city-level organisation) may recommend, by name.
+    district_quotas: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     entries: Mapped[list[Entry]] = relationship(back_populates="contest")
@@ -228,11 +271,25 @@ class Entry(Base):
     qc: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     # Measured and target loudness of the processed video's sound (empty: no sound).
     loudness: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    work_type: Mapped[WorkType] = mapped_column(
+        _enum(WorkType), default=WorkType.VIDEO, server_default="video"
+    )
+    # 职业故事: the text, plain with blank-line paragraphs (never HTML).
+    story_body: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # 逐级推荐: what the district organizer decided ("", "recommended", "declined"), why,
+    # who and when; every change is also a Decision row.
+    district_decision: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    district_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    district_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    district_decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     contest: Mapped[Contest] = relationship(back_populates="entries")
-    owner: Mapped[User] = relationship()
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    pieces: Mapped[list[EntryPiece]] = relationship(
+        back_populates="entry", order_by="EntryPiece.position", cascade="all, delete-orphan"
+    )
     assets: Mapped[list[MediaAsset]] = relationship(
         back_populates="entry", order_by="MediaAsset.id"
     )
@@ -249,6 +306,25 @@ class Entry(Base):
     def assets_from(self, source_key: str, kind: AssetKind) -> list[MediaAsset]:
         """The assets of a kind made from the original at `source_key`."""
         return [a for a in self.assets if a.kind == kind and a.source_key == source_key]
+
+
+class EntryPiece(Base):
+    """One original of a photo, comic or story entry: a photo, a comic page or a comic PDF.
+
+    Its images are MediaAsset rows of kind IMAGE whose source_key is the piece's key.
+    """
+
+    __tablename__ = "entry_pieces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, ... the order of a 组照 or comic
+    caption: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    source_key: Mapped[str] = mapped_column(String(512), unique=True)  # its original's key
+    filename: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    entry: Mapped[Entry] = relationship(back_populates="pieces")
 
 
 class MediaAsset(Base):
@@ -556,3 +632,73 @@ class Decision(Base):
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ReportStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"  # waiting for the committee office
+    ADOPTED = "adopted"  # 采用: shown on the public timeline, in the monthly export
+    RETURNED = "returned"  # 退回, with a reason; the reporter may change and resubmit
+
+
+class ActivityReport(Base):
+    """活动信息报送: an activity a collective or a district organizer reports to the office."""
+
+    __tablename__ = "activity_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contest_id: Mapped[int] = mapped_column(ForeignKey("contests.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    unit: Mapped[str] = mapped_column(String(100))  # the collective (or organisation) reporting
+    district: Mapped[str] = mapped_column(String(100), index=True)
+    industry: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    title: Mapped[str] = mapped_column(String(100))
+    held_on: Mapped[date] = mapped_column(Date)
+    place: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    activity_type: Mapped[str] = mapped_column(String(40))  # one of ACTIVITY_TYPES
+    participants: Mapped[int] = mapped_column(Integer, default=0)  # young people taking part
+    body: Mapped[str] = mapped_column(Text, default="", server_default="")
+    status: Mapped[ReportStatus] = mapped_column(
+        _enum(ReportStatus), default=ReportStatus.DRAFT, index=True
+    )
+    review_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
+    files: Mapped[list[ReportFile]] = relationship(
+        back_populates="report", order_by="ReportFile.position", cascade="all, delete-orphan"
+    )
+
+
+class ReportFile(Base):
+    """A report's photo or short video: its original, its processing state and its outputs."""
+
+    __tablename__ = "report_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("activity_reports.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))  # "photo" or "video"
+    caption: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    filename: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    bucket: Mapped[str] = mapped_column(String(63))
+    source_key: Mapped[str] = mapped_column(String(512), unique=True)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    state: Mapped[JobState] = mapped_column(_enum(JobState), default=JobState.QUEUED)
+    percent: Mapped[float] = mapped_column(Float, default=0.0)
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    reason_code: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # What processing made, by name: {"1080": "<key>", "480": "<key>"} for a photo,
+    # {"video": "<key>", "poster": "<key>"} for a video (all in the assets bucket).
+    outputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    report: Mapped[ActivityReport] = relationship(back_populates="files")

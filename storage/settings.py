@@ -364,6 +364,58 @@ class Settings:
         300,
         "How often reminders (deadline, judging) and the daily digest are looked for.",
     )
+    photo_max_per_entry: int = _setting(
+        "PHOTO_MAX_PER_ENTRY",
+        6,
+        "Most photos of one 摄影 entry (a 组照), and of a 职业故事's optional photos.",
+    )
+    image_max_bytes: int = _setting(
+        "IMAGE_MAX_BYTES",
+        40 * 1024**2,
+        "Largest photo or comic page file accepted, in bytes.",
+    )
+    image_max_pixels: int = _setting(
+        "IMAGE_MAX_PIXELS",
+        100_000_000,
+        "Most pixels (width × height) of a photo or page; larger ones (decompression bombs) "
+        "are refused before they are decoded.",
+    )
+    comic_max_pages: int = _setting(
+        "COMIC_MAX_PAGES",
+        40,
+        "Most pages of one 漫画 entry (images, or the pages of its PDF).",
+    )
+    pdf_max_bytes: int = _setting(
+        "PDF_MAX_BYTES",
+        100 * 1024**2,
+        "Largest comic PDF accepted, in bytes.",
+    )
+    story_max_chars: int = _setting(
+        "STORY_MAX_CHARS",
+        5000,
+        "Most characters of a 职业故事's text.",
+    )
+    activity_types: str = _setting(
+        "ACTIVITY_TYPES",
+        "学习引航,技能比赛,创新创效,为民服务,文化创建,风采展示",
+        "The types an activity report can have, comma-separated, in the order forms show them.",
+    )
+    required_activity_type: str = _setting(
+        "REQUIRED_ACTIVITY_TYPE",
+        "为民服务",
+        "The activity every district must hold (为民服务统一行动); the office's report page "
+        "lists districts with no adopted report of this type.",
+    )
+    report_max_photos: int = _setting(
+        "REPORT_MAX_PHOTOS",
+        9,
+        "Most photos of one activity report.",
+    )
+    report_video_max_seconds: int = _setting(
+        "REPORT_VIDEO_MAX_SECONDS",
+        300,
+        "Longest short video of an activity report, in seconds.",
+    )
 
     def __post_init__(self) -> None:
         for env, limit in (
@@ -414,6 +466,22 @@ class Settings:
             raise SettingsError(
                 f"PUBLIC_BASE_URL={self.public_base_url!r}: a full address, e.g. https://example.org"
             )
+        if not self.activity_type_list:
+            raise SettingsError("ACTIVITY_TYPES is empty: list at least one type")
+        if self.required_activity_type and self.required_activity_type not in (
+            self.activity_type_list
+        ):
+            raise SettingsError(
+                f"REQUIRED_ACTIVITY_TYPE={self.required_activity_type!r}: not in ACTIVITY_TYPES"
+            )
+        for env, count in (
+            ("PHOTO_MAX_PER_ENTRY", self.photo_max_per_entry),
+            ("COMIC_MAX_PAGES", self.comic_max_pages),
+            ("REPORT_MAX_PHOTOS", self.report_max_photos),
+            ("STORY_MAX_CHARS", self.story_max_chars),
+        ):
+            if count < 1:
+                raise SettingsError(f"{env}={count}: at least 1")
         if not -9 <= self.loudness_true_peak_db <= 0:
             raise SettingsError(
                 f"LOUDNESS_TRUE_PEAK_DB={self.loudness_true_peak_db}: use -9 to 0 (dBTP)"
@@ -445,6 +513,11 @@ class Settings:
         if not sides or min(sides) < 64:
             raise SettingsError(f"RENDITION_LADDER={self.rendition_ladder!r}: sides below 64")
         return tuple(sorted(sides, reverse=True))
+
+    @property
+    def activity_type_list(self) -> list[str]:
+        """ACTIVITY_TYPES as a list, blanks dropped."""
+        return [part.strip() for part in self.activity_types.split(",") if part.strip()]
 
     @property
     def upload_rate_window(self) -> timedelta:
