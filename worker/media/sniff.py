@@ -25,3 +25,27 @@ def looks_like_video(head: bytes) -> bool:
         return True  # WMV
     # MPEG-TS: a sync byte every 188 bytes; the first one is all we have here.
     return head[:1] == b"\x47" and len(head) >= 4
+
+
+# ISO base media "ftyp" brands of HEIF stills (iPhone photos are "heic"; "mif1"/"msf1" are the
+# generic HEIF image and image-sequence brands; "avif" is left out: not a format we accept).
+HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
+
+
+def original_kind(head: bytes) -> str | None:
+    """What a photo or comic original is from its first bytes (at least HEAD_BYTES of them).
+
+    "jpeg", "png", "webp", "heif" or "pdf"; None for anything else (SVG, GIF, TIFF, text…).
+    A cheap early check before storing; the worker decodes the file for real.
+    """
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "webp"
+    if len(head) >= 12 and head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        return "heif"
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    return None
