@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from storage.models import AssetKind, Job, JobState, MediaAsset, Upload, utcnow
+from storage.models import AssetKind, Job, JobState, MediaAsset, ReportFile, Upload, utcnow
 from storage.objects import Multipart, ObjectInfo, ObjectStore, ObjectStoreError
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,13 @@ def _named_objects(session: Session, store: ObjectStore) -> set[tuple[str, str]]
     unfinished = select(Job.source_key).where(Job.state.in_([JobState.QUEUED, JobState.RUNNING]))
     originals = store.settings.bucket_originals
     named |= {(originals, key) for key in session.scalars(unfinished)}
+    # Activity reports' files: their originals and what processing made of them.
+    assets = store.settings.bucket_assets
+    for bucket, key, outputs in session.execute(
+        select(ReportFile.bucket, ReportFile.source_key, ReportFile.outputs)
+    ).tuples():
+        named.add((bucket, key))
+        named |= {(assets, made) for made in (outputs or {}).values()}
     return named
 
 
