@@ -53,6 +53,8 @@ KINDS: dict[str, Kind] = {
         _kind("video_refused", N_("视频未通过检查"), CONTESTANT, optional=False, sms=True),
         _kind("entry_approved", N_("作品审核通过"), CONTESTANT),
         _kind("entry_returned", N_("作品被退回修改"), CONTESTANT, optional=False, sms=True),
+        # 逐级推荐: the district organizer chose to tell why an entry was not recommended.
+        _kind("entry_not_recommended", N_("作品未获县区推荐"), CONTESTANT, sms=True),
         _kind("quality_warning", N_("视频质量提醒"), CONTESTANT),
         _kind("deadline_reminder", N_("截止前 24 小时提醒"), CONTESTANT, sms=True),
         _kind("results_published", N_("评审结果公示"), CONTESTANT),
@@ -60,6 +62,9 @@ KINDS: dict[str, Kind] = {
         _kind("round_opened", N_("评审轮次开始"), JUDGE),
         _kind("round_reminder", N_("评审截止提醒"), JUDGE, sms=True),
         _kind("assignment_changed", N_("评审作品增减"), JUDGE),
+        # 活动信息报送: what the committee office decided of a report.
+        _kind("report_adopted", N_("活动报送被采用"), CONTESTANT, Role.DISTRICT),
+        _kind("report_returned", N_("活动报送被退回"), CONTESTANT, Role.DISTRICT, optional=False),
         _kind("daily_digest", N_("每日汇总"), ORGANIZER),
         _kind("job_failed", N_("处理任务失败（非文件原因）"), ORGANIZER, OPERATOR),
         # Asked for by the person themselves on /auth/forgot: never turned off.
