@@ -9,7 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # ffmpeg/ffprobe for the media pipeline; fonts-wqy-zenhei for the CJK watermark
 # (WATERMARK_FONT defaults to /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ffmpeg fonts-wqy-zenhei \
+    && apt-get install -y --no-install-recommends ffmpeg fonts-wqy-zenhei poppler-utils \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 footprints \

@@ -13,6 +13,8 @@ command -v chromium >/dev/null || missing+=(chromium)
 # socat forwards its S3 gateway's socket to 127.0.0.1.
 command -v ip >/dev/null || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || missing+=(iproute2)
 command -v socat >/dev/null || missing+=(socat)
+# Comic PDFs are checked with pdfinfo and drawn page by page with pdftoppm.
+command -v pdfinfo >/dev/null && command -v pdftoppm >/dev/null || missing+=(poppler-utils)
 if ((${#missing[@]})); then apt_install "${missing[@]}"; fi
 
 PY="$(command -v python3.11 || command -v python3)"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
+import resource
 import signal
 import subprocess  # noqa: S404 - the media tools are external programs by design
 import sys
@@ -23,13 +25,26 @@ def die_with_parent() -> None:
         _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def popen(args: Sequence[str], **kwargs: object) -> subprocess.Popen[bytes]:
-    """Start a media tool in its own process group, tied to our life."""
+def _limited_child(memory_bytes: int | None) -> None:
+    """In a child before exec: die with the parent and, if given, cap its address space."""
+    die_with_parent()
+    if memory_bytes:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+
+def popen(
+    args: Sequence[str], memory_bytes: int | None = None, **kwargs: object
+) -> subprocess.Popen[bytes]:
+    """Start a media tool in its own process group, tied to our life.
+
+    With `memory_bytes` the tool's address space is capped (RLIMIT_AS): past it its
+    allocations fail and it exits, instead of the kernel's OOM killer choosing a victim.
+    """
     return subprocess.Popen(  # noqa: S603 - args are built by us, never a shell string
         list(args),
         stdin=subprocess.DEVNULL,
         start_new_session=True,
-        preexec_fn=die_with_parent,  # noqa: PLW1509 - no threads touch state before exec
+        preexec_fn=functools.partial(_limited_child, memory_bytes),  # noqa: PLW1509 - no threads touch state before exec
         **kwargs,  # type: ignore[call-overload]
     )
 
@@ -52,9 +67,11 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def run_bounded(args: Sequence[str], timeout: float) -> subprocess.CompletedProcess[bytes]:
-    """Run `args` to completion within `timeout` seconds, capturing its output."""
-    proc = popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def run_bounded(
+    args: Sequence[str], timeout: float, memory_bytes: int | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run `args` to completion within `timeout` seconds (and `memory_bytes`), capturing output."""
+    proc = popen(args, memory_bytes=memory_bytes, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
