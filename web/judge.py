@@ -23,8 +23,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from judging.codes import entry_by_code
-from judging.rounds import RoundError, current_round, declare_conflict, is_assigned, rubric_of
-from judging.rubric import ScoreError
+from judging.rounds import RoundError, current_round, declare_conflict, is_assigned
+from judging.rubric import ScoreError, rubric_for
 from judging.scoring import (
     by_progress,
     can_reopen,
@@ -110,7 +110,7 @@ def score(code: str) -> Any:
     if request.method == "GET":
         return render_template("judge/score.html", **sheet_context(rnd, entry, code))
     submit = request.form.get("action") == "submit"
-    sheet = {c.key: request.form.get(c.key, "") for c in rubric_of(rnd.contest).criteria}
+    sheet = {c.key: request.form.get(c.key, "") for c in rubric_for(rnd.contest, entry).criteria}
     comment = request.form.get("comment", "")
     try:
         save_score(
@@ -175,7 +175,7 @@ def sheet_context(
 ) -> dict[str, Any]:
     """What the score page shows: the sheet as stored (or as typed), its state, the next
     entry to score and, where the reveal rule allows, the other judges' scores."""
-    rubric = rubric_of(rnd.contest)
+    rubric = rubric_for(rnd.contest, entry)
     own = score_of(db.session, rnd, current_user.id, entry.id)
     if sheet is None:
         sheet = {k: f"{v:g}" for k, v in (own.values or {}).items()} if own else {}
