@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.blind import announced_rows
 from judging.gallery import BEIJING
-from storage.models import Contest, Snapshot
+from judging.results import group_by_type, type_order
+from storage.models import Contest, Snapshot, WorkType
 
 
 def newest_announcement(session: Session, contest: Contest | None) -> Snapshot | None:
@@ -43,3 +45,12 @@ def publicity_state(contest: Contest, today: date | None = None) -> str:
     if end is not None and today > end:
         return "over"
     return "open"
+
+
+def grouped_rows(contest: Contest, rows: list[dict[str, Any]]) -> list[tuple[str, list[Any]]]:
+    """A 公示's rows as the page shows them: a table per work type (its Chinese name first)
+    where the 公示 was published with results by work type, else one unnamed table."""
+    if not any("work_type" in row for row in rows):
+        return [("", rows)]
+    groups = group_by_type(type_order(contest), rows, lambda row: row.get("work_type") or "video")
+    return [(WorkType(group[0].get("work_type") or "video").label, group) for group in groups]

@@ -12,18 +12,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.config_values import Path, Problem, Problems, number
 from judging.contest_setup import ContestConfigError, apply_config, checked_config
 from judging.messages import Message
-from judging.rounds import rubric_of
-from storage.models import Contest
+from judging.rubric import Rubric, has_own_rubric, rubric_for
+from storage.models import Contest, WorkType
 
 BLANK_ROWS = 2  # empty rows under the stored ones, to add to without the page's script
 CRITERION_TEXTS = ("key", "name", "max_points", "step", "weight", "tie", "description")
 OBJECTION = ("objection_office", "objection_contact", "objection_phone", "objection_email")
 NUMBERS = ("trim_min_panel", "judges_per_entry", "jury_weight", "disagreement")
+TYPE_VALUES = [t.value for t in WorkType]
 
 
 def _g(value: float) -> str:
@@ -33,18 +35,7 @@ def _g(value: float) -> str:
 def form_data(contest: Contest) -> dict[str, Any]:
     """The page's fields filled from the contest, with blank rows to add to."""
     ties = {key: i + 1 for i, key in enumerate(contest.tie_break or [])}
-    rubric = [
-        {
-            "key": c.key,
-            "name": c.name,
-            "max_points": _g(c.max_points),
-            "step": _g(c.step),
-            "weight": _g(c.weight),
-            "tie": str(ties[c.key]) if c.key in ties else "",
-            "description": c.description,
-        }
-        for c in rubric_of(contest).criteria
-    ]
+    rubric = _rows(rubric_for(contest), ties)
     tiers = [
         {
             "name": t["name"],
@@ -70,7 +61,41 @@ def form_data(contest: Contest) -> dict[str, Any]:
         "publicity_starts_on": contest.publicity_starts_on,
         "publicity_ends_on": contest.publicity_ends_on,
         **{name: getattr(contest, name) for name in OBJECTION},
+        **_type_data(contest),
     }
+
+
+def _rows(rubric: Rubric, ties: dict[str, int] | None = None) -> list[dict[str, str]]:
+    """A rubric's criteria as the page's rows."""
+    ties = ties or {}
+    return [
+        {
+            "key": c.key,
+            "name": c.name,
+            "max_points": _g(c.max_points),
+            "step": _g(c.step),
+            "weight": _g(c.weight),
+            "tie": str(ties[c.key]) if c.key in ties else "",
+            "description": c.description,
+        }
+        for c in rubric.criteria
+    ]
+
+
+def _type_data(contest: Contest) -> dict[str, Any]:
+    """The work types' fields: which are accepted, results by type, and for each accepted
+    type whether it has a rubric of its own, with its rows (the shared one's to start from)."""
+    types = [WorkType(t).value for t in contest.work_types or ["video"]]
+    data: dict[str, Any] = {
+        "types_shown": "1",
+        "work_types": types,
+        "results_by_type": contest.results_by_type,
+        "rubric_types": ",".join(types),
+    }
+    for t in types:
+        data[f"own_rubric_{t}"] = has_own_rubric(contest, t)
+        data[f"rubric_{t}"] = _rows(rubric_for(contest, t)) + [{}] * BLANK_ROWS
+    return data
 
 
 def _blank(row: dict[str, Any], names: tuple[str, ...]) -> bool:
@@ -85,9 +110,18 @@ class FormConfig:
     criterion_rows: list[int] = field(default_factory=list)
     tier_rows: list[int] = field(default_factory=list)
     problems: Problems = field(default_factory=Problems)
+    type_rows: dict[str, list[int]] = field(default_factory=dict)
 
     def page_path(self, path: Path) -> Path:
         """Where on the page a problem of the configuration at `path` belongs."""
+        if path[:1] == ("rubrics_by_type",) and len(path) >= 2:
+            rows = self.type_rows.get(str(path[1]))
+            if rows is None:
+                return ("work_types",)  # a type's rubric the page did not show
+            if len(path) >= 3:
+                name = path[3] if len(path) > 3 else "name"
+                return (f"rubric_{path[1]}", rows[int(path[2])], name)
+            return (f"rubric_{path[1]}",)
         if path[:1] in {("rubric",), ("award_tiers",)} and len(path) >= 2:
             rows = self.criterion_rows if path[0] == "rubric" else self.tier_rows
             name = path[2] if len(path) > 2 else "name"
@@ -104,6 +138,18 @@ class FormConfig:
         return path
 
 
+def _criterion(row: dict[str, Any]) -> dict[str, Any]:
+    """A criterion's row as a criterion of the configuration."""
+    criterion = {name: row.get(name) or "" for name in CRITERION_TEXTS[:-2]}
+    criterion["key"] = str(criterion["key"]).strip()
+    criterion["description"] = row.get("description") or ""
+    # Blank step and weight: the usual 0.5 and 1, as in a contest file.
+    for name in ("step", "weight"):
+        if not str(criterion[name]).strip():
+            del criterion[name]
+    return criterion
+
+
 def _criteria(form: FormConfig, rows: list[dict[str, Any]]) -> list[str]:
     """The rubric's rows into the configuration; returns the tie-break keys in order."""
     criteria: list[dict[str, Any]] = []
@@ -111,13 +157,7 @@ def _criteria(form: FormConfig, rows: list[dict[str, Any]]) -> list[str]:
     for row_number, row in enumerate(rows):
         if _blank(row, CRITERION_TEXTS):
             continue
-        criterion = {name: row.get(name) or "" for name in CRITERION_TEXTS[:-2]}
-        criterion["key"] = str(criterion["key"]).strip()
-        criterion["description"] = row.get("description") or ""
-        # Blank step and weight: the usual 0.5 and 1, as in a contest file.
-        for name in ("step", "weight"):
-            if not str(criterion[name]).strip():
-                del criterion[name]
+        criterion = _criterion(row)
         criteria.append(criterion)
         form.criterion_rows.append(row_number)
         if str(row.get("tie") or "").strip():
@@ -132,6 +172,32 @@ def _criteria(form: FormConfig, rows: list[dict[str, Any]]) -> list[str]:
                 ties.append((order, criterion["key"]))
     form.config["rubric"] = criteria
     return [str(key).strip() for _order, key in sorted(ties, key=lambda pair: pair[0])]
+
+
+def _types(form: FormConfig, data: dict[str, Any]) -> None:
+    """The work types, results by type and the rubrics of the types the page showed: a
+    type whose "own rubric" is not ticked uses the shared rubric (its rows are ignored)."""
+    if not data.get("types_shown"):
+        return
+    form.config["work_types"] = list(data.get("work_types") or [])
+    form.config["results_by_type"] = bool(data.get("results_by_type"))
+    shown = [t for t in str(data.get("rubric_types") or "").split(",") if t in TYPE_VALUES]
+    own: dict[str, list[dict[str, Any]]] = {}
+    for t in dict.fromkeys(shown):
+        form.type_rows[t] = []
+        if not data.get(f"own_rubric_{t}"):
+            own[t] = []
+            continue
+        own[t] = []
+        for row_number, row in enumerate(data.get(f"rubric_{t}") or []):
+            if not _blank(row, CRITERION_TEXTS):
+                own[t].append(_criterion(row))
+                form.type_rows[t].append(row_number)
+        if not own[t]:
+            form.problems.add(
+                (f"rubric_{t}",), Message("请填写这一类型的评分标准，或取消勾选以使用通用评分标准")
+            )
+    form.config["rubrics_by_type"] = own
 
 
 def _tiers(form: FormConfig, rows: list[dict[str, Any]]) -> None:
@@ -176,12 +242,26 @@ def form_to_config(slug: str, data: dict[str, Any]) -> FormConfig:
     )
     form.config["tie_break"] = _criteria(form, list(data.get("rubric") or []))
     _tiers(form, list(data.get("award_tiers") or []))
+    _types(form, data)
     return form
+
+
+def _keep_unshown_rubrics(session: Session, slug: str, config: dict[str, Any]) -> None:
+    """Own rubrics of types the page did not show (no longer accepted) stay stored."""
+    if "rubrics_by_type" not in config:
+        return
+    contest = session.scalar(select(Contest).where(Contest.slug == slug))
+    stored = (contest.rubrics_by_type or {}) if contest is not None else {}
+    config["rubrics_by_type"] = {
+        **{t: rows for t, rows in stored.items() if t not in config["rubrics_by_type"]},
+        **config["rubrics_by_type"],
+    }
 
 
 def save_settings(session: Session, slug: str, data: dict[str, Any]) -> list[Problem]:
     """Save the page's settings, or nothing: then every problem, at its place on the page."""
     form = form_to_config(slug, data)
+    _keep_unshown_rubrics(session, slug, form.config)
     problems = list(form.problems.found)
     try:
         if problems:

@@ -22,6 +22,13 @@ from judging.messages import Message
 from judging.rubric import DEFAULT_RUBRIC
 from judging.scoring import REVEAL
 from judging.submissions import EMAIL, PHONE
+from judging.work_type_setup import (
+    check_rubrics,
+    check_types,
+    keep_entered_types,
+    keep_scored_type_rubrics,
+    shared_scores,
+)
 from storage.models import Contest, EntryCategory, Round, Score
 
 KNOWN = {
@@ -51,6 +58,9 @@ KNOWN = {
     "objection_contact",
     "objection_phone",
     "objection_email",
+    "work_types",
+    "results_by_type",
+    "rubrics_by_type",
 }
 MAX_CRITERIA = 20
 MAX_TIERS = 20
@@ -293,6 +303,8 @@ def check_config(data: dict[str, Any], current: Contest | None = None) -> dict[s
             keys = [c.key for c in DEFAULT_RUBRIC.criteria]
         clean["tie_break"] = _tie_break(problems, data["tie_break"], keys)
     _publicity(problems, data, clean)
+    check_types(problems, data, clean)
+    check_rubrics(problems, data, clean, _criteria)
     if problems.found:
         raise ContestConfigError(problems.found)
     return clean
@@ -330,27 +342,26 @@ def scores_given(session: Session, contest: Contest) -> int:
     )
 
 
-def _keep_scored_rubric(session: Session, contest: Contest, rubric: list[dict[str, Any]]) -> None:
+def _keep_scored_rubric(session: Session, contest: Contest, clean: dict[str, Any]) -> None:
     """Once judges have scored, the keys, maximum points, steps and weights stay as they are:
     a changed one would leave scores under keys that no longer exist or totals computed on
-    another scale. Names, descriptions and order may still change."""
+    another scale. Names, descriptions and order may still change. Scores of a work type
+    with a rubric of its own hold that one (`judging.work_type_setup`)."""
+    problems = keep_scored_type_rubrics(session, contest, clean)
+    if "work_types" in clean:
+        problems += keep_entered_types(session, contest, clean["work_types"])
     before = contest.rubric or [asdict(c) for c in DEFAULT_RUBRIC.criteria]
-    if scoring_rules(before) == scoring_rules(rubric):
-        return
-    scored = scores_given(session, contest)
+    changed = scoring_rules(before) != scoring_rules(clean.get("rubric", before))
+    scored = shared_scores(session, contest, clean) if changed else 0
     if scored:
-        raise ContestConfigError(
-            [
-                Problem(
-                    ("rubric",),
-                    Message(
-                        "评委已打分（%(count)d 份），评分项的代码、满分、步长和权重不能再改，"
-                        "只能修改名称、说明和顺序",
-                        count=scored,
-                    ),
-                )
-            ]
+        message = Message(
+            "评委已打分（%(count)d 份），评分项的代码、满分、步长和权重不能再改，"
+            "只能修改名称、说明和顺序",
+            count=scored,
         )
+        problems.insert(0, Problem(("rubric",), message))
+    if problems:
+        raise ContestConfigError(problems)
 
 
 def checked_config(session: Session, data: dict[str, Any]) -> tuple[Contest | None, dict[str, Any]]:
@@ -364,8 +375,8 @@ def checked_config(session: Session, data: dict[str, Any]) -> tuple[Contest | No
     )
     clean = check_config(data, contest)
     clean["slug"] = clean["slug"].strip()
-    if contest is not None and "rubric" in clean:
-        _keep_scored_rubric(session, contest, clean["rubric"])
+    if contest is not None:
+        _keep_scored_rubric(session, contest, clean)
     return contest, clean
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from judging.aggregation import METHOD_HELP, method_label
 from judging.gallery import BEIJING
-from judging.rounds import rubric_of
+from judging.rubric import all_criteria
 from storage.models import CATEGORY_LABELS, Contest, Round, Score, Snapshot
 
 Notes = list[tuple[str, str]]  # (item, what it says)
@@ -43,7 +43,7 @@ def round_notes(
         jury = round(contest.jury_weight * 100)
         notes.append(("得分构成", f"评委评分占 {jury}%，公众投票占 {100 - jury}%"))
     if contest.tie_break:
-        names = {c.key: c.name for c in rubric_of(contest).criteria}
+        names = {c.key: c.name for c in all_criteria(contest)}
         order = "、".join(names.get(key, key) for key in contest.tie_break)
         notes.append(("同分时依次比较", f"{order}，再比较评委分差（小者在前）"))
     return notes

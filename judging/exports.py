@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from judging.rounds import rubric_of
+from judging.rubric import all_criteria
 from judging.spreadsheet import entry_number
 from judging.submissions import STATUS_LABELS
-from storage.models import Contest, Entry, Round, Score, User
+from storage.models import Contest, Entry, Round, Score, User, WorkType
 
 Table = tuple[list[str], list[list[Any]]]
 
@@ -63,11 +63,18 @@ def entries_table(session: Session, contest: Contest) -> Table:
 
 
 def scores_table(session: Session, rnd: Round) -> Table:
-    """Every judge's score in the round: one column per criterion, then total and comment."""
-    criteria = rubric_of(rnd.contest).criteria
+    """Every judge's score in the round: one column per criterion, then total and comment.
+
+    With several work types, a 作品类型 column follows the title, and the criteria are those
+    of every type's rubric (`judging.rubric.all_criteria`); a criterion not in an entry's
+    rubric is blank on its rows."""
+    contest = rnd.contest
+    criteria = all_criteria(contest)
+    typed = len(contest.work_types or []) > 1
     header = [
         "编号",
         "作品名称",
+        *(["作品类型"] if typed else []),
         "评委",
         *(c.name for c in criteria),
         "总分",
@@ -85,6 +92,7 @@ def scores_table(session: Session, rnd: Round) -> Table:
         [
             entry_number(entry.number),
             entry.title,
+            *([WorkType(entry.work_type).label] if typed else []),
             judge.display_name,
             *(score.values.get(c.key, "") for c in criteria),
             score.total if score.total is not None else "",
@@ -97,9 +105,19 @@ def scores_table(session: Session, rnd: Round) -> Table:
 
 
 def snapshot_table(rows: list[dict[str, Any]]) -> Table:
-    """A published 公示's rows as the public may read them (`judging.blind.announced_rows`)."""
+    """A published 公示's rows as the public may read them (`judging.blind.announced_rows`);
+    one published with results by work type has a 作品类型 column, its rows by type."""
     header = ["名次", "编号", "作品名称", "集体名称", "得分", "奖项"]
     keys = ["rank", "number", "title", "collective", "score", "award"]
-    return header, [
-        [entry_number(row[k]) if k == "number" else row.get(k, "") for k in keys] for row in rows
-    ]
+    if any("work_type" in row for row in rows):
+        header.insert(2, "作品类型")
+        keys.insert(2, "work_type")
+
+    def cell(row: dict[str, Any], key: str) -> Any:
+        if key == "number":
+            return entry_number(row[key])
+        if key == "work_type":
+            return WorkType(row.get(key) or "video").label
+        return row.get(key, "")
+
+    return header, [[cell(row, k) for k in keys] for row in rows]

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from judging.codes import codes_of
 from judging.messages import N_, Message
 from judging.ranking import EXCLUDED, SHORT_PANEL, UNSCORED
-from judging.results import ResultRow, Results, results
+from judging.results import ResultRow, Results, result_groups, results
 from judging.rounds import conflicts_of, eligible_entries, judges_of
 from storage.models import (
     Assignment,
@@ -326,4 +326,6 @@ def round_results(session: Session, rnd: Round, report: PanelReport | None = Non
                 code=panel.code,
             )
         )
-    return Results(rnd, rows)
+    # By work type, each type's unscored entries follow its ranked ones.
+    groups = result_groups(rnd.contest, rows, lambda row: row.work_type)
+    return Results(rnd, [row for group in groups for row in group])

@@ -26,7 +26,17 @@ from judging.ranking import (
     tiers_from_shares,
 )
 from judging.results_notices import tell_published
-from storage.models import Assignment, Conflict, Entry, Round, Score, Snapshot, User
+from storage.models import (
+    Assignment,
+    Conflict,
+    Contest,
+    Entry,
+    Round,
+    Score,
+    Snapshot,
+    User,
+    WorkType,
+)
 
 
 @dataclass
@@ -43,6 +53,7 @@ class ResultRow:
     flags: list[str]
     judges: dict[str, float] = field(default_factory=dict)  # judge name -> total
     code: str = ""  # the entry's anonymous code in the round, what its judges knew it by
+    work_type: str = "video"  # WorkType value; with results by type, ranks are within it
 
     @classmethod
     def for_entry(cls, entry: Entry, **result: Any) -> ResultRow:
@@ -54,6 +65,7 @@ class ResultRow:
             collective=entry.collective,
             district=entry.district,
             industry=entry.industry,
+            work_type=WorkType(entry.work_type).value,
             **result,
         )
 
@@ -130,8 +142,15 @@ def results(session: Session, rnd: Round) -> Results:
         scores = combine_with_votes(scores, vote_counts(session, contest), contest.jury_weight)
     entries = {e.id: e for e in session.scalars(select(Entry).where(Entry.id.in_(list(sheet))))}
     tie_break = [_criterion_means(submitted, key) for key in contest.tie_break or []]
-    ranked = rank(scores, tie_break=tie_break, sheet=sheet, disagreement=contest.disagreement)
-    rows = _award_by_category(ranked, contest.award_tiers, entries)
+    rows: list[Ranked] = []
+    for group in result_groups(contest, list(scores), lambda e: entries[e].work_type):
+        ranked = rank(
+            {e: scores[e] for e in group},
+            tie_break=tie_break,
+            sheet=sheet,
+            disagreement=contest.disagreement,
+        )
+        rows += _award_by_category(ranked, contest.award_tiers, entries)
     names = {u.id: f"{u.display_name}（{u.username}）" for u in session.scalars(select(User))}
     codes = codes_of(session, rnd)
     return Results(
@@ -149,6 +168,33 @@ def results(session: Session, rnd: Round) -> Results:
             for row in rows
         ),
     )
+
+
+def type_order(contest: Contest) -> list[str]:
+    """The work types in the contest's order, then any other (an entry's type is kept even
+    where the contest no longer lists it), for grouping results."""
+    listed = [WorkType(t).value for t in contest.work_types or ["video"]]
+    return listed + [t.value for t in WorkType if t.value not in listed]
+
+
+def result_groups(
+    contest: Contest, items: Sequence[Any], type_of: Callable[[Any], str]
+) -> list[list[Any]]:
+    """The items ranked and awarded together: one group per work type (in the contest's
+    order, empty ones left out) when results are by work type, else all in one."""
+    if not contest.results_by_type:
+        return [list(items)]
+    return group_by_type(type_order(contest), items, type_of)
+
+
+def group_by_type(
+    order: list[str], items: Sequence[Any], type_of: Callable[[Any], str]
+) -> list[list[Any]]:
+    """The items by work type, types in `order` (empty ones left out), each in input order."""
+    groups: dict[str, list[Any]] = {t: [] for t in order}
+    for item in items:
+        groups.setdefault(WorkType(type_of(item)).value, []).append(item)
+    return [group for group in groups.values() if group]
 
 
 def _criterion_means(scores: Sequence[Score], key: str) -> dict[int, float]:
@@ -189,20 +235,46 @@ COLUMNS: list[tuple[str, Callable[[ResultRow], Any]]] = [
 ]
 
 
-def table(rows: list[ResultRow]) -> tuple[list[str], list[list[Any]]]:
-    """Header and rows, with one column per judge for the breakdown."""
+def _typed(rows: list[ResultRow]) -> bool:
+    """Whether the rows need a 作品类型 column: they mix work types."""
+    return len({row.work_type for row in rows}) > 1
+
+
+def table(rows: list[ResultRow], typed: bool = False) -> tuple[list[str], list[list[Any]]]:
+    """Header and rows, with one column per judge for the breakdown; `typed` adds the work
+    type after the title."""
     judges = sorted({name for row in rows for name in row.judges})
-    header = [heading for heading, _cell in COLUMNS] + judges
+    columns = list(COLUMNS)
+    if typed:
+        columns.insert(4, ("作品类型", lambda r: WorkType(r.work_type).label))
+    header = [heading for heading, _cell in columns] + judges
     body = [
-        [cell(row) for _heading, cell in COLUMNS] + [row.judges.get(j, "") for j in judges]
+        [cell(row) for _heading, cell in columns] + [row.judges.get(j, "") for j in judges]
         for row in rows
     ]
     return header, body
 
 
+def sections(rows: list[ResultRow]) -> list[tuple[str, list[ResultRow]]]:
+    """The export's parts: one per work type (its Chinese name, its rows) when the round's
+    contest gives results by work type, else one unnamed part of every row."""
+    if not isinstance(rows, Results) or not rows.round.contest.results_by_type:
+        return [("", list(rows))]
+    groups = result_groups(rows.round.contest, list(rows), lambda r: r.work_type)
+    return [(WorkType(group[0].work_type).label, group) for group in groups] or [("", [])]
+
+
 def to_csv(rows: list[ResultRow]) -> str:
-    """The table alone (the 说明 is the XLSX's second sheet)."""
-    return spreadsheet.to_csv(*table(rows))
+    """The table alone (the 说明 is the XLSX's second sheet); by work type, a section per
+    type: a line 作品类型 and its name, the table, a blank line."""
+    parts = sections(rows)
+    if len(parts) == 1 and not parts[0][0]:
+        return spreadsheet.to_csv(*table(rows, _typed(rows)))
+    out = []
+    for label, group in parts:
+        header, body = table(group)
+        out.append(spreadsheet.to_csv(["作品类型", label], [header, *body, []]).lstrip("\ufeff"))
+    return "\ufeff" + "".join(out)
 
 
 def to_json(rows: list[ResultRow]) -> str:
@@ -212,14 +284,20 @@ def to_json(rows: list[ResultRow]) -> str:
 
 
 def to_xlsx(rows: list[ResultRow], now: datetime | None = None) -> bytes:
-    """The table, and a 说明 sheet where the rows know their round."""
+    """The table, and a 说明 sheet where the rows know their round; by work type, a sheet
+    per type named after it."""
     notes = rows.notes(now) if isinstance(rows, Results) else []
-    return spreadsheet.to_xlsx(*table(rows), title="results", notes=notes)
+    parts = sections(rows)
+    if len(parts) == 1 and not parts[0][0]:
+        return spreadsheet.to_xlsx(*table(rows, _typed(rows)), title="results", notes=notes)
+    sheets = [(label, *table(group)) for label, group in parts]
+    return spreadsheet.to_xlsx_sheets(sheets, notes=notes)
 
 
 def publish_snapshot(session: Session, rnd: Round) -> Snapshot:
     """Freeze the round's results as a 公示 with its content hash and tell the contest's
     contestants (`results_published`); commits."""
+    by_type = rnd.contest.results_by_type
     content = [
         {
             "rank": r.rank,
@@ -228,6 +306,8 @@ def publish_snapshot(session: Session, rnd: Round) -> Snapshot:
             "collective": r.collective,
             "score": r.score,
             "award": r.award,
+            # By work type, each row names its type: the 公示 shows a table per type.
+            **({"work_type": r.work_type} if by_type else {}),
         }
         for r in results(session, rnd)
     ]

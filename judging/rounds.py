@@ -13,8 +13,8 @@ from judging.assignment import Party, assign, automatic_conflicts
 from judging.codes import ensure_codes
 from judging.judge_notices import ADDED, REMOVED, tell_assignment_changed, tell_round_opened
 from judging.messages import Message
-from judging.results import results
-from judging.rubric import DEFAULT_RUBRIC, Criterion, Rubric
+from judging.results import result_groups, results
+from judging.rubric import Rubric, rubric_for
 from storage.models import (
     Assignment,
     Conflict,
@@ -38,10 +38,8 @@ class RoundError(ValueError):
 
 
 def rubric_of(contest: Contest) -> Rubric:
-    """The contest's rubric, or the default one for a micro-video contest."""
-    if not contest.rubric:
-        return DEFAULT_RUBRIC
-    return Rubric(tuple(Criterion(**c) for c in contest.rubric))
+    """The contest's shared rubric (`judging.rubric.rubric_for` gives an entry's own)."""
+    return rubric_for(contest)
 
 
 def parse_advance(text: str) -> dict[str, Any]:
@@ -120,13 +118,10 @@ def invite(session: Session, rnd: Round, judge_ids: set[int]) -> None:
 def eligible_entries(session: Session, contest: Contest, rnd: Round | None = None) -> list[Entry]:
     """The entries a round judges: every ready entry, or those advancing from the round
     before it by the round's rule."""
-    ready = list(
-        session.scalars(
-            select(Entry)
-            .where(Entry.contest_id == contest.id, Entry.status == EntryStatus.READY)
-            .order_by(Entry.number)
-        )
-    )
+    stmt = select(Entry).where(Entry.contest_id == contest.id, Entry.status == EntryStatus.READY)
+    if contest.recommendation_required:  # 逐级推荐: only what the districts recommended
+        stmt = stmt.where(Entry.district_decision == "recommended")
+    ready = list(session.scalars(stmt.order_by(Entry.number)))
     if rnd is None or not rnd.advance:
         return ready
     previous = session.scalar(
@@ -137,11 +132,19 @@ def eligible_entries(session: Session, contest: Contest, rnd: Round | None = Non
         chosen = {row.entry for row in ranked if row.number in set(rnd.advance["pick"])}
         chosen |= {e.id for e in ready if e.number in set(rnd.advance["pick"])}
     else:
-        count = rnd.advance.get("top") or round(len(ranked) * rnd.advance["share"])
-        # Entries tied with the last one to go on go on too: a tie is never cut.
-        cutoff = ranked[count - 1].rank if 0 < count <= len(ranked) else None
-        chosen = {row.entry for row in ranked if cutoff is not None and row.rank <= cutoff}
+        # With results by work type, each type's top N (or share) goes on.
+        chosen = set()
+        for group in result_groups(contest, ranked, lambda row: row.work_type):
+            chosen |= _advancing(group, rnd.advance)
     return [e for e in ready if e.id in chosen]
+
+
+def _advancing(ranked: list[Any], advance: dict[str, Any]) -> set[int]:
+    """The entries of one ranking that go on by `top` or `share`."""
+    count = advance.get("top") or round(len(ranked) * advance["share"])
+    # Entries tied with the last one to go on go on too: a tie is never cut.
+    cutoff = ranked[count - 1].rank if 0 < count <= len(ranked) else None
+    return {row.entry for row in ranked if cutoff is not None and row.rank <= cutoff}
 
 
 def declare_conflict(session: Session, judge: User, entry: Entry, reason: str) -> None:

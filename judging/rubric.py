@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from judging.messages import N_, Message
+from storage.models import WorkType
+
+if TYPE_CHECKING:
+    from storage.models import Contest, Entry
 
 
 class ScoreError(ValueError):
@@ -96,3 +100,74 @@ DEFAULT_RUBRIC = Rubric(
         Criterion("appeal", N_("感染力"), 15, description=N_("传播力与感染力")),
     )
 )
+
+
+def rubric_from(criteria: list[dict[str, Any]] | None) -> Rubric:
+    """A stored list of criteria as a Rubric; an empty one is the default rubric."""
+    if not criteria:
+        return DEFAULT_RUBRIC
+    return Rubric(tuple(Criterion(**c) for c in criteria))
+
+
+def type_of(entry_or_type: Entry | WorkType | str) -> WorkType:
+    """The work type of an entry, or the work type named."""
+    if isinstance(entry_or_type, str):
+        return WorkType(entry_or_type)
+    return WorkType(entry_or_type.work_type)
+
+
+def rubric_for(contest: Contest, entry_or_type: Entry | WorkType | str | None = None) -> Rubric:
+    """The rubric an entry (or a work type) is scored with: the type's own where the contest
+    gives it one (`Contest.rubrics_by_type`), else the contest's shared rubric. Every place
+    that reads criteria for an entry asks here. None: the shared rubric."""
+    if entry_or_type is not None:
+        own = (contest.rubrics_by_type or {}).get(type_of(entry_or_type).value)
+        if own:
+            return rubric_from(own)
+    return rubric_from(contest.rubric)
+
+
+def has_own_rubric(contest: Contest, work_type: WorkType | str) -> bool:
+    """Whether the work type is scored with a rubric of its own."""
+    return bool((contest.rubrics_by_type or {}).get(WorkType(work_type).value))
+
+
+def contest_rubrics(contest: Contest) -> dict[WorkType, Rubric]:
+    """Each accepted work type's rubric, in the contest's order of types."""
+    return {WorkType(t): rubric_for(contest, t) for t in contest.work_types or ["video"]}
+
+
+def all_criteria(contest: Contest) -> list[Criterion]:
+    """Every criterion of the contest's rubrics once (by key, the first one seen): the
+    shared rubric's, then each type's own, for tables that hold scores of every type."""
+    seen: dict[str, Criterion] = {}
+    for rubric in (rubric_for(contest), *contest_rubrics(contest).values()):
+        for c in rubric.criteria:
+            seen.setdefault(c.key, c)
+    return list(seen.values())
+
+
+def scale_mismatch(contest: Contest, types: set[WorkType] | None = None) -> dict[WorkType, float]:
+    """Where ranking all entries together mixes totals on different scales: each type's
+    maximum total when the types (those given, else the accepted ones) do not agree, else {}.
+    Never when results are per work type."""
+    if contest.results_by_type:
+        return {}
+    tops = {t: r.max_total for t, r in contest_rubrics(contest).items()}
+    if types is not None:
+        tops = {t: top for t, top in tops.items() if t in types}
+    return tops if len(set(tops.values())) > 1 else {}
+
+
+def scale_warning(contest: Contest, types: set[WorkType] | None = None) -> Message | None:
+    """What to tell the organizer on the results page when all entries rank together but
+    their types' rubrics have different maximum totals (`scale_mismatch`), else None."""
+    tops = scale_mismatch(contest, types)
+    if not tops:
+        return None
+    scales = "、".join(f"{t.label} {top:g} 分" for t, top in tops.items())
+    return Message(
+        "各作品类型评分标准的满分不同（%(scales)s），所有作品一起排名时总分不在同一尺度上。"
+        "请在评审设置中改为“按作品类型分别排名、评奖”，或使各类型的满分相同。",
+        scales=scales,
+    )

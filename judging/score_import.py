@@ -29,11 +29,11 @@ from sqlalchemy.orm import Session
 from judging.codes import codes_of
 from judging.messages import Message
 from judging.numbers import ascii_int
-from judging.rounds import RoundError, is_assigned, rubric_of
-from judging.rubric import Rubric, ScoreError
+from judging.rounds import RoundError, is_assigned
+from judging.rubric import Rubric, ScoreError, all_criteria
 from judging.scoring import save_score
 from judging.text_files import TableFileError, TableRow, read_table
-from storage.models import Entry, Role, Round, User
+from storage.models import Contest, Entry, Role, Round, User
 
 HEADINGS = {
     "entry": ("entry", "作品编号", "编号", "作品号"),
@@ -70,8 +70,7 @@ def import_scores(session: Session, rnd: Round, data: bytes, importer: User) -> 
     if not table:
         empty = Message("文件是空的：第一行应为列名（作品编号、评委、各评分项、评语）")
         return Imported(0, [empty])
-    rubric = rubric_of(rnd.contest)
-    columns, problems = _columns(table[0], rubric)
+    columns, problems = _columns(table[0], rnd.contest)
     if problems:
         return Imported(0, problems)
     rows: list[_Row] = []
@@ -94,8 +93,14 @@ def _normal(heading: str) -> str:
     return re.sub(r"\s+", "", _POINTS.sub("", text))
 
 
-def _columns(heading: TableRow, rubric: Rubric) -> tuple[dict[str, int], list[Message]]:
-    """Which column holds each field; every heading nobody knows, missing or doubled."""
+def _columns(heading: TableRow, contest: Contest) -> tuple[dict[str, int], list[Message]]:
+    """Which column holds each field; every heading nobody knows, missing or doubled.
+
+    The criteria are those of every work type's rubric (`judging.rubric.all_criteria`); with
+    one rubric for all, each is a column the file must have, with rubrics per work type each
+    row is checked against its entry's rubric instead (a value of another type's refused)."""
+    criteria = all_criteria(contest)
+    rubric = Rubric(tuple(criteria))
     aliases = {_normal(a): field for field, names in HEADINGS.items() for a in names}
     for c in rubric.criteria:
         aliases[_normal(c.key)] = aliases[_normal(c.name)] = c.key
@@ -126,7 +131,9 @@ def _columns(heading: TableRow, rubric: Rubric) -> tuple[dict[str, int], list[Me
             )
         else:
             found[field] = index
-    names = {"entry": "作品编号", "judge": "评委", **{c.key: c.name for c in rubric.criteria}}
+    names = {"entry": "作品编号", "judge": "评委"}
+    if not contest.rubrics_by_type:
+        names.update({c.key: c.name for c in rubric.criteria})
     for field, name in names.items():
         if field not in found:
             problems.append(

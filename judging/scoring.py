@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from judging.codes import ensure_codes
 from judging.messages import Message
-from judging.rounds import RoundError, assigned_entries, is_assigned, rubric_of
+from judging.rounds import RoundError, assigned_entries, is_assigned
+from judging.rubric import Rubric, ScoreError, all_criteria, rubric_for
 from storage.models import Entry, Round, Score, ScoreChange, User, utcnow
 
 
@@ -72,6 +73,20 @@ FINAL_MESSAGE = Message(
 )
 
 
+def foreign_criteria(
+    rubric: Rubric, sheet: dict[str, Any], names: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Values given for criteria the entry's rubric does not have (another work type's):
+    such a sheet is refused, not saved with its extra values dropped."""
+    keys = {c.key for c in rubric.criteria}
+    names = names or {}
+    return {
+        key: Message("这件作品的评分标准中没有“%(name)s”一项，请留空", name=names.get(key, key))
+        for key, value in sheet.items()
+        if key not in keys and str(value if value is not None else "").strip()
+    }
+
+
 def save_score(
     session: Session,
     rnd: Round,
@@ -85,7 +100,11 @@ def save_score(
     """Save a draft (each given value checked) or submit (every criterion checked); commits."""
     if not is_assigned(session, rnd, judge.id, entry.id):
         raise RoundError(Message("您没有被分配这件作品"))
-    rubric = rubric_of(rnd.contest)
+    rubric = rubric_for(rnd.contest, entry)
+    names = {c.key: c.name for c in all_criteria(rnd.contest)}
+    foreign = foreign_criteria(rubric, sheet, names)
+    if foreign:
+        raise ScoreError(foreign)
     existing = score_of(session, rnd, judge.id, entry.id)
     if locked(rnd, existing):
         raise RoundError(Message("本轮评审已结束，分数已锁定"))

@@ -62,13 +62,22 @@ def to_xlsx(
     Text is always a string cell, never a formula, and formatted as text (`@`), so a number
     written as text, such as entry 0004, keeps its zeros when Excel or WPS opens the file.
     """
+    return to_xlsx_sheets([(title, header, body)], notes)
+
+
+def to_xlsx_sheets(
+    sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]],
+    notes: Sequence[tuple[str, str]] = (),
+) -> bytes:
+    """Several sheets of (title, header, body), as `to_xlsx` writes one, then the 说明."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment
 
     book = Workbook()
-    sheet = book.worksheets[0]
-    sheet.title = title
-    _append(sheet, [header, *body])
+    for index, (title, header, body) in enumerate(sheets):
+        sheet = book.worksheets[0] if index == 0 else book.create_sheet()
+        sheet.title = title
+        _append(sheet, [header, *body])
     if notes:
         about = book.create_sheet(NOTES_SHEET)
         _append(about, [NOTES_HEADER, *notes])

@@ -37,9 +37,10 @@ from judging.rounds import (
     remove_from_panel,
     uneven_panels,
 )
+from judging.rubric import scale_warning
 from judging.scoring import unlock_score
 from judging.submissions import current_contest
-from storage.models import Contest, Entry, Role, Round, Score, Snapshot, User
+from storage.models import Contest, Entry, Role, Round, Score, Snapshot, User, WorkType
 from web.auth import roles_required
 from web.downloads import spreadsheet_response
 from web.extensions import db
@@ -82,6 +83,7 @@ def desk(status: int = 200, typed: dict[str, str] | None = None, due_error: str 
         select(Snapshot).where(Snapshot.contest_id == contest.id).order_by(Snapshot.id.desc())
     ).all()
     report = panel_report(db.session, rnd) if rnd else None
+    rows = round_results(db.session, rnd, report) if rnd and report else []
     return render_template(
         "admin/judging.html",
         contest=contest,
@@ -89,7 +91,8 @@ def desk(status: int = 200, typed: dict[str, str] | None = None, due_error: str 
         progress=judge_progress(report, judges_of(db.session, rnd)) if report else [],
         report=report,
         totals=report.totals() if report else None,
-        rows=round_results(db.session, rnd, report) if rnd and report else [],
+        rows=rows,
+        scale_warning=scale_warning(contest, {WorkType(r.work_type) for r in rows} or None),
         eligible=len(eligible_entries(db.session, contest, rnd)),
         snapshots=snapshots,
         judges=judges_of(db.session),

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 
 from judging.aggregation import METHOD_HELP, method_label
-from judging.announcements import newest_announcement, publicity_state
+from judging.announcements import grouped_rows, newest_announcement, publicity_state
 from judging.blind import announced_rows
 from judging.export_notes import announcement_notes, exported_now
 from judging.exports import snapshot_table
@@ -44,6 +44,7 @@ def announcement(snapshot_id: int) -> Any:
         "announcement.html",
         snapshot=snapshot,
         rows=rows,
+        groups=grouped_rows(contest, rows),
         waiting_for=waiting_for,
         contest=contest,
         round=db.session.get(Round, snapshot.round_id),

@@ -13,15 +13,26 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, RadioField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.utils import unset_value
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from judging.aggregation import METHOD_LABELS, METHODS
 from judging.config_values import Path, Problem
 from judging.contest_setup import MAX_CRITERIA, MAX_TIERS
 from judging.messages import Message
-from storage.models import EntryCategory
+from storage.models import EntryCategory, WorkType
 from web.i18n import translate
 
 _ROW_INDEX = re.compile(r"[0-9]{1,4}")
@@ -125,6 +136,19 @@ class SettingsForm(FlaskForm):
     objection_contact = _text(_l("联系人"), 50)
     objection_phone = _text(_l("联系电话"), 30, inputmode="tel")
     objection_email = _text(_l("电子邮箱"), 120, type="email")
+    # Work types: only read when the page showed them (`types_shown`), so a post of the
+    # other settings alone leaves them as they are.
+    types_shown = HiddenField()
+    work_types = SelectMultipleField(
+        _l("征集的作品类型"),
+        choices=[SelectChoice(t.value, _l(t.label)) for t in WorkType],
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    results_by_type = BooleanField(_l("按作品类型分别排名、评奖（奖项名额在每种类型中分别计算）"))
+    # The work types whose rubric section the page showed, comma-separated.
+    rubric_types = HiddenField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -134,14 +158,32 @@ class SettingsForm(FlaskForm):
 
     def blank_row(self, rows: str) -> Form:
         """An empty row for the page's script to copy (`__i__` where its number goes)."""
-        return (CriterionRow if rows == "rubric" else TierRow)(prefix=f"{rows}-__i__-")
+        return (TierRow if rows == "award_tiers" else CriterionRow)(prefix=f"{rows}-__i__-")
+
+    def order_types(self, stored: list[str]) -> None:
+        """The type checkboxes in the contest's order, then the others: the order posted
+        back, so the order the entry form shows them in is kept."""
+        order = [*stored, *(t.value for t in WorkType if t.value not in stored)]
+        labels = {t.value: _l(t.label) for t in WorkType}
+        self.work_types.choices = [SelectChoice(v, labels[v]) for v in order if v in labels]
+
+    def type_rubrics(self, types: list[str]) -> list[tuple[WorkType, Any, Any]]:
+        """Each shown work type with its "own rubric" checkbox and its rows."""
+        return [
+            (WorkType(t), self[f"own_rubric_{t}"], self[f"rubric_{t}"])
+            for t in types
+            if t in TYPE_VALUES
+        ]
 
     def row_limit_problems(self) -> list[Problem]:
         """More rows posted than the page could ever show: refused, not silently cut."""
         problems = []
+        limit = Message("评分标准最多 %(limit)d 项", limit=MAX_CRITERIA)
         if self.rubric.too_many:
-            limit = Message("评分标准最多 %(limit)d 项", limit=MAX_CRITERIA)
             problems.append(Problem(("rubric",), limit))
+        for t in TYPE_VALUES:
+            if self[f"rubric_{t}"].too_many:
+                problems.append(Problem((f"rubric_{t}",), limit))
         if self.award_tiers.too_many:
             problems.append(
                 Problem(("award_tiers",), Message("奖项最多 %(limit)d 个", limit=MAX_TIERS))
@@ -156,18 +198,34 @@ class SettingsForm(FlaskForm):
             message = translate(problem.message)
             if target is not None:
                 target.errors = [*target.errors, message]
-            elif problem.path[:1] in {("rubric",), ("award_tiers",)}:
+            elif str(problem.path[0] if problem.path else "") in ROW_LISTS:
                 self.section_errors.setdefault(str(problem.path[0]), []).append(message)
             else:
                 self.general_errors.append(message)
 
     def _field_at(self, path: Path) -> Any:
-        if len(path) == 3 and path[0] in {"rubric", "award_tiers"}:
-            rows = self.rubric if path[0] == "rubric" else self.award_tiers
+        if len(path) == 3 and path[0] in ROW_LISTS:
+            rows = self[str(path[0])]
             index = int(path[1])
             if index < len(rows.entries):
                 return getattr(rows.entries[index].form, str(path[2]), None)
             return None
-        if len(path) == 1 and path[0] not in {"rubric", "award_tiers"}:
+        if len(path) == 1 and path[0] not in ROW_LISTS:
             return getattr(self, str(path[0]), None)
         return None
+
+
+TYPE_VALUES = [t.value for t in WorkType]
+ROW_LISTS = {"rubric", "award_tiers", *(f"rubric_{t}" for t in TYPE_VALUES)}
+for _type in WorkType:
+    # A rubric of the type's own: when not ticked, the type uses the shared rubric.
+    setattr(
+        SettingsForm,
+        f"own_rubric_{_type.value}",
+        BooleanField(_l("“%(type)s”使用自己的评分标准", type=_l(_type.label))),
+    )
+    setattr(
+        SettingsForm,
+        f"rubric_{_type.value}",
+        Rows(FormField(CriterionRow), max_entries=MAX_CRITERIA + EXTRA_ROWS),
+    )
