@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -130,19 +131,34 @@ def open_checked(path: str, settings: Settings) -> Image.Image:
 
 
 def _open(path: str, max_pixels: int) -> Image.Image:
-    # The guard warns past MAX_IMAGE_PIXELS and fails past twice that; as an error both
-    # stop a bomb inside Image.open, before its pixels are decoded.
-    Image.MAX_IMAGE_PIXELS = max_pixels
+    # Pillow's guard fails inside Image.open, before a pixel is decoded, past twice
+    # MAX_IMAGE_PIXELS (and only warns between once and twice: _check_pixels refuses those
+    # right after, from the header, still before decoding). Only the open is checked, so
+    # the guard is put back after it for the rest of the process (posters, watermarks).
+    previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, max_pixels
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(path)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        found = re.search(r"\((\d+) pixels\)", str(exc))
-        _check_pixels(int(found.group(1)) if found else max_pixels + 1, 1, max_pixels)
+    except Image.DecompressionBombError as exc:
+        width, height = _header_size(path, str(exc))
+        _check_pixels(width, height, max_pixels)
         raise  # pragma: no cover - _check_pixels raised
     except (OSError, SyntaxError, ValueError) as exc:
         raise _damaged(exc) from exc
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+
+
+def _header_size(path: str, message: str) -> tuple[int, int]:
+    """A bomb's dimensions for its refusal: a PNG's from its header, else the pixel count."""
+    with open(path, "rb") as fh:
+        head = fh.read(24)
+    if head.startswith(b"\x89PNG") and head[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", head[16:24])
+        return width, height
+    found = re.search(r"\((\d+) pixels\)", message)
+    return (int(found.group(1)) if found else 0), 1
 
 
 def _check_pixels(width: int, height: int, limit: int, image: Image.Image | None = None) -> None:
@@ -150,13 +166,17 @@ def _check_pixels(width: int, height: int, limit: int, image: Image.Image | None
         return
     if image is not None:
         image.close()
-    shown = f"{width} × {height}" if height > 1 else f"{width} 像素"
+    shown = f"{width} × {height}" if height > 1 else "过大"
     raise MediaRefused(
         "too_many_pixels",
-        f"图片尺寸 {shown}（约 {width * height / 1e6:.0f} 百万像素）超过上限 "
-        f"{limit / 1e6:.0f} 百万像素，请缩小后重新上传",
-        f"{width * height} pixels exceed the limit of {limit}",
+        f"图片尺寸 {shown}（{_megapixels(width * height)}）超过上限 {_megapixels(limit)}，"
+        "请缩小后重新上传",
+        f"{width} x {height} = {width * height} pixels exceed the limit of {limit}",
     )
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:.0f} 百万像素" if pixels >= 10**7 else f"{pixels / 1e6:.1f} 百万像素"
 
 
 def _damaged(exc: Exception) -> MediaRefused:
