@@ -20,7 +20,7 @@ from judging.gallery import shows_gallery
 from judging.messages import N_
 from judging.numbers import ascii_int
 from judging.review import escape_like
-from storage.models import Contest, Entry, EntryStatus, Vote
+from storage.models import Contest, Entry, EntryStatus, Vote, WorkType
 
 PAGE_SIZE = 24
 SEARCH_LIMIT = 100
@@ -30,6 +30,7 @@ SORT_LABELS = {
     "number": N_("编号"),
 }
 DEFAULT_SORT = "newest"
+WORK_TYPES = frozenset(t.value for t in WorkType)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class GalleryQuery:
     q: str = ""
     district: str = ""
     industry: str = ""
+    work_type: WorkType | None = None
     sort: str = DEFAULT_SORT
     page: int = 1
 
@@ -47,10 +49,12 @@ class GalleryQuery:
         """Read a query string; anything unknown (or a sort by hidden votes) is left out."""
         sort = args.get("sort", "")
         allowed = sort in SORT_LABELS and (sort != "votes" or counts_shown)
+        work_type = args.get("type", "")
         return cls(
             q=args.get("q", "").strip()[:SEARCH_LIMIT],
             district=args.get("district", "").strip()[:100],
             industry=args.get("industry", "").strip()[:100],
+            work_type=WorkType(work_type) if work_type in WORK_TYPES else None,
             sort=sort if allowed else DEFAULT_SORT,
             page=max(ascii_int(args.get("page")) or 1, 1),
         )
@@ -62,6 +66,7 @@ class GalleryQuery:
             "q": query.q,
             "district": query.district,
             "industry": query.industry,
+            "type": query.work_type.value if query.work_type else "",
             "sort": "" if query.sort == DEFAULT_SORT else query.sort,
             "page": "" if query.page == 1 else str(query.page),
         }
@@ -77,6 +82,8 @@ class GalleryPage:
     total: int = 0
     pages: int = 1
     votes: dict[int, int] = field(default_factory=dict)
+    # Public entries of each work type for the same search and filters (any type).
+    type_counts: dict[WorkType, int] = field(default_factory=dict)
 
 
 def sort_choices(counts_shown: bool) -> dict[str, str]:
@@ -84,7 +91,7 @@ def sort_choices(counts_shown: bool) -> dict[str, str]:
     return {k: v for k, v in SORT_LABELS.items() if k != "votes" or counts_shown}
 
 
-def _public(contest: Contest, query: GalleryQuery) -> Select[Any]:
+def _public(contest: Contest, query: GalleryQuery, any_type: bool = False) -> Select[Any]:
     stmt = select(Entry).where(
         Entry.contest_id == contest.id,
         Entry.approved_at.is_not(None),
@@ -102,7 +109,18 @@ def _public(contest: Contest, query: GalleryQuery) -> Select[Any]:
         stmt = stmt.where(Entry.district == query.district)
     if query.industry:
         stmt = stmt.where(Entry.industry == query.industry)
+    if query.work_type is not None and not any_type:
+        stmt = stmt.where(Entry.work_type == query.work_type)
     return stmt
+
+
+def type_counts(session: Session, contest: Contest, query: GalleryQuery) -> dict[WorkType, int]:
+    """How many public entries of each type match the query's search and other filters."""
+    counted = _public(contest, query, any_type=True).subquery()
+    rows = session.execute(
+        select(counted.c.work_type, func.count()).group_by(counted.c.work_type)
+    ).all()
+    return {WorkType(row[0]): row[1] for row in rows}
 
 
 def gallery_page(session: Session, contest: Contest, query: GalleryQuery) -> GalleryPage:
@@ -123,7 +141,7 @@ def gallery_page(session: Session, contest: Contest, query: GalleryQuery) -> Gal
     rows = session.execute(
         stmt.add_columns(votes)
         .outerjoin(counted, counted.c.entry_id == Entry.id)
-        .options(selectinload(Entry.jobs), selectinload(Entry.assets))
+        .options(selectinload(Entry.jobs), selectinload(Entry.assets), selectinload(Entry.pieces))
         .order_by(*orders[query.sort])
         .offset((query.page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
@@ -134,4 +152,5 @@ def gallery_page(session: Session, contest: Contest, query: GalleryQuery) -> Gal
         total=total,
         pages=pages,
         votes={row[0].id: row[1] for row in rows},
+        type_counts=type_counts(session, contest, query),
     )

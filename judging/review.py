@@ -34,6 +34,7 @@ from storage.models import (
     JobState,
     MediaAsset,
     User,
+    WorkType,
     utcnow,
 )
 
@@ -60,6 +61,7 @@ DEFAULT_SORT = "newest"
 # "No.0012", "#12" or "0012" all find entry 12.
 _NUMBER = re.compile(r"(?:no\.?|#)?\s*([0-9]{1,10})", re.IGNORECASE)
 STATUSES = frozenset(s.value for s in EntryStatus)
+WORK_TYPES = frozenset(t.value for t in WorkType)
 NOT_READY = Message("只有视频已就绪的作品才能进入公开展示")  # as judging.gallery.set_approved
 
 
@@ -80,6 +82,7 @@ class QueueQuery:
     review: str = ""
     district: str = ""
     industry: str = ""
+    work_type: WorkType | None = None
     warnings: bool = False
     sort: str = DEFAULT_SORT
     page: int = 1
@@ -90,12 +93,14 @@ class QueueQuery:
         status = args.get("status", "")
         review = args.get("review", "")
         sort = args.get("sort", "")
+        work_type = args.get("type", "")
         return cls(
             q=args.get("q", "").strip()[:SEARCH_LIMIT],
             status=EntryStatus(status) if status in STATUSES else None,
             review=review if review in REVIEW_LABELS else "",
             district=args.get("district", "").strip()[:100],
             industry=args.get("industry", "").strip()[:100],
+            work_type=WorkType(work_type) if work_type in WORK_TYPES else None,
             warnings=args.get("warnings") == "1",
             sort=sort if sort in SORT_LABELS else DEFAULT_SORT,
             page=max(ascii_int(args.get("page")) or 1, 1),
@@ -110,6 +115,7 @@ class QueueQuery:
             "review": query.review,
             "district": query.district,
             "industry": query.industry,
+            "type": query.work_type.value if query.work_type else "",
             "warnings": "1" if query.warnings else "",
             "sort": "" if query.sort == DEFAULT_SORT else query.sort,
             "page": "" if query.page == 1 else str(query.page),
@@ -193,12 +199,16 @@ def _search(q: str) -> ColumnElement[bool]:
 
 def _filtered(contest: Contest, query: QueueQuery) -> Select[Any]:
     stmt = select(Entry).where(Entry.contest_id == contest.id)
+    if contest.recommendation_required:  # 逐级推荐: only what the districts recommended
+        stmt = stmt.where(Entry.district_decision == "recommended")
     if query.q:
         stmt = stmt.where(_search(query.q))
     if query.status is not None:
         stmt = stmt.where(Entry.status == query.status)
     if query.district:
         stmt = stmt.where(Entry.district == query.district)
+    if query.work_type is not None:
+        stmt = stmt.where(Entry.work_type == query.work_type)
     if query.industry:
         stmt = stmt.where(Entry.industry == query.industry)
     if query.warnings:
@@ -235,7 +245,7 @@ def queue_page(session: Session, contest: Contest, query: QueueQuery) -> QueuePa
     duration = shown_duration().label("duration")
     rows = session.execute(
         stmt.add_columns(duration)
-        .options(selectinload(Entry.jobs), selectinload(Entry.assets))
+        .options(selectinload(Entry.jobs), selectinload(Entry.assets), selectinload(Entry.pieces))
         .order_by(*_order(query.sort, duration))
         .offset((query.page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)

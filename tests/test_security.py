@@ -63,6 +63,11 @@ ACCESS: dict[str, frozenset[Role | None]] = {
     "gallery.share_poster_image": PUBLIC,
     "gallery.vote": SIGNED_IN,
     "media.storyboard": SIGNED_IN,  # then the entry's own rules
+    "gallery.page_image": PUBLIC,  # public entries only (404 otherwise)
+    # A photo, comic or story entry's page, images and text: then the entry's own rules.
+    "works.entry_page": SIGNED_IN,
+    "works.page_image": SIGNED_IN,
+    "works.story": SIGNED_IN,
     "api.openapi": PUBLIC,
     "api.list_entries": SIGNED_IN,  # each sees their own; staff see all
     "api.read": SIGNED_IN,
@@ -73,6 +78,11 @@ ACCESS: dict[str, frozenset[Role | None]] = {
     "uploads.upload": frozenset({Role.CONTESTANT}),
     "uploads.append": frozenset({Role.CONTESTANT}),
     "uploads.terminate": frozenset({Role.CONTESTANT}),
+    # 活动信息报送: reporters (then owner, or a district organizer's own district); the
+    # committee office reviews; the public reads adopted reports only (404 otherwise).
+    "reports.": frozenset({Role.CONTESTANT, Role.DISTRICT}),
+    "report_office.": frozenset({Role.ORGANIZER}),
+    "activities.": PUBLIC,
 }
 for prefix, role in (
     ("submit.", Role.CONTESTANT),
@@ -80,6 +90,8 @@ for prefix, role in (
     ("admin.", Role.ORGANIZER),
     ("judging.", Role.ORGANIZER),
     ("ops.", Role.OPERATOR),
+    ("district.", Role.DISTRICT),
+    ("district_admin.", Role.ORGANIZER),
 ):
     ACCESS[prefix] = frozenset({role})
 OWNER_ONLY = {"uploads.create", "uploads.upload", "uploads.append", "uploads.terminate"}
@@ -110,6 +122,8 @@ class World:
             "code": "en",
             "filename": "app.css",
             "token": "x" * 43,
+            "report_id": 10**9,  # nobody's: allowed callers find nothing, refused ones 403
+            "n": 1,
         }
 
 

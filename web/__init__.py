@@ -64,6 +64,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         admin,
         api,
         auth,
+        district,
+        district_admin,
         errors,
         gallery,
         i18n,
@@ -78,6 +80,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         resumable,
         submit,
         unsubscribe,
+        works,
     )
     from web.cli import register_commands
     from web.template_helpers import init_templates
@@ -85,7 +88,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_templates(app)
     register_commands(app)
     # Their routes join other blueprints: judging_admin.bp, auth.bp (activation), admin.bp.
-    from web import activation, judges_admin, judging_settings  # noqa: F401
+    from web import activation, activities, judges_admin, judging_settings, reports, reports_office  # noqa: F401
 
     for module in (
         errors,
@@ -105,6 +108,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         account,
         unsubscribe,
         mail_box,
+        activities,
+        reports,
+        reports_office,
+        works,
+        district,
+        district_admin,
     ):
         app.register_blueprint(module.bp)
     # The API takes JSON, raw bodies or tus headers, none of which a cross-site form can

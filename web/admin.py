@@ -44,6 +44,8 @@ from web.downloads import spreadsheet_response
 from web.extensions import db
 from web.i18n import translate
 from web.media import default_rendition, send_asset, shown_assets, shown_poster, shown_renditions
+from web.work_view import accepted_types, work_view
+from web.works import owner_image, queue_media
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 organizer_only = roles_required(Role.ORGANIZER)
@@ -77,6 +79,8 @@ def queue_response(
         sort_labels=SORT_LABELS,
         default_sort=DEFAULT_SORT,
         media={e.id: entry_media(e, page.durations[e.id]) for e in page.entries},
+        works={e.id: work_view(e, owner_image(e)) for e in page.entries},
+        work_types=accepted_types(contest),
         votes=vote_counts(db.session, contest),
         bursts={b.entry_id: b.votes for b in suspicious_bursts(db.session, contest)},
         contest_open=takes_fixes(contest),
@@ -209,12 +213,16 @@ def video(entry_id: int) -> Any:
     return send_asset(asset, request.headers.get("Range"))
 
 
-def entry_media(entry: Entry, seconds: float | None) -> dict[str, str | None]:
+def entry_media(entry: Entry, seconds: float | None) -> dict[str, Any]:
     """A queue row's thumbnail and player URLs (each names its asset, so a replaced video
-    is not taken from the browser's cache) and the video's length as m:ss."""
+    is not taken from the browser's cache) and the video's length as m:ss; a photo, comic or
+    story its cover and the address of the whole work instead (web/works.py)."""
+    if entry.work_type.has_pieces:
+        return {**queue_media(entry), "length": None}
     poster = thumbnail(entry)
     rendition = default_rendition(shown_renditions(entry))
     return {
+        "jobs": bool(entry.jobs),
         "poster": url_for(".poster", entry_id=entry.id, v=poster.id) if poster else None,
         "video": url_for(".video", entry_id=entry.id, v=rendition.id) if rendition else None,
         "length": None if seconds is None else clock(seconds),

@@ -23,13 +23,21 @@ from judging.gallery import (
 )
 from judging.gallery_list import GalleryPage, GalleryQuery, gallery_page, sort_choices
 from judging.submissions import current_contest
-from storage.models import Entry, MediaAsset, User
+from storage.models import Entry, MediaAsset, User, WorkType
 from storage.objects import ObjectStoreError
 from web.admin import clock
 from web.entry_view import public_view
 from web.extensions import db, limiter, settings_of, store
 from web.i18n import translate
 from web.media import shown_poster, storyboard_vtt
+from web.work_view import (
+    accepted_types,
+    cover_url,
+    find_page_image,
+    page_name,
+    send_page_image,
+    work_view,
+)
 from worker.share import find_share_poster, share_poster_key
 from worker.share import share_poster as make_share_poster_task
 
@@ -51,11 +59,24 @@ def index() -> Any:
         found=found,
         entries=entries,
         lengths={e["id"]: length(e) for e in entries},
+        covers={e.id: cover_url(e, public_image(e)) for e in found.entries},
+        type_labels={e.id: e.work_type.label for e in found.entries},
+        types=accepted_types(contest) if contest else [],
         counts_shown=counts_shown,
         sorts=sort_choices(counts_shown),
         waiting=contest is not None and waits_for_judging(db.session, contest),
         announcement=newest_announcement(db.session, contest),
     )
+
+
+def public_image(item: Entry) -> Any:
+    """The gallery's URL of a public entry's image (for the work partial and covers)."""
+
+    def url(number: int, size: int, asset: MediaAsset) -> str:
+        name = page_name(number, size)
+        return url_for("gallery.page_image", entry_id=item.id, filename=name, v=asset.sha256[:12])
+
+    return url
 
 
 def length(view: dict[str, Any]) -> str:
@@ -73,6 +94,7 @@ def entry(entry_id: int) -> Any:
     page = render_template(
         "gallery/entry.html",
         entry=public_view(item),
+        work=work_view(item, public_image(item)),
         contest=item.contest,
         votes=vote_counts(db.session, item.contest).get(item.id, 0),
         counts_shown=shows_vote_counts(item.contest),
@@ -91,6 +113,12 @@ def storyboard(entry_id: int) -> Any:
     if item is None:
         abort(404)
     return storyboard_vtt(item)
+
+
+@bp.route("/<int:entry_id>/pages/<filename>")
+def page_image(entry_id: int, filename: str) -> Any:
+    """A public photo's or comic page's watermarked image."""
+    return send_page_image(public_entry(db.session, entry_id), filename, public=True)
 
 
 @bp.route("/<int:entry_id>/vote", methods=["GET", "POST"])
@@ -133,6 +161,8 @@ def card_image(entry_id: int) -> Any:
     # app fetches it again), for public entries only.
     item = public_entry(db.session, entry_id)
     poster = shown_poster(item) if item else None
+    if item is not None and item.work_type is not WorkType.VIDEO:
+        poster = find_page_image(item, page_name(1, 1080))  # a photo's, page's or story's
     if poster is None:
         abort(404)
     return _image(poster, "image/jpeg")

@@ -37,8 +37,9 @@ from judging.scoring import (
     save_score,
     score_of,
 )
+from judging.story_text import story_filename, story_text
 from judging.submissions import current_contest
-from storage.models import AssetKind, Entry, MediaAsset, Role, Round, User
+from storage.models import AssetKind, Entry, MediaAsset, Role, Round, User, WorkType
 from web.auth import roles_required
 from web.errors import wants_json
 from web.extensions import db
@@ -51,6 +52,8 @@ from web.media import (
     shown_renditions,
     storyboard_vtt,
 )
+from web.work_view import page_name, send_page_image, work_view
+from web.works import text_file
 
 bp = Blueprint("judge", __name__, url_prefix="/judge")
 judge_only = roles_required(Role.JUDGE)
@@ -226,7 +229,24 @@ def judge_view(entry: Entry, code: str) -> dict[str, Any]:
             "poster_url": url_for(".poster", code=code) if shown_poster(entry) else None,
             "storyboard_url": url_for(".storyboard", code=code) if has_storyboard else None,
         }
-    return {"code": code, "title": entry.title, "summary": entry.summary, "media": media}
+    return {
+        "code": code,
+        "title": entry.title,
+        "summary": entry.summary,
+        "media": media,
+        "work": judge_work(entry, code),
+    }
+
+
+def judge_work(entry: Entry, code: str) -> dict[str, Any]:
+    """The work partial's view for a judge: images and the story's text under the code."""
+
+    def url(number: int, size: int, asset: MediaAsset) -> str:
+        name = page_name(number, size)
+        return url_for(".page_image", code=code, filename=name, v=asset.sha256[:12])
+
+    text = url_for(".story", code=code) if entry.work_type is WorkType.STORY else None
+    return work_view(entry, url, text)
 
 
 def _found(asset: MediaAsset | None) -> MediaAsset:
@@ -264,3 +284,21 @@ def storyboard_sheet(code: str) -> Any:
     _rnd, entry = assigned(code)
     sheets = shown_assets(entry, AssetKind.STORYBOARD)
     return send_asset(_found(sheets[0] if sheets else None), None)
+
+
+@bp.route("/entries/<code>/pages/<filename>")
+@judge_only
+def page_image(code: str, filename: str) -> Any:
+    """A photo's or comic page's watermarked image, named by its place, never by its key."""
+    _rnd, entry = assigned(code)
+    return send_page_image(entry, filename)
+
+
+@bp.route("/entries/<code>/story.txt")
+@judge_only
+def story(code: str) -> Any:
+    """A story's plain text (title, 字数, body) named by the code alone, whatever the blind."""
+    _rnd, entry = assigned(code)
+    if entry.work_type is not WorkType.STORY:
+        abort(404)
+    return text_file(story_text(entry, code, translate), story_filename(entry, code))
