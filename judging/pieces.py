@@ -9,6 +9,7 @@ no file and queue nothing. Callers publish the returned job after the commit.
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.messages import Message
@@ -58,7 +59,12 @@ def add_piece(
     filename: str = "",
     caption: str = "",
 ) -> Job:
-    """Record a stored original as the entry's last piece and queue the entry's job; commits."""
+    """Record a stored original as the entry's last piece and queue the entry's job; commits.
+
+    The entry's row is locked first and its pieces read again, so two uploads finishing at
+    once take turns: the second one sees the first one's piece and the limit holds.
+    """
+    lock_entry(session, entry)
     check_changeable(entry)
     check_room(entry, settings)
     first = not entry.pieces
@@ -97,12 +103,19 @@ def add_piece(
     return job
 
 
+def lock_entry(session: Session, entry: Entry) -> None:
+    """Lock the entry's row until the commit and read its pieces afresh (PostgreSQL)."""
+    session.execute(select(Entry.id).where(Entry.id == entry.id).with_for_update())
+    session.refresh(entry, attribute_names=["pieces"])
+
+
 def remove_piece(session: Session, entry: Entry, piece_id: int) -> Job | None:
     """Remove a piece (its files go with the storage clean-up); the job to publish, if any.
 
     Commits. With pieces left a job checks them again (one may have been the refused one);
     with none left the entry is a draft again, or a story that stands on its text.
     """
+    lock_entry(session, entry)
     check_changeable(entry)
     piece = _piece(entry, piece_id)
     entry.pieces.remove(piece)
@@ -117,6 +130,7 @@ def remove_piece(session: Session, entry: Entry, piece_id: int) -> Job | None:
 
 def move_piece(session: Session, entry: Entry, piece_id: int, position: int) -> None:
     """Put a piece at `position` (1-based, clamped); the others keep their order. Commits."""
+    lock_entry(session, entry)
     check_changeable(entry)
     piece = _piece(entry, piece_id)
     order = [p for p in entry.pieces if p is not piece]
@@ -158,6 +172,11 @@ def _piece(entry: Entry, piece_id: int) -> EntryPiece:
         if piece.id == piece_id:
             return piece
     raise PieceError(Message("找不到这个文件，可能已被删除，请刷新页面"))
+
+
+def clean_caption(text: str) -> str:
+    """A caption on one line, or PieceError when it is too long."""
+    return _caption(text)
 
 
 def _caption(text: str) -> str:

@@ -23,6 +23,7 @@ from storage.models import (
     MediaAsset,
     Upload,
     User,
+    WorkType,
     utcnow,
 )
 from storage.objects import StoredObject
@@ -37,6 +38,13 @@ STATUS_LABELS = {
     EntryStatus.FAILED: N_("处理失败"),
     EntryStatus.WITHDRAWN: N_("已撤回"),
 }
+# Where a photo, comic or story entry's status reads differently (no video in it).
+WORK_STATUS_LABELS = {
+    EntryStatus.DRAFT: N_("草稿（尚未上传文件）"),
+    EntryStatus.PROCESSING: N_("文件处理中"),
+    EntryStatus.REJECTED: N_("文件未通过检查"),
+}
+STORY_DRAFT = N_("草稿（尚未填写正文）")
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 FIELD_LIMITS = {
@@ -60,6 +68,7 @@ FIELD_LABELS = {
     "email": N_("电子邮箱"),
     "summary": N_("作品简介"),
     "authorized": N_("作品授权声明"),
+    "work_type": N_("作品类型"),
 }
 AUTHORIZATION = N_(
     "本集体保证作品为原创，拥有作品及其中肖像、音乐等素材的使用权；同意主办方在征集、评选、"
@@ -67,6 +76,15 @@ AUTHORIZATION = N_(
 )
 REQUIRED = ("title", "collective", "district", "industry", "contact_name", "contact_phone", "email")
 YES = {True, "y", "yes", "on", "true", "1"}
+
+
+def status_label_of(entry: Entry) -> str:
+    """The Chinese name of an entry's status, in the words of its work type."""
+    if entry.work_type is WorkType.STORY and entry.status is EntryStatus.DRAFT:
+        return STORY_DRAFT
+    if entry.work_type is not WorkType.VIDEO and entry.status in WORK_STATUS_LABELS:
+        return WORK_STATUS_LABELS[entry.status]
+    return STATUS_LABELS[entry.status]
 
 
 class SubmissionError(ValueError):
@@ -89,6 +107,7 @@ class EntryFields:
     contact_phone: str
     email: str
     summary: str = ""
+    work_type: WorkType = WorkType.VIDEO
 
 
 def read_text_fields(
@@ -113,11 +132,58 @@ def read_text_fields(
     return clean, errors
 
 
-def validate_fields(data: dict[str, object], contest: Contest | None = None) -> EntryFields:
+def contest_work_types(contest: Contest) -> list[WorkType]:
+    """The work types the contest accepts, in its order (微视频 when it lists none)."""
+    known = {t.value: t for t in WorkType}
+    types = [known[v] for v in dict.fromkeys(contest.work_types or []) if v in known]
+    return types or [WorkType.VIDEO]
+
+
+def has_work(entry: Entry) -> bool:
+    """Whether the entry holds media or story text, so that its work type is fixed."""
+    return bool(entry.jobs or entry.pieces or entry.story_body.strip())
+
+
+def read_work_type(data: Mapping[str, object], contest: Contest, entry: Entry | None) -> WorkType:
+    """The work type a form chose, or SubmissionError (field "work_type") with the reason.
+
+    Absent: the entry's own type, else the contest's only one. A type the contest does not
+    take is refused (an entry keeps its type if the contest dropped it later), and an entry
+    with media or text keeps its type.
+    """
+    types = contest_work_types(contest)
+    raw = data.get("work_type")
+    if not raw:
+        if entry is not None:
+            return entry.work_type
+        if len(types) == 1:
+            return types[0]
+        raise _type_error(Message("请选择作品类型"))
+    chosen = next((t for t in WorkType if t.value == raw), None)
+    if chosen is None or (chosen not in types and (entry is None or chosen is not entry.work_type)):
+        raise _type_error(Message("本次征集不接受这种作品类型，请从列表中选择"))
+    if entry is not None and chosen is not entry.work_type and has_work(entry):
+        raise _type_error(
+            Message(
+                "作品已上传文件或填写了正文，不能再更改作品类型；如需提交其他类型的作品，"
+                "请另外提交一件新作品"
+            )
+        )
+    return chosen
+
+
+def _type_error(message: str) -> SubmissionError:
+    return SubmissionError(Message("请修改标红的项目后再提交"), {"work_type": message})
+
+
+def validate_fields(
+    data: dict[str, object], contest: Contest | None = None, entry: Entry | None = None
+) -> EntryFields:
     """Check the entry form's fields; raise SubmissionError naming every wrong one.
 
-    With a contest, the district and industry must be among its choices (when it has any)
-    and the authorisation statement must be accepted.
+    With a contest, the district and industry must be among its choices (when it has any),
+    the work type among its types (`read_work_type`, given the `entry` being edited) and
+    the authorisation statement must be accepted.
     """
     clean, errors = read_text_fields(data, FIELD_LIMITS, FIELD_LABELS, REQUIRED)
     phone = clean["contact_phone"].replace(" ", "")
@@ -137,9 +203,15 @@ def validate_fields(data: dict[str, object], contest: Contest | None = None) -> 
                 errors[name] = Message("请从列表中选择%(label)s", label=FIELD_LABELS[name])
         if data.get("authorized") not in YES:
             errors["authorized"] = Message("请阅读并同意作品授权声明")
+        try:
+            work_type = read_work_type(data, contest, entry)
+        except SubmissionError as exc:
+            errors.update(exc.errors)
+    else:
+        work_type = entry.work_type if entry is not None else WorkType.VIDEO
     if errors:
         raise SubmissionError(Message("请修改标红的项目后再提交"), errors)
-    return EntryFields(category=category, **clean)
+    return EntryFields(category=category, work_type=work_type, **clean)
 
 
 def current_contest(session: Session) -> Contest | None:
@@ -192,6 +264,8 @@ def check_changeable(entry: Entry, now: datetime | None = None) -> None:
 def update_entry(session: Session, entry: Entry, fields: EntryFields) -> Entry:
     """Change an entry's fields before the deadline; commits."""
     check_changeable(entry)
+    if fields.work_type is not entry.work_type and has_work(entry):
+        raise _type_error(Message("作品已上传文件或填写了正文，不能再更改作品类型"))
     for name, value in fields.__dict__.items():
         setattr(entry, name, value)
     clear_return(entry)

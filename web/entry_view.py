@@ -8,7 +8,7 @@ from flask import url_for
 from flask_babel import get_locale, gettext
 
 from judging.messages import N_
-from judging.submissions import STATUS_LABELS
+from judging.submissions import status_label_of
 from storage.models import AssetKind, Entry, Job, JobState
 from web.extensions import store
 from web.media import default_rendition, shown_assets, shown_poster, shown_renditions
@@ -65,8 +65,10 @@ def entry_status(entry: Entry) -> dict[str, Any]:
         "district": entry.district,
         "industry": entry.industry,
         "summary": entry.summary,
+        "work_type": entry.work_type.value,
+        "work_type_label": gettext(entry.work_type.label),
         "status": entry.status.value,
-        "status_label": gettext(STATUS_LABELS[entry.status]),
+        "status_label": gettext(status_label_of(entry)),
         "approved": entry.approved_at is not None,
         # Sent back by the organizer, with the reason the contestant fixes it by.
         "returned": (

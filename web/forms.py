@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, MultipleFileField
 from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from judging.passwords import password_problem
-from judging.submissions import FIELD_LABELS, FIELD_LIMITS
+from judging.pieces import CAPTION_LIMIT
+from judging.submissions import FIELD_LABELS, FIELD_LIMITS, contest_work_types
 from storage.models import Contest, EntryCategory
 from web.i18n import translate
 
@@ -73,7 +74,7 @@ def _text(name: str) -> StringField:
 
 
 # Field names as constants: pybabel would take a literal key for a message to translate.
-CATEGORY, SUMMARY = "category", "summary"
+CATEGORY, SUMMARY, WORK_TYPE = "category", "summary", "work_type"
 
 
 def _choice(name: str) -> SelectField:
@@ -104,16 +105,39 @@ class EntryForm(FlaskForm):
     )
     authorized = BooleanField(_l("我已阅读并同意作品授权声明"))
     video = FileField(_l("视频文件"), render_kw={"accept": "video/*"})
+    # Shown only where the contest takes more than one type; the rules check the choice.
+    work_type = SelectField(_l(FIELD_LABELS[WORK_TYPE]), validate_choice=False)
 
     def use_contest(self, contest: Contest) -> EntryForm:
-        """Offer the contest's districts and industries as choices."""
+        """Offer the contest's districts, industries and work types as choices."""
         for field, choices in (
             (self.district, contest.districts),
             (self.industry, contest.industries),
         ):
             field.choices = [SelectChoice("", _l("请选择")), *(SelectChoice(c) for c in choices)]
+        self.work_type.choices = [
+            SelectChoice("", _l("请选择")),
+            *(SelectChoice(t.value, _l(t.label)) for t in contest_work_types(contest)),
+        ]
         return self
 
 
 class VideoForm(FlaskForm):
     video = FileField(_l("视频文件"), render_kw={"accept": "video/*"})
+
+
+IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic,.heif"
+
+
+class PiecesForm(FlaskForm):
+    """One or several photos or comic pages (comics also take PDFs)."""
+
+    files = MultipleFileField(_l("选择文件"), render_kw={"accept": IMAGE_ACCEPT})
+
+
+class CaptionForm(FlaskForm):
+    caption = StringField(_l("说明"), render_kw={"maxlength": CAPTION_LIMIT})
+
+
+class StoryForm(FlaskForm):
+    story_body = TextAreaField(_l("正文"))

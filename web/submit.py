@@ -14,9 +14,12 @@ from judging.submissions import (
     AUTHORIZATION,
     SubmissionError,
     check_changeable,
+    contest_work_types,
     create_entry,
     current_contest,
+    has_work,
     pending_uploads,
+    status_label_of,
     unfinished_drafts,
     update_entry,
     upload_percent,
@@ -89,6 +92,8 @@ def _form_page(form: EntryForm, entry: Entry | None, contest: Any) -> str:
         form=form,
         entry=entry,
         contest=contest,
+        work_types=contest_work_types(contest),
+        type_fixed=entry is not None and has_work(entry),
         authorization=AUTHORIZATION,
         max_mb=settings_of().max_upload_bytes // 1024**2,
         file_checks=file_checks(),
@@ -109,6 +114,7 @@ def index() -> Any:
         contest=current_contest(db.session),
         pending=pending_uploads(db.session, drafts),
         percent=upload_percent,
+        entry_status_label=status_label_of,
     )
 
 
@@ -122,7 +128,7 @@ def new() -> Any:
     form = EntryForm().use_contest(contest)
     if form.validate_on_submit():
         try:
-            fields = validate_fields(form.data, contest)
+            fields = validate_fields(form.data, contest, None)
             owner = db.session.get_one(User, current_user.id)
             entry = create_entry(db.session, contest, owner, fields)
         except SubmissionError as exc:
@@ -157,7 +163,7 @@ def edit(entry_id: int) -> Any:
         form.authorized.data = item.authorized_at is not None
     if form.validate_on_submit():
         try:
-            update_entry(db.session, item, validate_fields(form.data, item.contest))
+            update_entry(db.session, item, validate_fields(form.data, item.contest, item))
         except SubmissionError as exc:
             _show_errors(form, exc)
         else:
@@ -183,15 +189,22 @@ def withdraw(entry_id: int) -> Any:
 @contestant_only
 def entry(entry_id: int) -> Any:
     item = own_entry(entry_id)
+    return entry_page(item, submit_pieces.pieces_page(item))
+
+
+def entry_page(item: Entry, work: dict[str, Any]) -> str:
+    """The entry page; `work` is what its photo, comic or story part needs."""
     return render_template(
         "submit/entry.html",
         entry=item,
+        **work,
         status=entry_status(item),
         video_form=VideoForm(),
         changeable=changeable(item),
         file_checks=file_checks(),
         pending=pending_uploads(db.session, [item.id]).get(item.id),
         percent=upload_percent,
+        entry_status_label=status_label_of,
     )
 
 
@@ -208,6 +221,9 @@ def upload(entry_id: int) -> Any:
 
 
 def _upload_then_show(item: Entry, video: FileStorage | None) -> Any:
+    if item.work_type.has_pieces and not (video is not None and video.filename):
+        flash(_("作品信息已保存，请在下方添加文件或填写正文"), "success")
+        return redirect(url_for(".entry", entry_id=item.id, _anchor="work"))
     if video is not None and video.filename:
         try:
             accept_video(item, video.stream, None)
@@ -216,3 +232,7 @@ def _upload_then_show(item: Entry, video: FileStorage | None) -> Any:
         else:
             flash(_("视频已上传，正在处理"), "success")
     return redirect(url_for(".entry", entry_id=item.id))
+
+
+# The photo, comic and story views join this blueprint (they need `own_entry` above).
+from web import submit_pieces  # noqa: E402

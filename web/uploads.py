@@ -1,4 +1,4 @@
-"""Accept a video upload: stream it to S3, record it, then publish its job."""
+"""Accept uploads from the web: a video or a piece, through judging.accept's one path."""
 
 from __future__ import annotations
 
@@ -8,74 +8,31 @@ from typing import cast
 
 from flask import request
 
-from judging.messages import N_, Message
-from judging.submissions import SubmissionError, check_changeable, record_original
-from judging.upload_limits import QuotaExceeded, check_quota, storage_full
+from judging.accept import NOT_VIDEO, Original, UploadError, UploadTooLarge, accept_original
 from storage.models import Entry, Job
-from storage.objects import (
-    STREAM_BLOCK,
-    ObjectStoreError,
-    PrefixedReader,
-    Readable,
-    TooLargeError,
-    original_key,
-)
+from storage.objects import STREAM_BLOCK, Readable, original_key
 from web.extensions import db, settings_of, store
 from worker.dispatch import publish_job
-from worker.media.sniff import HEAD_BYTES, looks_like_video
 
 log = logging.getLogger(__name__)
 
-
-class UploadError(SubmissionError):
-    """An upload was not stored; nothing already stored was changed."""
-
-
-class UploadTooLarge(UploadError):
-    """An upload was longer than the size limit."""
-
-
-NOT_VIDEO = N_("所选文件不是视频文件，请选择 MP4、MOV 等格式的视频")
+__all__ = ["NOT_VIDEO", "UploadError", "UploadTooLarge", "accept_piece", "accept_video"]
 
 
 def accept_video(entry: Entry, stream: Readable, declared_length: int | None) -> Job:
     """Store `stream` as the entry's new original and queue its processing."""
-    check_changeable(entry)  # before reading a byte: nothing is stored past the deadline
-    settings = settings_of()
-    limit = settings.max_upload_bytes
-    too_large: str = Message("文件过大：上限为 %(mb)d MB", mb=limit // 1024**2)
-    if declared_length is not None and declared_length > limit:
-        raise UploadTooLarge(too_large)
-    try:
-        room = check_quota(db.session, entry.owner_id, declared_length, settings, resumable=False)
-    except QuotaExceeded as exc:
-        raise UploadTooLarge(exc.message) from exc
-    if room < limit:
-        # The stream is cut off where the user's storage is full, whatever it announced.
-        held = settings.user_storage_limit_mb * 1024**2 - room
-        limit, too_large = room, storage_full(held, settings)
-    head = stream.read(HEAD_BYTES)
-    if not head:
-        raise UploadError(Message("上传的文件是空的，请重新选择视频文件"))
-    if not looks_like_video(head):
-        raise UploadError(Message(NOT_VIDEO))
+    original = Original(stream, original_key(entry.id, uuid.uuid4().hex), declared_length)
+    job, _ = accept_original(db.session, store(), settings_of(), entry, original, publish_job)
+    return job
+
+
+def accept_piece(
+    entry: Entry, stream: Readable, filename: str, declared_length: int | None = None
+) -> Job:
+    """Store `stream` as the entry's next photo or page and queue the entry's job."""
     key = original_key(entry.id, uuid.uuid4().hex)
-    db.session.commit()  # no connection held while the file streams (see resumable.append)
-    try:
-        stored = store().put_stream(
-            settings.bucket_originals,
-            key,
-            PrefixedReader(head, stream),
-            "application/octet-stream",
-            limit=limit,
-        )
-    except TooLargeError as exc:
-        raise UploadTooLarge(too_large) from exc
-    except ObjectStoreError as exc:
-        log.error("upload for entry %s not stored: %s", entry.id, exc)
-        raise UploadError(Message("存储服务暂时不可用，视频未保存，请稍后重新上传")) from exc
-    job = record_original(db.session, entry, stored)
-    publish(job)
+    original = Original(stream, key, declared_length, filename=filename)
+    job, _ = accept_original(db.session, store(), settings_of(), entry, original, publish_job)
     return job
 
 

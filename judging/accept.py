@@ -1,0 +1,223 @@
+"""Accept one original (a video, a photo, a comic page or PDF): the one path every upload takes.
+
+The web form, the API and `footprints import DIR` all call `accept_original`: check that the
+entry takes it (deadline, work type, room for one more piece), the user's storage cap, the
+file's first bytes (by content, never by name), the size limit of what it is, then stream it
+to the object store, record it and publish its job after the commit. Nothing is stored when a
+check fails; a piece refused after storing (two uploads raced for the last place) is deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from judging.messages import N_, Message
+from judging.pieces import PieceError, add_piece, check_room, clean_caption
+from judging.submissions import SubmissionError, check_changeable, record_original
+from judging.upload_limits import QuotaExceeded, check_quota, storage_full
+from storage.models import Entry, Job, WorkType
+from storage.objects import (
+    ObjectStore,
+    ObjectStoreError,
+    PrefixedReader,
+    Readable,
+    StoredObject,
+    TooLargeError,
+)
+from storage.settings import Settings
+from worker.media import sniff
+
+log = logging.getLogger(__name__)
+
+IMAGE_KINDS = frozenset({"jpeg", "png", "webp", "heif"})
+STORE_DOWN_VIDEO = N_("存储服务暂时不可用，视频未保存，请稍后重新上传")
+STORE_DOWN_FILE = N_("存储服务暂时不可用，文件未保存，请稍后重新上传")
+NOT_VIDEO = N_("所选文件不是视频文件，请选择 MP4、MOV 等格式的视频")
+NOT_IMAGE = N_("%(name)s 不是照片：请选择 JPEG、PNG、WebP 或 HEIC 格式的图片")
+NOT_PAGE = N_("%(name)s 不是漫画页面：请选择 JPEG、PNG、WebP、HEIC 格式的图片或 PDF 文件")
+
+
+class UploadError(SubmissionError):
+    """An upload was not stored; nothing already stored was changed."""
+
+
+class UploadTooLarge(UploadError):
+    """An upload was longer than the size limit."""
+
+
+def _fallback_kind(head: bytes) -> str | None:
+    # TODO(H2a): delete once worker.media.sniff.original_kind (H1) has landed.
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp" and head[8:12] in {b"heic", b"heix", b"mif1", b"msf1", b"heif"}:
+        return "heif"
+    return "pdf" if head.startswith(b"%PDF-") else None
+
+
+def kind_of(head: bytes) -> str | None:
+    """What a file is from its first bytes: an image kind, "pdf", "video" or None."""
+    # Images first: a HEIC file opens with an ISO "ftyp" box, as an MP4 does.
+    found = getattr(sniff, "original_kind", _fallback_kind)(head)
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"  # taken by nothing, and its "G" would pass for an MPEG-TS sync byte
+    if found is None and sniff.looks_like_video(head):
+        return "video"
+    return found
+
+
+def accepted_kinds(work_type: WorkType) -> frozenset[str]:
+    """The kinds of file an entry of `work_type` takes (PDFs for comics only)."""
+    if work_type is WorkType.VIDEO:
+        return frozenset({"video"})
+    if work_type is WorkType.COMIC:
+        return IMAGE_KINDS | {"pdf"}
+    return IMAGE_KINDS
+
+
+def size_limit(kind: str, settings: Settings) -> int:
+    """The largest file of `kind` accepted, in bytes."""
+    if kind == "video":
+        return settings.max_upload_bytes
+    if kind == "pdf":
+        return settings.pdf_max_bytes
+    return settings.image_max_bytes
+
+
+@dataclass(frozen=True)
+class Original:
+    """One file offered for an entry: its stream, the length it announced, its name."""
+
+    stream: Readable
+    key: str
+    declared_length: int | None = None
+    filename: str = ""
+    caption: str = ""
+
+
+def accept_original(
+    session: Session,
+    store: ObjectStore,
+    settings: Settings,
+    entry: Entry,
+    original: Original,
+    publish: Callable[[Session, Job], bool],
+) -> tuple[Job, bool]:
+    """Store `original` as the entry's video or next piece, queue its job and publish it.
+
+    Returns the job and whether the broker took it (False: left queued, sent later).
+    """
+    check_changeable(entry)  # before reading a byte: nothing is stored past the deadline
+    if entry.work_type.has_pieces:
+        check_room(entry, settings)
+        clean_caption(original.caption)
+    try:
+        room = check_quota(
+            session, entry.owner_id, original.declared_length, settings, resumable=False
+        )
+    except QuotaExceeded as exc:
+        raise UploadTooLarge(exc.message) from exc
+    name = original.filename
+    largest = max(size_limit(kind, settings) for kind in accepted_kinds(entry.work_type))
+    if original.declared_length is not None and original.declared_length > largest:
+        raise UploadTooLarge(_too_large(name, largest))
+    head = original.stream.read(sniff.HEAD_BYTES)
+    if not head:
+        raise UploadError(
+            Message("%(name)s 是空文件，请重新选择", name=name)
+            if name
+            else Message("上传的文件是空的，请重新选择视频文件")
+        )
+    kind = kind_of(head)
+    if kind not in accepted_kinds(entry.work_type):
+        raise UploadError(_not_accepted(entry.work_type, name, kind))
+    limit = size_limit(kind, settings)
+    too_large = _too_large(name, limit)
+    if original.declared_length is not None and original.declared_length > limit:
+        raise UploadTooLarge(too_large)
+    if room < limit:
+        # The stream is cut off where the user's storage is full, whatever it announced.
+        held = settings.user_storage_limit_mb * 1024**2 - room
+        limit, too_large = room, storage_full(held, settings)
+    session.commit()  # no connection (nor the user's row lock) held while the file streams
+    stored = _put(store, settings, original, head, limit, too_large)
+    job = _record(session, store, settings, entry, stored, original)
+    return job, publish(session, job)
+
+
+def _too_large(name: str, limit: int) -> str:
+    mb = max(limit // 1024**2, 1)
+    if name:
+        return Message("%(name)s 过大：上限为 %(mb)d MB", name=name, mb=mb)
+    return Message("文件过大：上限为 %(mb)d MB", mb=mb)
+
+
+def _not_accepted(work_type: WorkType, name: str, kind: str | None) -> str:
+    if work_type is WorkType.VIDEO:
+        if kind in IMAGE_KINDS or kind == "pdf":
+            return Message("微视频作品请上传视频文件；照片、漫画请选择对应的作品类型")
+        if name:
+            return Message("%(name)s 不是视频文件，请选择 MP4、MOV 等格式的视频", name=name)
+        return Message(NOT_VIDEO)
+    name = name or "所选文件"
+    if kind == "video":
+        return Message("%(name)s 是视频：摄影、漫画和职业故事作品请上传图片", name=name)
+    if work_type is WorkType.COMIC:
+        return Message(NOT_PAGE, name=name)
+    if kind == "pdf":
+        return Message("%(name)s 是 PDF：PDF 只用于漫画作品，照片请选择图片文件", name=name)
+    return Message(NOT_IMAGE, name=name)
+
+
+def _put(
+    store: ObjectStore,
+    settings: Settings,
+    original: Original,
+    head: bytes,
+    limit: int,
+    too_large: str,
+) -> StoredObject:
+    down = STORE_DOWN_FILE if original.filename else STORE_DOWN_VIDEO
+    try:
+        return store.put_stream(
+            settings.bucket_originals,
+            original.key,
+            PrefixedReader(head, original.stream),
+            "application/octet-stream",
+            limit=limit,
+        )
+    except TooLargeError as exc:
+        raise UploadTooLarge(too_large) from exc
+    except ObjectStoreError as exc:
+        log.error("original %s not stored: %s", original.key, exc)
+        raise UploadError(Message(down)) from exc
+
+
+def _record(
+    session: Session,
+    store: ObjectStore,
+    settings: Settings,
+    entry: Entry,
+    stored: StoredObject,
+    original: Original,
+) -> Job:
+    if not entry.work_type.has_pieces:
+        return record_original(session, entry, stored)
+    try:
+        return add_piece(session, entry, stored, settings, original.filename, original.caption)
+    except PieceError:
+        # Another upload took the last place (or the caption was wrong) while this one was
+        # streaming: the file is not kept.
+        session.rollback()
+        try:
+            store.delete(stored.bucket, stored.key)
+        except ObjectStoreError as exc:  # the orphan sweep removes it later
+            log.warning("refused piece %s not deleted: %s", stored.key, exc)
+        raise
