@@ -14,7 +14,7 @@ from storage.models import ActivationToken, Role, User, utcnow
 # Whose lock-outs and passwords each role may lift and reset: organizers look after the
 # contest's people, operators after every account (staff included).
 MANAGES: dict[Role, frozenset[Role]] = {
-    Role.ORGANIZER: frozenset({Role.CONTESTANT, Role.JUDGE}),
+    Role.ORGANIZER: frozenset({Role.CONTESTANT, Role.JUDGE, Role.DISTRICT}),
     Role.OPERATOR: frozenset(Role),
 }
 

@@ -24,6 +24,7 @@ ROLE_LABELS = {
     Role.JUDGE: N_("评委"),
     Role.ORGANIZER: N_("组委会"),
     Role.OPERATOR: N_("运维"),
+    Role.DISTRICT: N_("县区团委"),
 }
 
 

@@ -119,6 +119,7 @@ HOME_BY_ROLE = {
     Role.JUDGE: "judge.index",
     Role.ORGANIZER: "admin.index",
     Role.OPERATOR: "ops.index",
+    Role.DISTRICT: "district.index",
 }
 
 
@@ -128,6 +129,7 @@ HOME_LABELS = {
     Role.JUDGE: N_("评审工作台"),
     Role.ORGANIZER: N_("组委会工作台"),
     Role.OPERATOR: N_("运维"),
+    Role.DISTRICT: N_("县区工作台"),
 }
 
 

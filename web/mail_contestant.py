@@ -18,6 +18,7 @@ from storage.models import Entry, EntryStatus, Job, JobState
 from storage.outbox import OutboxMessage
 from web.entry_view import job_reason_shown
 from web.mail_render import Content, builds, external
+from web.mail_review import SMS_REASON
 from web.template_helpers import beijing
 from worker.outbox import Skip
 
@@ -108,6 +109,30 @@ def quality(session: Session, message: OutboxMessage) -> Content:
     return Content(
         _(
             "作品《%(title)s》的视频质量提醒（No.%(number)s）",
+            title=entry.title,
+            number=values["number"],
+        ),
+        values,
+    )
+
+
+@builds("entry_not_recommended")
+def not_recommended(session: Session, message: OutboxMessage) -> Content:
+    """逐级推荐: the district did not recommend the entry, and says why (the decision as
+    told; one taken back or changed since is not sent)."""
+    entry = _entry(session, message)
+    decided = entry.district_decided_at
+    if entry.district_decision != "declined" or decided is None:
+        raise Skip("县区已改变推荐决定")
+    if decided.isoformat() != message.params.get("decided_at", ""):
+        raise Skip("县区已重新决定")
+    reason = entry.district_reason
+    line = " ".join(reason.split()).rstrip("。.；;！!，,")
+    short = line if len(line) <= SMS_REASON else line[: SMS_REASON - 1] + "…"
+    values = {**_values(entry), "reason": reason, "short_reason": short}
+    return Content(
+        _(
+            "作品《%(title)s》未获县区推荐（No.%(number)s）",
             title=entry.title,
             number=values["number"],
         ),
