@@ -15,7 +15,18 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from storage.models import AssetKind, Job, JobState, MediaAsset, ReportFile, Upload, utcnow
+from storage.models import (
+    AssetKind,
+    Entry,
+    EntryPiece,
+    Job,
+    JobState,
+    MediaAsset,
+    ReportFile,
+    Upload,
+    WorkType,
+    utcnow,
+)
 from storage.objects import Multipart, ObjectInfo, ObjectStore, ObjectStoreError
 
 log = logging.getLogger(__name__)
@@ -47,13 +58,44 @@ def replaced_sources(jobs: Sequence[Job]) -> set[str]:
     }
 
 
+def removed_pieces(session: Session, entry_id: int) -> set[str]:
+    """Originals (by key) of a photo, comic or story entry that no current piece names.
+
+    A piece's original and its images are kept while an EntryPiece names it; once removed,
+    they go, but never while a job of the entry is queued or running (it may be reading them).
+    """
+    busy = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.entry_id == entry_id, Job.state.in_([JobState.QUEUED, JobState.RUNNING]))
+    )
+    if busy:
+        return set()
+    current = select(EntryPiece.source_key).where(EntryPiece.entry_id == entry_id)
+    return set(
+        session.scalars(
+            select(MediaAsset.source_key).where(
+                MediaAsset.entry_id == entry_id,
+                MediaAsset.source_key != "",
+                MediaAsset.source_key.not_in(current),
+            )
+        )
+    )
+
+
 def prune_entry(session: Session, store: ObjectStore, entry_id: int) -> list[str]:
     """Delete the entry's replaced originals and what was made from them; their keys.
 
-    Idempotent: a redelivered job or a second sweep finds nothing more to do. Commits.
+    A video's replaced originals follow `replaced_sources`; an entry with pieces keeps what
+    its current pieces name (`removed_pieces`). Idempotent: a redelivered job or a second
+    sweep finds nothing more to do. Commits.
     """
-    jobs = session.scalars(select(Job).where(Job.entry_id == entry_id).order_by(Job.id)).all()
-    sources = replaced_sources(jobs)
+    work_type = session.scalar(select(Entry.work_type).where(Entry.id == entry_id))
+    if work_type is not None and work_type.has_pieces:
+        sources = removed_pieces(session, entry_id)
+    else:
+        jobs = session.scalars(select(Job).where(Job.entry_id == entry_id).order_by(Job.id)).all()
+        sources = replaced_sources(jobs)
     if not sources:
         return []
     assets = session.scalars(
@@ -75,13 +117,24 @@ def prune_entry(session: Session, store: ObjectStore, entry_id: int) -> list[str
 
 
 def prune_all(session: Session, store: ObjectStore) -> int:
-    """Prune every entry that holds more than one original; the objects removed."""
-    entries = session.scalars(
+    """Prune every entry that holds more than one original, or an original no piece names
+    (a photo, comic or story entry whose last piece was removed); the objects removed."""
+    several = (
         select(MediaAsset.entry_id)
         .where(MediaAsset.kind == AssetKind.ORIGINAL)
         .group_by(MediaAsset.entry_id)
         .having(func.count() > 1)
-    ).all()
+    )
+    unnamed = (
+        select(MediaAsset.entry_id)
+        .join(Entry, Entry.id == MediaAsset.entry_id)
+        .where(
+            MediaAsset.kind == AssetKind.ORIGINAL,
+            Entry.work_type != WorkType.VIDEO,
+            MediaAsset.source_key.not_in(select(EntryPiece.source_key)),
+        )
+    )
+    entries = sorted(set(session.scalars(several)) | set(session.scalars(unnamed)))
     return sum(len(prune_entry(session, store, entry_id)) for entry_id in entries)
 
 
@@ -118,6 +171,8 @@ def _named_objects(session: Session, store: ObjectStore) -> set[tuple[str, str]]
     unfinished = select(Job.source_key).where(Job.state.in_([JobState.QUEUED, JobState.RUNNING]))
     originals = store.settings.bucket_originals
     named |= {(originals, key) for key in session.scalars(unfinished)}
+    # Current pieces' originals, even before (or without) their asset row.
+    named |= {(originals, key) for key in session.scalars(select(EntryPiece.source_key))}
     # Activity reports' files: their originals and what processing made of them.
     assets = store.settings.bucket_assets
     for bucket, key, outputs in session.execute(

@@ -121,8 +121,10 @@ def test_a_two_thousand_page_pdf_is_refused_before_drawing(
 
 def test_the_page_limit_counts_what_the_entry_holds_already(tmp_path: Path) -> None:
     path = write(tmp_path, text_pdf(5))
-    assert check_pdf(str(path), SETTINGS, max_pages=5).pages == 5
-    assert refused(path, max_pages=4).code == "too_many_pages"
+    assert check_pdf(str(path), SETTINGS, used_pages=35).pages == 5
+    result = refused(path, used_pages=36)
+    assert result.code == "too_many_pages"
+    assert "其他文件已占 36 页" in result.reason_zh
 
 
 @pytest.mark.parametrize(

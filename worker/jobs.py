@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database import session_scope
 from storage.models import AssetKind, Entry, EntryStatus, Job, JobState, MediaAsset, utcnow
-from storage.objects import ObjectMissing, ObjectStore, derived_key, file_sha256
+from storage.objects import ObjectMissing, ObjectStore, derived_key
 from storage.retention import prune_entry
 from storage.settings import Settings
 from worker import log_context, reasons
@@ -27,6 +27,13 @@ from worker.media.ffmpeg_run import FfmpegFailed, FfmpegOutOfMemory
 from worker.media.pipeline import Manifest, process_file
 from worker.media.refusal import MediaRefused
 from worker.media.subprocesses import SubprocessTimeout
+from worker.piece_jobs import (
+    PieceRefused,
+    finish_empty,
+    process_pieces,
+    read_entry_id,
+    record_original_hash,
+)
 
 log = logging.getLogger(__name__)
 MIB = 1024**2
@@ -155,9 +162,12 @@ def process_job(
     with session_scope(factory) as session:
         job = session.get_one(Job, job_id)
         source_key, entry_id = job.source_key, job.entry_id
+        has_pieces = job.entry.work_type.has_pieces
         # Judges of a blind contest watch these renditions: a number burned into the picture
         # would lead them to the gallery page that names the collective.
         number = None if job.entry.contest.blind else job.entry.number
+    if has_pieces:
+        return _process_pieces(factory, store, settings, job_id)
     with tempfile.TemporaryDirectory(
         prefix=f"footprints-job{job_id}-", dir=settings.work_dir or None
     ) as tmp:
@@ -169,7 +179,8 @@ def process_job(
             log.warning("job %s: original %s is not stored", job_id, source_key)
             finish_job(factory, job_id, JobState.FAILED, MISSING_ORIGINAL, "missing_original")
             return JobState.FAILED
-        _record_original_hash(factory, source_key, source)
+        # Resumable uploads arrive in parts, so nobody saw the whole file before the worker.
+        record_original_hash(factory, source_key, source)
         out_dir = os.path.join(tmp, "out")
         os.mkdir(out_dir)
         try:
@@ -200,6 +211,34 @@ def process_job(
     return JobState.READY
 
 
+def _process_pieces(
+    factory: sessionmaker[Session], store: ObjectStore, settings: Settings, job_id: int
+) -> JobState:
+    """A photo, comic or story entry's job: every piece still without images (piece_jobs)."""
+    try:
+        entry_id, work = process_pieces(
+            factory,
+            store,
+            settings,
+            job_id,
+            lambda percent: report_progress(factory, job_id, percent, None),
+        )
+    except PieceRefused as refusal:
+        log.info("job %s refused: %s", job_id, refusal.reason_en)
+        finish_job(factory, job_id, JobState.REJECTED, refusal.reason, refusal.code)
+        _prune(factory, store, read_entry_id(factory, job_id))
+        return JobState.REJECTED
+    if not work.pieces:
+        state = finish_empty(factory, job_id, work.story)
+    else:
+        finish_job(factory, job_id, JobState.READY)
+        state = JobState.READY
+    # Removed pieces' originals and images go once nothing of the entry is being processed.
+    _prune(factory, store, entry_id)
+    log.info("job %s ready: %s pieces made", job_id, len(work.todo))
+    return state
+
+
 def _prune(factory: sessionmaker[Session], store: ObjectStore, entry_id: int) -> None:
     # The job's outcome is recorded already; a clean-up that fails now is done again by the
     # next job of the entry, a redelivery or the storage sweep, and must not undo it.
@@ -208,18 +247,6 @@ def _prune(factory: sessionmaker[Session], store: ObjectStore, entry_id: int) ->
             prune_entry(session, store, entry_id)
     except OperationalError as exc:
         log.warning("entry %s: replaced originals not removed now: %s", entry_id, exc)
-
-
-def _record_original_hash(factory: sessionmaker[Session], source_key: str, path: str) -> None:
-    # Resumable uploads arrive in parts, so nobody saw the whole file before the worker.
-    digest = file_sha256(path)
-    with session_scope(factory) as session:
-        session.execute(
-            update(MediaAsset)
-            .where(MediaAsset.object_key == source_key, MediaAsset.sha256 == "")
-            .values(sha256=digest)
-        )
-        session.commit()
 
 
 def failure_reason(exc: Exception) -> str:

@@ -72,9 +72,12 @@ def poppler_missing() -> list[str]:
     return [tool for tool in (PDFINFO, PDFTOPPM) if shutil.which(tool) is None]
 
 
-def check_pdf(path: str, settings: Settings, max_pages: int | None = None) -> PdfInfo:
-    """Everything refused about a PDF before rendering; `max_pages` defaults to the setting."""
-    limit = settings.comic_max_pages if max_pages is None else max_pages
+def check_pdf(path: str, settings: Settings, used_pages: int = 0) -> PdfInfo:
+    """Everything refused about a PDF before rendering.
+
+    `used_pages`: pages the comic holds besides this PDF; together they keep COMIC_MAX_PAGES.
+    """
+    limit = settings.comic_max_pages
     size = os.path.getsize(path)
     if size > settings.pdf_max_bytes:
         raise _refused(
@@ -92,11 +95,12 @@ def check_pdf(path: str, settings: Settings, max_pages: int | None = None) -> Pd
     pages = int(fields.get("pages", "0") or 0)
     if pages < 1:
         raise _refused("pdf_empty", "PDF 文件中没有页面", "the PDF has no pages")
-    if pages > limit:
+    if pages + used_pages > limit:
+        others = f"（其他文件已占 {used_pages} 页）" if used_pages else ""
         raise _refused(
             "too_many_pages",
-            f"PDF 共 {pages} 页，超过漫画页数上限 {limit} 页，请删减后重新上传",
-            f"the PDF has {pages} pages, more than {limit}",
+            f"PDF 共 {pages} 页，超过漫画页数上限 {limit} 页{others}，请删减后重新上传",
+            f"the PDF has {pages} pages; with {used_pages} others that is more than {limit}",
         )
     sizes = _page_sizes(path, pages)
     for number, (width, height) in enumerate(sizes, start=1):
