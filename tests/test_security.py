@@ -122,6 +122,7 @@ class World:
             "code": "en",
             "filename": "app.css",
             "token": "x" * 43,
+            "piece_id": 10**9,  # the entry's own rules, then no such piece
             "report_id": 10**9,  # nobody's: allowed callers find nothing, refused ones 403
             "n": 1,
         }
