@@ -373,7 +373,13 @@ def checked_config(session: Session, data: dict[str, Any]) -> tuple[Contest | No
         if isinstance(slug, str)
         else None
     )
-    clean = check_config(data, contest)
+    try:
+        clean = check_config(data, contest)
+    except ContestConfigError as exc:
+        # A type that entries have, taken off the list, is named with the other problems.
+        if contest is not None and isinstance(data.get("work_types"), list):
+            exc.problems += keep_entered_types(session, contest, data["work_types"])
+        raise
     clean["slug"] = clean["slug"].strip()
     if contest is not None:
         _keep_scored_rubric(session, contest, clean)
