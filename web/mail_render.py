@@ -49,6 +49,7 @@ BUILDER_MODULES = (
     "web.mail_rounds",
     "web.mail_staff",
     "web.mail_account",
+    "web.mail_reports",
 )
 
 

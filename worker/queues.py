@@ -21,6 +21,7 @@ SHARE_POSTER_TASK = "footprints.share_poster"
 SEND_MESSAGE_TASK = "footprints.send_message"
 OUTBOX_SWEEP_TASK = "footprints.sweep_outbox"
 NOTIFY_SCAN_TASK = "footprints.scan_notifications"
+REPORT_FILE_TASK = "footprints.process_report_file"
 
 
 def dead_queue_name(settings: Settings) -> str:
@@ -55,6 +56,7 @@ def task_routes(settings: Settings) -> dict[str, dict[str, str]]:
     """Which queue each task goes to."""
     return {
         TRANSCODE_TASK: {"queue": settings.media_queue},
+        REPORT_FILE_TASK: {"queue": settings.media_queue},
         SWEEP_TASK: {"queue": settings.short_queue},
         STORAGE_SWEEP_TASK: {"queue": settings.short_queue},
         SHARE_POSTER_TASK: {"queue": settings.short_queue},

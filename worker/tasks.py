@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import glob
 import logging
@@ -29,7 +30,9 @@ from worker.dispatch import sweep
 from worker.fleet import BROKER_ERRORS, record_seen
 from worker.jobs import GaveUp, JobGone, finish_job, process_job
 from worker.outbox import prune_outbox
-from worker.queues import STORAGE_SWEEP_TASK, SWEEP_TASK, TRANSCODE_TASK
+from worker.queues import REPORT_FILE_TASK, STORAGE_SWEEP_TASK, SWEEP_TASK, TRANSCODE_TASK
+from worker.report_files import FileGone, finish_file, sweep_report_files
+from worker.report_files import process_report_file as process_file_of_report
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,32 @@ def transcode_entry(self: Task, job_id: int) -> str:
         raise
 
 
+@celery.task(bind=True, name=REPORT_FILE_TASK, max_retries=None)
+def process_report_file(self: Task, file_id: int) -> str:
+    """Make the images (or the short video) of activity report file `file_id`."""
+    settings, factory, store = _resources()
+    try:
+        return process_file_of_report(factory, store, settings, file_id).value
+    except FileGone as exc:
+        log.warning("report file %s: no such row (deleted with its report); dropped", file_id)
+        raise Reject("no such report file", requeue=False) from exc
+    except TRANSIENT as exc:
+        retries = self.request.retries
+        if retries >= settings.task_max_retries:
+            reason = reasons.unavailable(retries, exc)
+            finish_file(factory, file_id, JobState.FAILED, reason, "unavailable")
+            return JobState.FAILED.value
+        countdown = min(300, 5 * 2**retries)
+        log.warning("report file %s: passing fault, retry in %s s: %s", file_id, countdown, exc)
+        with contextlib.suppress(OperationalError):
+            finish_file(factory, file_id, JobState.QUEUED, reasons.retrying(countdown, exc))
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    except Exception as exc:
+        log.exception("report file %s: unexpected error", file_id)
+        finish_file(factory, file_id, JobState.FAILED, reasons.internal(exc), "internal")
+        raise
+
+
 @celery.task(name=SWEEP_TASK)
 def sweep_jobs() -> dict[str, list[int]]:
     """Requeue stuck jobs and send unsent ones (run every SWEEP_INTERVAL_SECONDS by beat)."""
@@ -97,6 +126,7 @@ def sweep_jobs() -> dict[str, list[int]]:
         result = sweep(
             session, timedelta(seconds=settings.stale_job_seconds), settings.max_attempts
         )
+        files = sweep_report_files(session, timedelta(seconds=settings.stale_job_seconds))
         dropped = drop_expired_uploads(
             session, store, timedelta(hours=settings.upload_expiry_hours)
         )
@@ -106,6 +136,10 @@ def sweep_jobs() -> dict[str, list[int]]:
             log.warning("sweep: could not ping the workers: %s", exc)
     if dropped:
         log.info("sweep: dropped %s abandoned uploads", len(dropped))
+    if files.republished or files.failed:
+        log.warning(
+            "sweep: report files republished %s, failed %s", files.republished, files.failed
+        )
     if result.requeued or result.republished or result.given_up:
         log.warning(
             "sweep: requeued %s, republished %s, gave up %s",
