@@ -3,10 +3,13 @@ quotas and the recommended-only review queue and judging."""
 
 from __future__ import annotations
 
+import re
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,9 +29,20 @@ from judging.district import (
 from judging.district_accounts import AccountError, DistrictAccount, create_district_account
 from judging.review import QueueQuery, queue_page
 from judging.rounds import eligible_entries, open_round
-from storage.models import Contest, Decision, Entry, EntryStatus, Role, User, WorkType
+from storage.models import (
+    ActivityReport,
+    Contest,
+    Decision,
+    Entry,
+    EntryStatus,
+    ReportStatus,
+    Role,
+    User,
+    WorkType,
+)
 from storage.outbox import OutboxMessage
 from tests.factories import PASSWORD, make_entry, make_user, unique
+from tests.test_security import allowed, routes
 
 pytestmark = pytest.mark.integration
 
@@ -390,3 +404,85 @@ def test_the_city_sets_quotas_and_creates_accounts(client: FlaskClient, session:
     )
     assert again.status_code == 400
     assert "已被使用" in again.get_data(as_text=True)
+
+
+def test_another_districts_ids_are_404_on_every_route_a_district_organizer_may_call(
+    app: Flask, client: FlaskClient, session: Session
+) -> None:
+    """Generated from the URL map and the role matrix: every route a district organizer may
+    call that takes an entry's or a report's id answers 404 for district B's, whatever the
+    method; district A's own entry page answers (so the ids are right)."""
+    contest = new_contest(session, {"历下区": 3, "市中区": 3})
+    theirs = entry_of(session, contest, "市中区")
+    reporter = organizer_of(session, "市中区")
+    report = ActivityReport(
+        contest_id=contest.id,
+        owner_id=reporter.id,
+        unit="市中区团委",
+        district="市中区",
+        title="为民服务统一行动",
+        held_on=date.today(),
+        activity_type="为民服务",
+        status=ReportStatus.SUBMITTED,
+    )
+    session.add(report)
+    session.commit()
+    user = organizer_of(session, "历下区")
+    log_in(client, user)
+    mine = entry_of(session, contest, "历下区")
+    assert client.get(f"/district/entries/{mine.id}").status_code == 200
+    values = {
+        "entry_id": theirs.id,
+        "report_id": report.id,
+        "piece_id": 1,
+        "n": 1,
+        "code": "en",
+        "filename": "1_480.jpg",
+        "fmt": "csv",
+    }
+    checked, failures = 0, []
+    for endpoint, method, rule in sorted(routes(app)):
+        who = allowed(endpoint)
+        if who is None or Role.DISTRICT not in who:
+            continue
+        if "entry_id" not in rule and "report_id" not in rule:
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule)
+        response = client.open(path, method=method, data={"reason": "x", "note": "x"})
+        response.close()
+        checked += 1
+        if response.status_code != 404:
+            failures.append(f"{method} {path} -> {response.status_code}")
+    assert checked >= 6 and not failures, "\n".join(failures)
+    session.refresh(theirs)
+    assert theirs.district_decision == ""
+
+
+def test_the_command_line_adds_a_district_account_and_refuses_a_wrong_one(
+    runner: Any, session: Session
+) -> None:
+    new_contest(session)
+    name = unique("cli-d")[:30]
+    made = runner.invoke(
+        args=["districts", "add", name, "--district", "历下区", "--name", "历下区团委"]
+    )
+    assert made.exit_code == 0, made.output
+    user = session.scalar(select(User).where(User.username == name))
+    assert user is not None and (user.role, user.district) == (Role.DISTRICT, "历下区")
+    assert user.username in made.output
+    wrong = runner.invoke(args=["districts", "add", "x y", "--district", "火星区", "--name", "某"])
+    assert wrong.exit_code != 0 and "火星区" in wrong.output and "用户名" in wrong.output
+    listed = runner.invoke(args=["districts", "list"])
+    assert f"{name}\t历下区\t历下区团委" in listed.output
+
+
+def test_the_demo_has_a_district_organizer_with_a_quota(session: Session) -> None:
+    from web.demo import DEMO_SLUG, seed_demo
+
+    accounts = seed_demo(session)
+    district = [a for a in accounts if a.role is Role.DISTRICT]
+    assert [a.username for a in district] == ["demo-district"]
+    user = session.scalar(select(User).where(User.username == "demo-district"))
+    contest = session.scalar(select(Contest).where(Contest.slug == DEMO_SLUG))
+    assert user is not None and contest is not None
+    assert user.district == "市直单位" and contest.district_quotas.get("市直单位") == 3

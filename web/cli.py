@@ -17,6 +17,7 @@ from storage.database import upgrade
 from storage.objects import ObjectStore, ObjectStoreError
 from storage.settings import Settings, settings_table
 from web.demo import seed_demo
+from web.district_cli import districts_cli
 from web.extensions import db, settings_of
 from web.judges_cli import judges_cli
 
@@ -426,6 +427,7 @@ def register_commands(app: Flask) -> None:
     """Add our commands to the app's CLI (and so to `footprints` and `flask`)."""
     for command in (
         judges_cli,
+        districts_cli,
         db_cli,
         storage_cli,
         ops_cli,

@@ -99,12 +99,30 @@ def seed_demo(session: Session) -> list[DemoAccount]:
             judge.unit, judge.district, judge.phone = unit, district, phone
             judge.email = f"{username}@example.org"
         accounts.append(account)
+    accounts.append(_district_account(session))
     # Every demo account has an address, so what the demo sends lands in its mailbox.
     for user in session.scalars(select(User).where(User.username.in_(_demo_usernames()))):
         if not user.email:
             user.email = f"{user.username}@example.org"
     session.commit()
     return accounts
+
+
+DEMO_DISTRICT = ("demo-district", "示例市直机关团工委", "市直单位", 3)
+
+
+def _district_account(session: Session) -> DemoAccount:
+    """A district organizer of 市直单位 (the demo entries' district), with a quota to
+    recommend within where the demo contest has none yet."""
+    username, name, district, quota = DEMO_DISTRICT
+    account = _account(session, Role.DISTRICT, username, name)
+    user = session.scalar(select(User).where(User.username == username))
+    if user is not None and not user.district:
+        user.district, user.email = district, f"{username}@example.org"
+    contest = session.scalar(select(Contest).where(Contest.slug == DEMO_SLUG))
+    if contest is not None and not contest.district_quotas:
+        contest.district_quotas = {district: quota}
+    return account
 
 
 def _demo_usernames() -> list[str]:
