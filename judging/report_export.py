@@ -9,6 +9,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -107,9 +108,9 @@ def workbook(
     return out.getvalue()
 
 
-def _row(sheet: object, values: list[object], links_from: int) -> None:
-    sheet.append(values)  # type: ignore[attr-defined]
-    row = sheet[sheet.max_row]  # type: ignore[attr-defined]
+def _row(sheet: Any, values: list[object], links_from: int) -> None:
+    sheet.append(values)
+    row = sheet[sheet.max_row]
     for index, cell in enumerate(row):
         if isinstance(cell.value, str):
             cell.data_type = "s"  # never a formula, whatever the text starts with

@@ -84,7 +84,7 @@ def index() -> Any:
     )
 
 
-def _form_page(values: dict[str, str], errors: dict[str, str], report: Any, contest: Any) -> str:
+def _form_page(values: dict[str, str], errors: dict[str, str], report: Any, contest: Any) -> Any:
     return render_template(
         "reports/form.html",
         values=values,
