@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from judging.gallery import shows_gallery
 from judging.messages import N_
 from judging.numbers import ascii_int
-from judging.review import escape_like
+from judging.review import escape_like, load_pieces
 from storage.models import Contest, Entry, EntryStatus, Vote, WorkType
 
 PAGE_SIZE = 24
@@ -141,11 +141,12 @@ def gallery_page(session: Session, contest: Contest, query: GalleryQuery) -> Gal
     rows = session.execute(
         stmt.add_columns(votes)
         .outerjoin(counted, counted.c.entry_id == Entry.id)
-        .options(selectinload(Entry.jobs), selectinload(Entry.assets), selectinload(Entry.pieces))
+        .options(selectinload(Entry.jobs), selectinload(Entry.assets))
         .order_by(*orders[query.sort])
         .offset((query.page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
     ).all()
+    load_pieces(session, [row[0] for row in rows])
     return GalleryPage(
         query=query,
         entries=[row[0] for row in rows],

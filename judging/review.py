@@ -236,6 +236,16 @@ def _order(sort: str, duration: ColumnElement[float | None]) -> list[Any]:
     return orders[sort]
 
 
+def load_pieces(session: Session, entries: list[Entry]) -> None:
+    """Load the pieces of the photo, comic and story entries among `entries` in one query
+    (none for a page of videos), so showing their covers reads no row per entry."""
+    ids = [entry.id for entry in entries if entry.work_type.has_pieces]
+    if ids:
+        session.scalars(
+            select(Entry).where(Entry.id.in_(ids)).options(selectinload(Entry.pieces))
+        ).all()
+
+
 def queue_page(session: Session, contest: Contest, query: QueueQuery) -> QueuePage:
     """The page of the contest's entries that `query` asks for; past the end, the last."""
     stmt = _filtered(contest, query)
@@ -245,11 +255,12 @@ def queue_page(session: Session, contest: Contest, query: QueueQuery) -> QueuePa
     duration = shown_duration().label("duration")
     rows = session.execute(
         stmt.add_columns(duration)
-        .options(selectinload(Entry.jobs), selectinload(Entry.assets), selectinload(Entry.pieces))
+        .options(selectinload(Entry.jobs), selectinload(Entry.assets))
         .order_by(*_order(query.sort, duration))
         .offset((query.page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
     ).all()
+    load_pieces(session, [row[0] for row in rows])
     return QueuePage(
         query=query,
         entries=[row[0] for row in rows],

@@ -16,13 +16,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.codes import codes_of
+from judging.review import QueueQuery, queue_page
 from judging.rounds import assign_round
 from judging.story_text import paragraphs, story_text
+from judging.works import cover
 from storage.models import Contest, Entry, MediaAsset, Role, User, WorkType
 from storage.objects import ObjectStore
 from storage.settings import Settings
-from tests.factories import make_entry, make_user, ready_round
+from tests.factories import make_entry, make_user, open_contest, ready_round
 from tests.test_gallery_voting import public_contest
+from tests.test_review_queue import counted_queries
 from tests.work_media import Piece, store_work
 
 pytestmark = pytest.mark.integration
@@ -352,3 +355,22 @@ def test_an_image_of_a_removed_piece_is_not_served(
     session.commit()
     assert session.scalars(select(MediaAsset).where(MediaAsset.entry_id == entry.id)).all()
     assert client.get(f"/works/{entry.id}/pages/2_480.jpg").status_code == 404
+
+
+def test_a_queue_page_of_photo_sets_reads_their_pieces_at_once(
+    session: Session, object_store: ObjectStore, settings: Settings
+) -> None:
+    owner = make_user(session)
+    contest = open_contest(session)
+    made = [make_entry(session, owner, contest) for _ in range(3)]
+    for entry in made:
+        store_work(
+            session, object_store, settings, entry, WorkType.PHOTO, [Piece("一")], sizes=(480,)
+        )
+    session.expire_all()
+    assert contest.id  # loaded again before counting
+    with counted_queries(session) as statements:
+        page = queue_page(session, contest, QueueQuery(work_type=WorkType.PHOTO))
+        covers = [cover(entry) for entry in page.entries]
+    assert len(page.entries) >= 3 and all(covers)
+    assert len(statements) <= 6  # count, page, jobs, assets, entries and their pieces

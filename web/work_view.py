@@ -58,6 +58,7 @@ def send_page_image(entry: Entry | None, filename: str, public: bool = False) ->
 def _page(page: PageImages, number: int, caption: str, url: ImageUrl) -> dict[str, Any]:
     images: dict[int, dict[str, Any] | None] = {}
     srcset: dict[int, str] = {}  # by asset: a size not made falls back to another, listed once
+    large: dict[int, str] = {}  # the lightbox's: 1080 and 2048 only
     for size in (GRID, PAGE, ZOOM):
         asset = page.best(size)
         if asset is None:
@@ -66,6 +67,8 @@ def _page(page: PageImages, number: int, caption: str, url: ImageUrl) -> dict[st
         link = url(number, size, asset)
         images[size] = {"url": link, "width": asset.width, "height": asset.height}
         srcset.setdefault(asset.id, f"{link} {asset.width or size}w")
+        if size != GRID:
+            large.setdefault(asset.id, f"{link} {asset.width or size}w")
     return {
         "number": number,
         "caption": caption,
@@ -73,6 +76,7 @@ def _page(page: PageImages, number: int, caption: str, url: ImageUrl) -> dict[st
         "page": images[PAGE],
         "zoom": images[ZOOM],
         "srcset": ", ".join(srcset.values()),
+        "srcset_large": ", ".join(large.values()),
     }
 
 
