@@ -129,19 +129,8 @@ def accept_original(
     if original.declared_length is not None and original.declared_length > largest:
         raise UploadTooLarge(_too_large(name, largest))
     head = original.stream.read(sniff.HEAD_BYTES)
-    if not head:
-        raise UploadError(
-            Message("%(name)s 是空文件，请重新选择", name=name)
-            if name
-            else Message("上传的文件是空的，请重新选择视频文件")
-        )
-    kind = kind_of(head)
-    if kind not in accepted_kinds(entry.work_type):
-        raise UploadError(_not_accepted(entry.work_type, name, kind))
-    limit = size_limit(kind, settings)
+    limit = check_head(head, name, original.declared_length, entry.work_type, settings)
     too_large = _too_large(name, limit)
-    if original.declared_length is not None and original.declared_length > limit:
-        raise UploadTooLarge(too_large)
     if room < limit:
         # The stream is cut off where the user's storage is full, whatever it announced.
         held = settings.user_storage_limit_mb * 1024**2 - room
@@ -150,6 +139,26 @@ def accept_original(
     stored = _put(store, settings, original, head, limit, too_large)
     job = _record(session, store, settings, entry, stored, original)
     return job, publish(session, job)
+
+
+def check_head(
+    head: bytes, name: str, length: int | None, work_type: WorkType, settings: Settings
+) -> int:
+    """The byte limit of a file that starts with `head`, or UploadError: empty, not a kind
+    the work type takes (by content, never by name), or `length` over its kind's limit."""
+    if not head:
+        raise UploadError(
+            Message("%(name)s 是空文件，请重新选择", name=name)
+            if name
+            else Message("上传的文件是空的，请重新选择视频文件")
+        )
+    kind = kind_of(head)
+    if kind not in accepted_kinds(work_type):
+        raise UploadError(_not_accepted(work_type, name, kind))
+    limit = size_limit(kind, settings)
+    if length is not None and length > limit:
+        raise UploadTooLarge(_too_large(name, limit))
+    return limit
 
 
 def _too_large(name: str, limit: int) -> str:

@@ -1,13 +1,19 @@
-"""Import entries collected offline: a CSV manifest of entry fields plus the video files.
+"""Import entries collected offline: a CSV manifest of entry fields plus their files.
 
 Organizers receive entries on USB sticks and by e-mail; `footprints import DIR` brings them in
-through the same rules as the web form (fields, contest lists, deadline, video sniffing).
-Re-running is safe: an entry whose video is already stored is skipped, and an entry created
-by a run that stopped before its video was stored is picked up again, never duplicated.
+through the same rules as the web form (fields, contest lists and work types, deadline) and
+the same accept path as uploads (`judging.accept`: sniffing by content, limits, store, record,
+publish). A row's work type (作品类型) is 微视频 unless it says otherwise; 摄影 and 漫画 rows name
+their files in one cell separated by ";" (in that order) with optional captions likewise, and
+a 职业故事 row names a text file for its body (UTF-8 or GBK) with optional photos.
+Re-running is safe: an entry whose video is already stored is skipped, an entry created by a
+run that stopped before its files were stored is picked up again, never duplicated, and a
+photo entry gets only the files it does not hold yet.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,17 +21,15 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from judging.submissions import (
-    SubmissionError,
-    create_entry,
-    record_original,
-    validate_fields,
-)
-from judging.text_files import TableFileError, read_table
-from storage.models import AssetKind, Contest, Entry, EntryStatus, Job, MediaAsset, User
-from storage.objects import ObjectStore, ObjectStoreError, file_sha256, original_key
+from judging.accept import Original, UploadError, accept_original, check_head
+from judging.pieces import piece_limit
+from judging.stories import StoryError, clean_story, save_story
+from judging.submissions import EntryFields, SubmissionError, create_entry, validate_fields
+from judging.text_files import TableFileError, decode_text, read_table
+from storage.models import AssetKind, Contest, Entry, EntryStatus, Job, MediaAsset, User, WorkType
+from storage.objects import ObjectStore, file_sha256, original_key
 from storage.settings import Settings
-from worker.media.sniff import looks_like_video
+from worker.media.sniff import HEAD_BYTES
 
 MANIFEST = "manifest.csv"
 # Each field accepts its English name or the Chinese heading of the paper form.
@@ -40,13 +44,19 @@ HEADINGS = {
     "email": ("email", "电子邮箱"),
     "summary": ("summary", "作品简介", "简介"),
     "video": ("video", "视频文件", "视频"),
+    "work_type": ("work_type", "作品类型", "类型"),
+    "files": ("files", "图片文件", "图片", "文件"),
+    "captions": ("captions", "图片说明", "说明"),
+    "story": ("story", "正文文件", "正文"),
 }
+WORK_TYPE_NAMES = {t.label: t.value for t in WorkType} | {"视频": "video", "照片": "photo"}
+# Files and captions in one cell: ";" or "；" between them.
+SEPARATOR = re.compile(r"[;；]")
 CATEGORY_NAMES = {
     "青年文明号集体": "collective",
     "争创集体": "aspiring",
     "青年文明号争创集体": "aspiring",
 }
-HEAD_BYTES = 64
 
 
 class ManifestError(ValueError):
@@ -96,8 +106,10 @@ def _columns(headings: Sequence[str]) -> dict[str, int]:
             if heading and heading.strip().lower() in aliases:
                 found[name] = index
                 break
-    if "video" not in found:
-        raise ManifestError("作品清单缺少“视频文件”（video）一列")
+    if not {"video", "files", "story"} & found.keys():
+        raise ManifestError(
+            "作品清单缺少“视频文件”（video）一列（摄影、漫画作品用“图片文件”，职业故事用“正文文件”）"
+        )
     return found
 
 
@@ -127,8 +139,16 @@ class Importer:
         data: dict[str, object] = {**row.fields, "authorized": "yes"}
         category = row.fields.get("category", "").strip()
         data["category"] = CATEGORY_NAMES.get(category, category or "collective")
+        work_type = row.fields.get("work_type", "").strip()
+        data["work_type"] = WORK_TYPE_NAMES.get(work_type, work_type or "video")
         fields = validate_fields(data, self.contest)
-        video = self._video(row.fields.get("video", ""))
+        if fields.work_type.has_pieces:
+            return self._import_pieces(row, fields)
+        name = row.fields.get("video", "")
+        if not name:
+            raise _Refused("请在“视频文件”一列填写视频的文件名")
+        video = self._file(name, "视频文件 ")
+        self._check(video, name, fields.work_type)
         digest = file_sha256(video)
         same_video = self.session.scalar(
             select(Entry)
@@ -150,40 +170,126 @@ class Importer:
         entry = self._unfinished_entry(fields.title, fields.collective) or create_entry(
             self.session, self.contest, self.owner, fields
         )
-        key = original_key(entry.id, f"import-{digest[:32]}")
-        try:
-            with open(video, "rb") as fh:
-                stored = self.store.put_stream(
-                    self.settings.bucket_originals, key, fh, "application/octet-stream"
+        queued = self._accept(entry, video, name, digest)
+        return self._imported(row, entry, queued)
+
+    def _import_pieces(self, row: ManifestRow, fields: EntryFields) -> Outcome:
+        """A 摄影, 漫画 or 职业故事 row: its files (and a story's text) checked before anything
+        is created, then stored in the manifest's order, those already stored skipped."""
+        names = _split(row.fields.get("files", ""))
+        captions = _split(row.fields.get("captions", ""), keep_empty=True)
+        if len(captions) > len(names):
+            raise _Refused(f"“图片说明”有 {len(captions)} 条，比图片文件（{len(names)} 个）多")
+        story = self._story_text(row, fields.work_type)
+        if not names and fields.work_type is not WorkType.STORY:
+            raise _Refused("请在“图片文件”一列填写文件名，多个文件之间用“;”隔开")
+        limit = piece_limit(fields.work_type, self.settings)
+        if len(names) > limit:
+            raise _Refused(f"文件太多：{len(names)} 个，最多 {limit} 个")
+        files = [self._file(name) for name in names]
+        for path, name in zip(files, names, strict=True):
+            self._check(path, name, fields.work_type)
+        entry = self._same_entry(fields) or create_entry(
+            self.session, self.contest, self.owner, fields
+        )
+        held = {piece.source_key for piece in entry.pieces}
+        digests = [file_sha256(path) for path in files]
+        missing = [
+            (path, name, digest, captions[i] if i < len(captions) else "")
+            for i, (path, name, digest) in enumerate(zip(files, names, digests, strict=True))
+            if self._key(entry, digest) not in held
+        ]
+        if not missing and story in (None, entry.story_body):
+            return Outcome(
+                row.line, "skipped", f"已导入过（作品编号 {entry.number:04d}）", entry.number
+            )
+        if story is not None and story != entry.story_body:
+            save_story(self.session, entry, story, self.settings.story_max_chars)
+        queued = True
+        for path, name, digest, caption in missing:
+            queued = self._accept(entry, path, name, digest, caption) and queued
+        return self._imported(row, entry, queued)
+
+    def _accept(self, entry: Entry, path: Path, name: str, digest: str, caption: str = "") -> bool:
+        with open(path, "rb") as fh:
+            original = Original(
+                fh, self._key(entry, digest), path.stat().st_size, filename=name, caption=caption
+            )
+            try:
+                _, queued = accept_original(
+                    self.session, self.store, self.settings, entry, original, self.publish
                 )
-        except ObjectStoreError as exc:
-            raise _Refused(f"存储服务暂时不可用，视频未保存，请稍后重新运行导入：{exc}") from exc
-        job = record_original(self.session, entry, stored)
-        queued = self.publish(self.session, job)
+            except UploadError as exc:
+                if "存储服务暂时不可用" in exc.message:
+                    raise _Refused(f"{exc.message}（请稍后重新运行导入）") from exc
+                raise
+        return queued
+
+    @staticmethod
+    def _key(entry: Entry, digest: str) -> str:
+        return original_key(entry.id, f"import-{digest[:32]}")
+
+    @staticmethod
+    def _imported(row: ManifestRow, entry: Entry, queued: bool) -> Outcome:
         note = "" if queued else "（消息队列暂不可用，任务稍后自动发送）"
         return Outcome(
             row.line, "imported", f"已导入，作品编号 {entry.number:04d}{note}", entry.number
         )
 
-    def _video(self, name: str) -> Path:
-        if not name:
-            raise _Refused("请在“视频文件”一列填写视频的文件名")
+    def _file(self, name: str, what: str = "文件 ") -> Path:
         path = (self.directory / name).resolve()
         # The manifest names files inside its own folder, never elsewhere on the disk.
         if not path.is_relative_to(self.directory.resolve()):
-            raise _Refused(f"视频文件 {name} 不在导入目录中")
+            raise _Refused(f"{what}{name} 不在导入目录中")
         if not path.is_file():
-            raise _Refused(f"找不到视频文件 {name}")
-        size = path.stat().st_size
-        if size == 0:
-            raise _Refused(f"视频文件 {name} 是空的")
-        if size > self.settings.max_upload_bytes:
-            limit = self.settings.max_upload_bytes // 1024**2
-            raise _Refused(f"视频文件 {name} 过大：上限为 {limit} MB")
-        with open(path, "rb") as fh:
-            if not looks_like_video(fh.read(HEAD_BYTES)):
-                raise _Refused(f"{name} 不是视频文件，请提供 MP4、MOV 等格式的视频")
+            raise _Refused(f"找不到{what.strip()} {name}")
         return path
+
+    def _check(self, path: Path, name: str, work_type: WorkType) -> None:
+        """The upload's own checks (empty, kind by content, size), before anything is stored."""
+        with open(path, "rb") as fh:
+            check_head(fh.read(HEAD_BYTES), name, path.stat().st_size, work_type, self.settings)
+
+    def _story_text(self, row: ManifestRow, work_type: WorkType) -> str | None:
+        name = row.fields.get("story", "").strip()
+        if work_type is not WorkType.STORY:
+            if name:
+                raise _Refused(
+                    "只有职业故事作品有正文：请清空“正文文件”一列或把作品类型改为职业故事"
+                )
+            return None
+        if not name:
+            raise _Refused("职业故事请在“正文文件”一列填写正文的文本文件名（UTF-8 或 GBK 编码）")
+        path = self._file(name, "正文文件 ")
+        if path.stat().st_size > 1024**2:
+            raise _Refused(f"正文文件 {name} 过大：纯文本正文不超过 1 MB")
+        try:
+            text = decode_text(path.read_bytes())
+        except TableFileError as exc:
+            raise _Refused(f"正文文件 {name} {exc.message}") from exc
+        try:
+            body = clean_story(text, self.settings.story_max_chars)
+        except StoryError as exc:
+            raise _Refused(f"{exc.message}（正文文件 {name}）") from exc
+        if not body:
+            raise _Refused(f"正文文件 {name} 是空的")
+        return body
+
+    def _same_entry(self, fields: EntryFields) -> Entry | None:
+        """This row's entry from an earlier run: same owner, title, collective and type."""
+        return self.session.scalar(
+            select(Entry)
+            .where(
+                Entry.contest_id == self.contest.id,
+                Entry.owner_id == self.owner.id,
+                Entry.title == fields.title,
+                Entry.collective == fields.collective,
+                Entry.work_type == fields.work_type,
+                Entry.status != EntryStatus.WITHDRAWN,
+            )
+            .order_by(Entry.id)
+            .limit(1)
+        )
 
     def _unfinished_entry(self, title: str, collective: str) -> Entry | None:
         """An entry a stopped run created for this row but stored no video for."""
@@ -194,9 +300,19 @@ class Importer:
                 Entry.title == title,
                 Entry.collective == collective,
                 Entry.status == EntryStatus.DRAFT,
+                Entry.work_type == WorkType.VIDEO,
             )
         )
         return next((entry for entry in candidates if not entry.jobs), None)
+
+
+def _split(cell: str, keep_empty: bool = False) -> list[str]:
+    parts = [part.strip() for part in SEPARATOR.split(cell)] if cell.strip() else []
+    if keep_empty:
+        while parts and not parts[-1]:
+            parts.pop()
+        return parts
+    return [part for part in parts if part]
 
 
 class _Refused(Exception):

@@ -68,19 +68,23 @@ def add_piece(
     check_changeable(entry)
     check_room(entry, settings)
     first = not entry.pieces
-    session.add(
-        MediaAsset(
-            entry=entry,
-            kind=AssetKind.ORIGINAL,
-            label="original",
-            bucket=stored.bucket,
-            object_key=stored.key,
-            source_key=stored.key,
-            content_type="application/octet-stream",
-            bytes=stored.bytes,
-            sha256=stored.sha256,
+    # The same file stored again under its deterministic key (an import re-run after the
+    # piece was removed) takes its old row back.
+    asset = session.scalar(
+        select(MediaAsset).where(
+            MediaAsset.entry_id == entry.id, MediaAsset.object_key == stored.key
         )
+    ) or MediaAsset(
+        entry=entry,
+        kind=AssetKind.ORIGINAL,
+        label="original",
+        bucket=stored.bucket,
+        object_key=stored.key,
+        source_key=stored.key,
+        content_type="application/octet-stream",
     )
+    asset.bytes, asset.sha256 = stored.bytes, stored.sha256
+    session.add(asset)
     entry.pieces.append(
         EntryPiece(
             position=len(entry.pieces) + 1,

@@ -331,7 +331,11 @@ def results_cmd(contest_slug: str, fmt: str, out: str | None) -> None:
         click.echo(data)
 
 
-@click.command("import", help="Import entries collected offline: DIR/manifest.csv and videos.")
+@click.command(
+    "import",
+    help="Import entries collected offline: DIR/manifest.csv and its files (videos; photos, "
+    "comic pages or PDFs separated by ';'; a story's text file), by the column 作品类型.",
+)
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--contest", "contest_slug", default=None, help="Contest slug (default: newest).")
 @click.option(
