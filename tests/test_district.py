@@ -42,7 +42,9 @@ from storage.models import (
 )
 from storage.outbox import OutboxMessage
 from tests.factories import PASSWORD, make_entry, make_user, unique
+from tests.fleet import wait_for
 from tests.test_security import allowed, routes
+from web.mail_catcher import Catcher
 
 pytestmark = pytest.mark.integration
 
@@ -486,3 +488,55 @@ def test_the_demo_has_a_district_organizer_with_a_quota(session: Session) -> Non
     contest = session.scalar(select(Contest).where(Contest.slug == DEMO_SLUG))
     assert user is not None and contest is not None
     assert user.district == "市直单位" and contest.district_quotas.get("市直单位") == 3
+
+
+def test_the_contestant_reads_why_by_mail_and_sms(
+    session: Session, app: Flask, worker: Any, mail_catcher: Catcher
+) -> None:
+    contest = new_contest(session, {"历下区": 1})
+    to = f"{unique('told')}@example.org"
+    entry = entry_of(session, contest, "历下区", email=to, contact_phone="13900139001")
+    reason = "与“青春勇担当”主题关联不够 <b>紧密</b>"
+    decline(session, contest, entry, organizer_of(session, "历下区"), reason, tell=True)
+    [mail] = wait_for(lambda: mail_catcher.to(to), 30, "the not-recommended mail")
+    plain, html = mail.get_body(("plain",)), mail.get_body(("html",))
+    assert plain is not None and html is not None
+    assert (
+        str(mail["Subject"]).strip()
+        == f"作品《{entry.title}》未获县区推荐（No.{entry.number:04d}）"
+    )
+    assert reason in plain.get_content() and "历下区初审" in plain.get_content()
+    assert "<b>" not in html.get_content() and "&lt;b&gt;" in html.get_content()
+
+    def sms() -> list[OutboxMessage]:
+        session.expire_all()
+        return [
+            m
+            for m in session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.kind == "entry_not_recommended",
+                    OutboxMessage.channel == "sms",
+                    OutboxMessage.user_id == entry.owner_id,
+                )
+            )
+            if m.body
+        ]
+
+    [text_message] = wait_for(sms, 30, "the not-recommended SMS")
+    assert text_message.address == "13900139001"
+    assert text_message.body.startswith("【青春足迹】") and "主题关联不够" in text_message.body
+
+
+def test_a_story_entry_is_read_on_the_district_page(client: FlaskClient, session: Session) -> None:
+    contest = new_contest(session, {"历下区": 1})
+    story = entry_of(
+        session,
+        contest,
+        "历下区",
+        work_type=WorkType.STORY,
+        story_body="清晨五点，急诊科的灯亮着。\n\n<i>十年</i>，我们在这里。",
+    )
+    log_in(client, organizer_of(session, "历下区"))
+    page = client.get(f"/district/entries/{story.id}").get_data(as_text=True)
+    assert "清晨五点，急诊科的灯亮着。" in page and "&lt;i&gt;十年&lt;/i&gt;" in page
+    assert 'id="recommend"' in page

@@ -25,13 +25,14 @@ from judging.district import (
 )
 from judging.messages import N_
 from judging.submissions import STATUS_LABELS, current_contest
-from storage.models import Contest, Entry, EntryStatus, Role, User, WorkType
+from storage.models import Contest, Entry, EntryStatus, MediaAsset, Role, User, WorkType
 from web.admin import thumbnail
 from web.auth import roles_required
 from web.errors import page
 from web.extensions import db
 from web.i18n import translate
 from web.media import default_rendition, send_asset, shown_renditions
+from web.work_view import ImageUrl, page_name, send_page_image, work_view
 
 bp = Blueprint("district", __name__, url_prefix="/district")
 district_only = roles_required(Role.DISTRICT)
@@ -123,6 +124,7 @@ def entry_page(entry: Entry, error: str = "", reason: str = "", code: int = 200)
         render_template(
             "district/entry.html",
             entry=entry,
+            work=work_view(entry, _image_url(entry)),
             video=url_for(".video", entry_id=entry.id, v=rendition.id) if rendition else None,
             poster=url_for(".poster", entry_id=entry.id) if thumbnail(entry) else None,
             progress=district_progress(db.session, _contest(), g.district),
@@ -135,6 +137,14 @@ def entry_page(entry: Entry, error: str = "", reason: str = "", code: int = 200)
         ),
         code,
     )
+
+
+def _image_url(entry: Entry) -> ImageUrl:
+    def url(number: int, size: int, asset: MediaAsset) -> str:
+        name = page_name(number, size)
+        return url_for(".page_image", entry_id=entry.id, filename=name, v=asset.sha256[:12])
+
+    return url
 
 
 def _done(entry: Entry, message: str) -> Any:
@@ -189,3 +199,9 @@ def video(entry_id: int) -> Any:
     if asset is None:
         abort(404)
     return send_asset(asset, request.headers.get("Range"))
+
+
+@bp.route("/entries/<int:entry_id>/pages/<filename>")
+def page_image(entry_id: int, filename: str) -> Any:
+    """A photo's or comic page's image, by its place and size (web/work_view.py)."""
+    return send_page_image(_entry(entry_id), filename)
