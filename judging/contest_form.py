@@ -246,11 +246,18 @@ def form_to_config(slug: str, data: dict[str, Any]) -> FormConfig:
     return form
 
 
-def _keep_unshown_rubrics(session: Session, slug: str, config: dict[str, Any]) -> None:
-    """Own rubrics of types the page did not show (no longer accepted) stay stored."""
+def _keep_stored(session: Session, slug: str, config: dict[str, Any]) -> None:
+    """The types kept in the order the contest lists them, new ones after them (the page
+    shows the boxes in one fixed order); own rubrics of types the page did not show (no
+    longer accepted) stay stored."""
     if "rubrics_by_type" not in config:
         return
     contest = session.scalar(select(Contest).where(Contest.slug == slug))
+    listed = (contest.work_types or []) if contest is not None else []
+    chosen = config["work_types"]
+    config["work_types"] = [t for t in listed if t in chosen] + [
+        t for t in chosen if t not in listed
+    ]
     stored = (contest.rubrics_by_type or {}) if contest is not None else {}
     config["rubrics_by_type"] = {
         **{t: rows for t, rows in stored.items() if t not in config["rubrics_by_type"]},
@@ -261,7 +268,7 @@ def _keep_unshown_rubrics(session: Session, slug: str, config: dict[str, Any]) -
 def save_settings(session: Session, slug: str, data: dict[str, Any]) -> list[Problem]:
     """Save the page's settings, or nothing: then every problem, at its place on the page."""
     form = form_to_config(slug, data)
-    _keep_unshown_rubrics(session, slug, form.config)
+    _keep_stored(session, slug, form.config)
     problems = list(form.problems.found)
     try:
         if problems:

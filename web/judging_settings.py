@@ -20,7 +20,6 @@ from web.settings_form import SettingsForm
 def settings() -> Any:
     contest, _rnd = contest_and_round()
     form = SettingsForm() if request.method == "POST" else SettingsForm(data=form_data(contest))
-    form.order_types(contest.work_types or [])
     if form.validate_on_submit():
         problems = form.row_limit_problems() or save_settings(db.session, contest.slug, form.data)
         if not problems:

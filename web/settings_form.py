@@ -160,13 +160,6 @@ class SettingsForm(FlaskForm):
         """An empty row for the page's script to copy (`__i__` where its number goes)."""
         return (TierRow if rows == "award_tiers" else CriterionRow)(prefix=f"{rows}-__i__-")
 
-    def order_types(self, stored: list[str]) -> None:
-        """The type checkboxes in the contest's order, then the others: the order posted
-        back, so the order the entry form shows them in is kept."""
-        order = [*stored, *(t.value for t in WorkType if t.value not in stored)]
-        labels = {t.value: _l(t.label) for t in WorkType}
-        self.work_types.choices = [SelectChoice(v, labels[v]) for v in order if v in labels]
-
     def type_rubrics(self, types: list[str]) -> list[tuple[WorkType, Any, Any]]:
         """Each shown work type with its "own rubric" checkbox and its rows."""
         return [
