@@ -82,3 +82,17 @@ def district_accounts(session: Session) -> list[User]:
             select(User).where(User.role == Role.DISTRICT).order_by(User.district, User.username)
         )
     )
+
+
+def rebind(session: Session, contest: Contest | None, user: User, district: str) -> User:
+    """Bind a district organizer to another district of the contest's list; commits.
+    AccountError when the district is not one of them (nothing changes then)."""
+    district = district.strip()
+    listed = (contest.districts or []) if contest else []
+    if user.role is not Role.DISTRICT:
+        raise AccountError({"district": Message("只有县区账号才能绑定县区")})
+    if not district or (listed and district not in listed):
+        raise AccountError({"district": Message("请选择本次活动名单中的县（市）区或市直单位")})
+    user.district = district
+    session.commit()
+    return user

@@ -371,12 +371,26 @@ def test_pages_show_one_district_and_other_ids_are_404(
     assert refused.status_code == 400 and "长" * 501 in refused.get_data(as_text=True)
 
 
-def test_an_unbound_district_account_is_told_why(client: FlaskClient, session: Session) -> None:
+def test_an_unbound_district_account_is_told_why_until_the_city_binds_it(
+    client: FlaskClient, session: Session
+) -> None:
     new_contest(session)
-    log_in(client, organizer_of(session, ""))
+    unbound = organizer_of(session, "")
+    log_in(client, unbound)
     response = client.get("/district/")
     assert response.status_code == 403
     assert "还没有绑定" in response.get_data(as_text=True)
+    # The city organizer binds it (a district of the list only), then it works.
+    log_in(client, make_user(session, Role.ORGANIZER))
+    path = f"/admin/districts/accounts/{unbound.id}/district"
+    assert client.post(path, data={"district": "火星区"}).status_code == 400
+    assert (
+        client.post(f"/admin/districts/accounts/{make_user(session).id}/district").status_code
+        == 404
+    )
+    assert client.post(path, data={"district": "市中区"}).status_code == 303
+    log_in(client, unbound)
+    assert "县区工作台 · 市中区" in client.get("/district/").get_data(as_text=True)
 
 
 def test_the_city_sets_quotas_and_creates_accounts(client: FlaskClient, session: Session) -> None:

@@ -37,7 +37,8 @@ from web.work_view import ImageUrl, page_name, send_page_image, work_view
 bp = Blueprint("district", __name__, url_prefix="/district")
 district_only = roles_required(Role.DISTRICT)
 NOT_BOUND = N_(
-    "此账号还没有绑定县（市）区或市直单位，不能使用县区工作台。请联系组委会在“县区推荐”页为账号绑定所属县区。"
+    "此账号还没有绑定县（市）区或市直单位，不能使用县区工作台。"
+    "请联系组委会在“县区推荐”页为账号绑定所属县区。"
 )
 NO_CONTEST = N_("现在没有进行中的征集活动。")
 

@@ -34,6 +34,7 @@ from judging.district_accounts import (
     DistrictAccount,
     create_district_account,
     district_accounts,
+    rebind,
 )
 from judging.submissions import current_contest
 from storage.models import Contest, Role, User
@@ -124,6 +125,24 @@ def create_account() -> Any:
         errors = {k: translate(v) for k, v in exc.errors.items()}
         return quotas_page(account_errors=errors, account=fields, code=400)
     return quotas_page(new_password=(user.username, password))
+
+
+@bp.route("/accounts/<int:user_id>/district", methods=["POST"])
+@organizer_only
+def bind(user_id: int) -> Any:
+    """Bind a district organizer's account to another district (or a first one)."""
+    user = db.session.get(User, user_id)
+    if user is None or user.role is not Role.DISTRICT:
+        abort(404)
+    try:
+        rebind(db.session, _contest(), user, request.form.get("district", ""))
+    except AccountError as exc:
+        return quotas_page(error=translate(exc.errors["district"]), code=400)
+    flash(
+        _("已将 %(user)s 绑定到 %(district)s", user=user.username, district=user.district),
+        "success",
+    )
+    return redirect(url_for(".index", _anchor="district-accounts"), 303)
 
 
 @bp.app_template_global()
