@@ -13,20 +13,21 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from judging.codes import codes_of
 from judging.review import QueueQuery, queue_page
 from judging.rounds import assign_round
 from judging.story_text import paragraphs, story_text
-from judging.works import cover
-from storage.models import Contest, Entry, MediaAsset, Role, User, WorkType
+from judging.works import all_pages, cover
+from storage.models import Contest, Entry, EntryStatus, Job, MediaAsset, Role, User, WorkType
 from storage.objects import ObjectStore
 from storage.settings import Settings
 from tests.factories import make_entry, make_user, open_contest, ready_round
 from tests.test_gallery_voting import public_contest
 from tests.test_review_queue import counted_queries
 from tests.work_media import Piece, store_work
+from worker.jobs import process_job
 
 pytestmark = pytest.mark.integration
 
@@ -374,3 +375,43 @@ def test_a_queue_page_of_photo_sets_reads_their_pieces_at_once(
         covers = [cover(entry) for entry in page.entries]
     assert len(page.entries) >= 3 and all(covers)
     assert len(statements) <= 6  # count, page, jobs, assets, entries and their pieces
+
+
+def test_the_demo_seeds_a_photo_comic_and_story_entry_that_the_fleet_processes(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    object_store: ObjectStore,
+    settings: Settings,
+) -> None:
+    from web.demo import DEMO_SLUG, seed_demo
+    from web.demo_works import DEMO_WORKS, seed_demo_works
+
+    seed_demo(session)
+    published: list[int] = []
+
+    def publish(_session: Session, job: Job) -> bool:
+        published.append(job.id)
+        return True
+
+    added = seed_demo_works(session, object_store, publish)
+    contest = session.scalar(select(Contest).where(Contest.slug == DEMO_SLUG))
+    assert contest is not None and set(contest.work_types) == {"video", "photo", "comic", "story"}
+    assert seed_demo_works(session, object_store, publish) == []  # a second run adds nothing
+    assert added == [w.title for w in DEMO_WORKS]  # each run's database is a fresh one
+    assert len(published) == 3 + 1 + 1  # a job per photo, the comic's PDF, the story's photo
+    for job_id in published:
+        process_job(session_factory, object_store, settings, job_id)
+    session.expire_all()
+    entries = {
+        e.work_type: e
+        for e in session.scalars(
+            select(Entry).where(Entry.contest_id == contest.id, Entry.title.in_(added))
+        )
+    }
+    assert set(entries) == {WorkType.PHOTO, WorkType.COMIC, WorkType.STORY}
+    photo, comic, story = entries[WorkType.PHOTO], entries[WorkType.COMIC], entries[WorkType.STORY]
+    assert [p.caption for p in photo.pieces][:1] == ["清晨五点，第一班车出站"]
+    assert photo.status is EntryStatus.READY and comic.status is EntryStatus.READY
+    assert len(all_pages(photo)) == 3 and len(all_pages(comic)) == 3  # the PDF's 3 pages
+    assert len(all_pages(story)) == 1 and story.status is EntryStatus.READY
+    assert story.story_body.startswith("凌晨四点半") and len(story.pieces) == 1
