@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from judging.aggregation import METHOD_HELP, method_label
 from judging.gallery import BEIJING
 from judging.rubric import all_criteria
-from storage.models import CATEGORY_LABELS, Contest, Round, Score, Snapshot
+from storage.models import CATEGORY_LABELS, Contest, Round, Score, Snapshot, WorkType
 
 Notes = list[tuple[str, str]]  # (item, what it says)
 
@@ -39,6 +39,11 @@ def round_notes(
         ("每件作品评委人数（实际提交）", panel_text(list(panels), column)),
         ("奖项设置（按所列顺序评定）", tiers_text(contest.award_tiers)),
     ]
+    if contest.results_by_type:
+        names = "、".join(WorkType(t).label for t in contest.work_types or ["video"])
+        notes.append(
+            ("排名与奖项", f"按作品类型（{names}）分别排名、评奖，奖项名额在每种类型中分别计算")
+        )
     if contest.jury_weight < 1:
         jury = round(contest.jury_weight * 100)
         notes.append(("得分构成", f"评委评分占 {jury}%，公众投票占 {100 - jury}%"))

@@ -247,6 +247,8 @@ def test_exports_have_a_sheet_or_section_per_type_and_stay_formula_safe(
     rows = round_results(session, rnd)
     book = load_workbook(io.BytesIO(to_xlsx(rows)))
     assert book.sheetnames == ["微视频", "摄影", "说明"]
+    about = {line[0]: line[1] for line in book["说明"].iter_rows(min_row=2, values_only=True)}
+    assert "按作品类型（微视频、摄影、职业故事）分别排名、评奖" in about["排名与奖项"]
     photo = list(book["摄影"].iter_rows(values_only=True))
     assert photo[0][:2] == ("名次", "编号") and [line[0] for line in photo[1:]] == [1, 2]
     hostile = book["摄影"].cell(row=3, column=4)
