@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from judging.codes import codes_of
 from judging.results import publish_snapshot
 from judging.rounds import close_round
-from judging.scoring import save_score
-from storage.models import Role, WorkType
+from judging.scoring import save_score, score_of
+from storage.models import Role, User, WorkType
 from tests.factories import make_entry, make_user
 from tests.test_judging_by_type import PHOTO, judged_round, sheet_for
 from tests.test_judging_settings import URL, errors_of, new_contest, rows, valid_form, value_of
@@ -140,3 +142,30 @@ def test_the_results_page_warns_of_mixed_scales_and_the_announcement_groups_by_t
     assert page.count('<table class="cards announced">') == 2
     sheet = client.get(f"/announcements/{snapshot.id}.csv").get_data(as_text=True)
     assert sheet.splitlines()[0].lstrip("\ufeff").startswith("名次,编号,作品类型")
+
+
+def test_a_judge_scores_each_entry_with_its_types_rubric(
+    client: FlaskClient, auth: Any, session: Session
+) -> None:
+    for old in session.scalars(select(User).where(User.role == Role.JUDGE)):
+        old.active = False
+    session.commit()
+    _contest, rnd, entries, judges = judged_round(session, ["video", "photo"], auto_conflicts=[])
+    video, photo = entries
+    codes = codes_of(session, rnd)
+    auth.login(judges[0].username)
+    page = client.get(f"/judge/entries/{codes[photo.id]}").get_data(as_text=True)
+    assert 'name="idea"' in page and 'name="light"' in page and 'name="theme"' not in page
+    assert "光影" in page and "/ 100" in page
+    page = client.get(f"/judge/entries/{codes[video.id]}").get_data(as_text=True)
+    assert 'name="theme"' in page and 'name="idea"' not in page
+    # A forged field of the other rubric is not read; the entry's own criteria are.
+    sheet = {"theme": "59", "idea": "40", "light": "45", "action": "submit"}
+    client.post(f"/judge/entries/{codes[photo.id]}", data=sheet)
+    score = score_of(session, rnd, judges[0].id, photo.id)
+    assert score is not None and score.values == {"idea": 40.0, "light": 45.0}
+    assert score.total == 85
+    # The photo's criteria on the video: each one missing is named, nothing saved.
+    answer = client.post(f"/judge/entries/{codes[video.id]}", data=sheet)
+    assert answer.status_code == 422 and "请为“制作”打分" in answer.get_data(as_text=True)
+    assert score_of(session, rnd, judges[0].id, video.id) is None
