@@ -75,9 +75,17 @@ def run_bounded(
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
-        kill_group(proc)
+        _stop(proc)
         raise SubprocessTimeout(f"{args[0]} ran longer than {timeout:.0f} s") from exc
     except BaseException:
-        kill_group(proc)
+        _stop(proc)
         raise
     return subprocess.CompletedProcess(list(args), proc.returncode, out, err)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a stopped-short run's group and close the pipes communicate() left open."""
+    kill_group(proc)
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
