@@ -415,3 +415,15 @@ def test_the_demo_seeds_a_photo_comic_and_story_entry_that_the_fleet_processes(
     assert len(all_pages(photo)) == 3 and len(all_pages(comic)) == 3  # the PDF's 3 pages
     assert len(all_pages(story)) == 1 and story.status is EntryStatus.READY
     assert story.story_body.startswith("凌晨四点半") and len(story.pieces) == 1
+
+
+def test_a_photo_entrys_share_poster_is_made_around_its_first_photo(
+    session: Session, object_store: ObjectStore, settings: Settings
+) -> None:
+    from worker.share import frame_asset
+
+    _contest, video, photo, comic, _story = gallery_works(session, object_store, settings)
+    frame = frame_asset(photo)
+    assert frame is not None and frame.label == "001_1080"
+    assert frame.source_key == photo.pieces[0].source_key
+    assert frame_asset(comic) is not None and frame_asset(video) is None  # no video poster here

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from judging.works import all_pages
 from storage.database import session_scope
 from storage.models import AssetKind, Entry, JobState, MediaAsset
 from storage.objects import ObjectStore, ObjectStoreError
@@ -38,7 +39,11 @@ def shown_source(entry: Entry) -> str:
 
 
 def frame_asset(entry: Entry) -> MediaAsset | None:
-    """The video poster the share poster is made around (the large one where there is one)."""
+    """The video poster the share poster is made around (the large one where there is one);
+    a photo, comic or story entry's first image (1080 px) instead."""
+    if entry.work_type.has_pieces:
+        pages = all_pages(entry)
+        return pages[0].best(1080) if pages else None
     posters = {a.label: a for a in entry.assets_from(shown_source(entry), AssetKind.POSTER)}
     return posters.get("poster_large") or next(iter(posters.values()), None)
 
