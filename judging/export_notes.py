@@ -40,9 +40,9 @@ def round_notes(
         ("奖项设置（按所列顺序评定）", tiers_text(contest.award_tiers)),
     ]
     if contest.results_by_type:
-        names = "、".join(WorkType(t).label for t in contest.work_types or ["video"])
+        types = "、".join(WorkType(t).label for t in contest.work_types or ["video"])
         notes.append(
-            ("排名与奖项", f"按作品类型（{names}）分别排名、评奖，奖项名额在每种类型中分别计算")
+            ("排名与奖项", f"按作品类型（{types}）分别排名、评奖，奖项名额在每种类型中分别计算")
         )
     if contest.jury_weight < 1:
         jury = round(contest.jury_weight * 100)
