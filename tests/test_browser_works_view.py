@@ -30,7 +30,7 @@ from tests.browser import (
     screenshot,
     small_tap_targets,
 )
-from tests.factories import ready_round
+from tests.factories import make_user, ready_round
 from tests.test_gallery_voting import public_contest
 from tests.work_media import Piece, store_work
 
@@ -229,4 +229,47 @@ def test_a_judge_reads_a_blind_story_and_downloads_its_text(
         assert body.startswith(b"\xef\xbb\xbf") and "站台十年".encode() in body
         page.go_back()
         page.wait_for_selector(".desk")
+        page.context.close()
+
+
+def test_the_gallery_list_by_type_and_the_review_queue_open_a_work(
+    live_server: str, browser: Any, session: Session, object_store: ObjectStore, settings: Settings
+) -> None:
+    photo, comic = works(session, object_store, settings)
+    organizer = make_user(session, Role.ORGANIZER)
+    for name, size in (("laptop", LAPTOP), ("phone", PHONE)):
+        page = open_page(browser, size)
+        page.goto(f"{live_server}/gallery/")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.grid img')]"
+            ".every(i => i.complete && i.naturalWidth)"
+        )
+        assert page.locator(".grid img").count() == 2  # each work's cover
+        assert fits_width(page) and not small_tap_targets(page, ".type-filter a")
+        screenshot(page, f"works-gallery-list-{name}")
+        page.click(".type-filter a:has-text('漫画')")
+        page.wait_for_url("**type=comic**")
+        assert page.locator(".grid li").count() == 1 and page.is_visible(f"#tile-{comic.id}")
+        page.fill("input[name=q]", "检修")  # a search keeps the type
+        page.click(".gallery-filters button")
+        page.wait_for_url("**q=**")
+        assert "type=comic" in page.url and page.is_visible(f"#tile-{comic.id}")
+        page.go_back()
+        page.wait_for_url("**type=comic")
+        page.goto(f"{live_server}/gallery/?type=%3Cb%3E")  # a forged type shows everything
+        assert page.locator(".grid li").count() == 2
+        page.context.close()
+
+        page = open_page(browser, size)
+        log_in(page, live_server, organizer.username)
+        page.goto(f"{live_server}/admin/?type=photo")
+        row = page.locator(f"#entry-{photo.id}")
+        assert "摄影" in row.inner_text() and page.locator(".queue-table tbody tr").count() == 1
+        screenshot(page, f"works-queue-{name}")
+        row.locator("a.queue-work").click()
+        page.wait_for_url(f"**/works/{photo.id}")
+        assert page.locator(".photo-grid li").count() == 3 and fits_width(page)
+        screenshot(page, f"works-review-page-{name}")
+        page.click("a:has-text('← 作品审核')")
+        page.wait_for_url(f"**/admin/#entry-{photo.id}")
         page.context.close()
