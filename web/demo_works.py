@@ -145,8 +145,9 @@ def seed_demo_works(
         from web.extensions import store as app_store
 
         store = app_store()
-    if publish is None:
-        from worker.dispatch import publish_job as publish
+    from worker.dispatch import publish_job
+
+    send = publish or publish_job
     settings = store.settings
     contest = session.scalar(select(Contest).where(Contest.slug == DEMO_SLUG))
     username = DEMO_USERS[Role.CONTESTANT][0]
@@ -170,7 +171,7 @@ def seed_demo_works(
                 original = Original(
                     io.BytesIO(data), key, len(data), filename=name, caption=caption
                 )
-                accept_original(session, store, settings, entry, original, publish)
+                accept_original(session, store, settings, entry, original, send)
         except SubmissionError as exc:  # the object store is down: the entry waits for files
             session.rollback()
             log.warning("demo entry %s has no files yet: %s", work.title, exc)
