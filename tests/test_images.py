@@ -322,8 +322,10 @@ def test_palette_with_transparency_is_flattened_on_white(tmp_path: Path) -> None
             assert b > 200 and r < 50
 
 
-def test_sixteen_bit_grey_is_scaled_not_clipped(tmp_path: Path) -> None:
-    grey = Image.new("I;16", (300, 200), 32768)
+@pytest.mark.parametrize("size", [(300, 200), (5000, 300)])
+def test_sixteen_bit_grey_is_scaled_not_clipped(tmp_path: Path, size: tuple[int, int]) -> None:
+    # The wide one is reduced before it is scaled to 8 bits.
+    grey = Image.new("I;16", size, 32768)
     path = write(tmp_path, "p.png", grey, "PNG")
     with Image.open(path) as check:
         assert check.mode.startswith("I")
@@ -377,3 +379,24 @@ def test_a_thin_strip_still_gets_its_sizes(tmp_path: Path) -> None:
     path = write(tmp_path, "p.png", photo((3000, 20)), "PNG")
     outputs = run(path, tmp_path, entry_number=1)
     assert [(o.width, o.height) for o in outputs] == [(2048, 14), (1080, 7), (480, 3)]
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (b"\xff\xd8\xff\xe1\x00\x10Exif", "jpeg"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "png"),
+        (b"RIFF\x00\x00\x00\x00WEBPVP8 ", "webp"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", "heif"),
+        (b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00", "heif"),
+        (b"%PDF-1.7\n%\xe2\xe3", "pdf"),
+        (b"\x00\x00\x00\x18ftypisom\x00\x00\x00\x00", None),  # an MP4
+        (b"\x00\x00\x00\x18ftypavif\x00\x00\x00\x00", None),
+        (b"GIF89a\x01\x00\x01\x00", None),
+        (b"<svg xmlns=", None),
+        (b"RIFF\x00\x00\x00\x00AVI LIST", None),
+        (b"", None),
+    ],
+)
+def test_original_kind_reads_the_first_bytes(head: bytes, kind: str | None) -> None:
+    assert original_kind(head) == kind

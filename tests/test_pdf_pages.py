@@ -200,6 +200,17 @@ def test_a_stuck_pdfinfo_is_stopped_and_refused(
     assert refused(path).code == "pdf_timeout"
 
 
+def test_a_pdf_whose_pages_together_take_too_long_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, text_pdf(2))
+    monkeypatch.setattr(pdf_pages, "PDF_TIMEOUT", 0.0)
+    with pytest.raises(MediaRefused) as caught:
+        render_pdf(str(path), str(tmp_path), SETTINGS)
+    assert caught.value.code == "pdf_timeout"
+    assert "超时" in caught.value.reason_zh
+
+
 def test_a_page_too_large_to_draw_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, text_pdf(2, size=(14400, 14400)))
     result = refused(path)

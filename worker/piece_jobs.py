@@ -23,9 +23,8 @@ from storage.database import session_scope
 from storage.models import AssetKind, Entry, EntryStatus, Job, JobState, MediaAsset, WorkType
 from storage.objects import ObjectMissing, ObjectStore, derived_key, file_sha256
 from storage.settings import Settings
-from worker import reasons
 from worker.media.images import ImageOutput, process_image
-from worker.media.pdf_pages import check_pdf, render_page
+from worker.media.pdf_pages import check_pdf, render_pdf
 from worker.media.refusal import MediaRefused
 from worker.media.sniff import original_kind
 
@@ -150,11 +149,7 @@ def _make(
             page_done(1, 1)
             return pages
         info = check_pdf(source, settings, used_pages)
-        pages = []
-        for number in range(1, info.pages + 1):
-            pages.append(render_page(source, out_dir, settings, number, work.number))
-            page_done(number, info.pages)
-        return pages
+        return render_pdf(source, out_dir, settings, work.number, info, on_page=page_done)
     except PieceRefused:
         raise
     except MediaRefused as refusal:
@@ -231,7 +226,7 @@ def finish_empty(factory: sessionmaker[Session], job_id: int, story: bool) -> Jo
     with session_scope(factory) as session:
         job = session.get_one(Job, job_id)
         status = EntryStatus.READY if story else EntryStatus.DRAFT
-        job.end(JobState.READY, reasons.job_reason("没有需要处理的文件", "no pieces"), "", status)
+        job.end(JobState.READY, "", "", status)
         job.percent = 100.0
         session.commit()
     return JobState.READY

@@ -213,7 +213,9 @@ def _reduced(image: Image.Image, long_side: int) -> Image.Image:
     factor = max(image.size) // long_side
     if factor < 2:
         return image
-    if image.mode not in {"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F"}:
+    if image.mode.startswith("I;16"):
+        image = image.convert("I")  # reduced in 32 bits, scaled to 8 once small
+    elif image.mode not in {"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F"}:
         image = _rgb(image)
     info = image.info
     reduced = image.reduce(factor)

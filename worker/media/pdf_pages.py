@@ -12,6 +12,7 @@ import mmap
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -28,6 +29,9 @@ RENDER_DPI = 150
 RENDER_LONG_SIDE = 2048
 INFO_TIMEOUT = 30.0
 PAGE_TIMEOUT = 60.0
+# All pages of one PDF together: a file of pages each built to take just under a page's
+# limit is stopped here, well inside the broker's consumer timeout.
+PDF_TIMEOUT = 900.0
 # Address space of one poppler process: a page of 2048 px needs a few tens of MiB; a page
 # built to exhaust memory (huge images, deep patterns) fails here instead of the worker.
 POPPLER_MEMORY = 1024**3
@@ -125,16 +129,26 @@ def render_pdf(
 ) -> list[list[ImageOutput]]:
     """Every page's image sizes (page n labelled n), drawn one page at a time."""
     info = info or check_pdf(path, settings)
+    deadline = time.monotonic() + PDF_TIMEOUT
     pages = []
     for number in range(1, info.pages + 1):
-        pages.append(render_page(path, out_dir, settings, number, entry_number))
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _timeout(f"{info.pages} pages", PDF_TIMEOUT)
+        timeout = min(PAGE_TIMEOUT, left)
+        pages.append(render_page(path, out_dir, settings, number, entry_number, timeout))
         if on_page is not None:
             on_page(number, info.pages)
     return pages
 
 
 def render_page(
-    path: str, out_dir: str, settings: Settings, number: int, entry_number: int | None
+    path: str,
+    out_dir: str,
+    settings: Settings,
+    number: int,
+    entry_number: int | None,
+    timeout: float = PAGE_TIMEOUT,
 ) -> list[ImageOutput]:
     """Draw page `number` with pdftoppm and make its image sizes."""
     prefix = os.path.join(out_dir, f"pdf-page-{number}")
@@ -146,7 +160,7 @@ def render_page(
         path,
         prefix,
     ]
-    result = _run(args, PAGE_TIMEOUT, f"page {number}")
+    result = _run(args, timeout, f"page {number}")
     drawn = f"{prefix}.jpg"
     if result.returncode != 0 or not os.path.exists(drawn):
         raise _refused(
@@ -221,11 +235,15 @@ def _run(args: list[str], timeout: float, what: str):  # type: ignore[no-untyped
     try:
         return run_bounded(args, timeout, memory_bytes=POPPLER_MEMORY)
     except SubprocessTimeout as exc:
-        raise _refused(
-            "pdf_timeout",
-            "PDF 处理超时，文件可能过于复杂或已损坏，请重新导出（如导出为图片）后上传",
-            f"{what} ran longer than {timeout:.0f} s",
-        ) from exc
+        raise _timeout(what, timeout) from exc
+
+
+def _timeout(what: str, seconds: float) -> MediaRefused:
+    return _refused(
+        "pdf_timeout",
+        "PDF 处理超时，文件可能过于复杂或已损坏，请重新导出（如导出为图片）后上传",
+        f"{what} took longer than {seconds:.0f} s",
+    )
 
 
 def _refused(code: str, zh: str, en: str) -> MediaRefused:
