@@ -176,6 +176,7 @@ HOMES = {
     Role.JUDGE: ("评审工作台", "/judge/"),
     Role.ORGANIZER: ("组委会工作台", "/admin/"),
     Role.OPERATOR: ("运维", "/ops/"),
+    Role.DISTRICT: ("县区工作台", "/district/"),
 }
 
 

@@ -155,6 +155,9 @@ def build_world(session: Session) -> World:
         "code": "en",
         "filename": "app.css",
         "token": invited.token,  # a link that works, so the activation form is fuzzed too
+        "piece_id": 1,
+        "report_id": 1,  # H5's report pages fill a real one where they need it
+        "n": 1,
     }
     return World(users, values)
 
