@@ -49,23 +49,10 @@ class UploadTooLarge(UploadError):
     """An upload was longer than the size limit."""
 
 
-def _fallback_kind(head: bytes) -> str | None:
-    # TODO(H2a): delete once worker.media.sniff.original_kind (H1) has landed.
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        return "webp"
-    if head[4:8] == b"ftyp" and head[8:12] in {b"heic", b"heix", b"mif1", b"msf1", b"heif"}:
-        return "heif"
-    return "pdf" if head.startswith(b"%PDF-") else None
-
-
 def kind_of(head: bytes) -> str | None:
     """What a file is from its first bytes: an image kind, "pdf", "video" or None."""
     # Images first: a HEIC file opens with an ISO "ftyp" box, as an MP4 does.
-    found = getattr(sniff, "original_kind", _fallback_kind)(head)
+    found = sniff.original_kind(head)
     if head.startswith((b"GIF87a", b"GIF89a")):
         return "gif"  # taken by nothing, and its "G" would pass for an MPEG-TS sync byte
     if found is None and sniff.looks_like_video(head):

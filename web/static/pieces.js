@@ -8,36 +8,31 @@
     return template.replace(/\{(\w+)\}/g, function (_, k) { return k in values ? values[k] : ""; });
   }
 
-  // Uploads: one request per file, so the bar moves and one refused file stops nothing.
+  // Uploads: the form's files in one request, its progress shown; the server takes each file
+  // on its own (one refused file stops nothing), and the reloaded page says what happened.
   var form = document.getElementById("pieces-form");
   if (form) {
     form.addEventListener("submit", function (event) {
       var input = form.querySelector("input[type=file]");
-      var files = Array.prototype.slice.call(input.files || []);
-      if (!files.length || !window.FormData) return; // the server says what is missing
+      if (!input.files || !input.files.length || !window.FormData) return; // the server says
       event.preventDefault();
       var box = form.querySelector(".upload"), bar = box.querySelector("progress"), text = box.querySelector("span");
-      var token = form.querySelector("input[name=csrf_token]").value;
-      var total = files.reduce(function (sum, f) { return sum + f.size; }, 0) || 1, done = 0;
+      var button = form.querySelector("button"), xhr = new XMLHttpRequest();
+      var names = Array.prototype.map.call(input.files, function (f) { return f.name; }).join("、");
       box.hidden = false;
-      form.querySelector("button").disabled = true;
-      var send = function (i) {
-        if (i >= files.length) { window.location.reload(); return; }
-        var file = files[i], data = new FormData(), xhr = new XMLHttpRequest();
-        data.append("csrf_token", token);
-        data.append("files", file, file.name);
-        text.textContent = fill(form.dataset.uploadingText, { i: i + 1, n: files.length, name: file.name });
-        xhr.open("POST", form.action);
-        xhr.setRequestHeader("Accept", "application/json");
-        xhr.upload.onprogress = function (e) { bar.value = Math.floor(((done + e.loaded) / total) * 100); };
-        xhr.onload = function () { done += file.size; send(i + 1); }; // refusals show after reload
-        xhr.onerror = function () {
-          text.textContent = form.dataset.failedText;
-          form.querySelector("button").disabled = false;
-        };
-        xhr.send(data);
+      button.disabled = true;
+      text.textContent = fill(form.dataset.uploadingText, { n: input.files.length, name: names });
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.onprogress = function (e) {
+        if (e.lengthComputable) bar.value = Math.floor((e.loaded / e.total) * 100);
       };
-      send(0);
+      xhr.onload = function () { window.location.reload(); };
+      xhr.onerror = function () {
+        text.textContent = form.dataset.failedText;
+        button.disabled = false;
+      };
+      xhr.send(new FormData(form));
     });
   }
 
@@ -54,6 +49,19 @@
     };
     body.addEventListener("input", count);
     count();
+    // Too long: said here before sending (the server checks again, for pages without JS).
+    body.form.addEventListener("submit", function (event) {
+      if (Array.from(body.value.replace(/\s/g, "")).length <= limit) return;
+      event.preventDefault();
+      counter.scrollIntoView({ block: "center" });
+      body.focus({ preventScroll: true });
+    });
+  }
+  // A refused text came back as the answer to a POST: the history entry becomes the entry
+  // page, so going back later opens it instead of asking to send the form again.
+  var refused = document.querySelector("[data-refused-url]");
+  if (refused && window.history.replaceState) {
+    window.history.replaceState(null, "", refused.dataset.refusedUrl);
   }
 
   // While pieces are processing, the list is fetched again and swapped in, unless a caption
@@ -68,8 +76,12 @@
       .then(function (r) { return r.text(); })
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("piece-list");
+        if (fresh && !fresh.querySelector("[data-state=processing]")) {
+          window.location.reload(); // all done: the preview and the status are drawn afresh
+          return;
+        }
         if (fresh) { list.replaceWith(fresh); list = fresh; }
-        if (list.querySelector("[data-state=processing]")) setTimeout(refresh, 2500);
+        setTimeout(refresh, 2500);
       })
       .catch(function () { setTimeout(refresh, 5000); });
   };
