@@ -239,6 +239,27 @@ def create_report(
     return report
 
 
+def same_report(
+    session: Session, user: User, contest: Contest, form: Mapping[str, str]
+) -> ActivityReport | None:
+    """The user's report of the same title and date, if any: a form sent again (the back
+    button restores what was typed, under a new one-time token) opens it instead of a copy."""
+    try:
+        held = date.fromisoformat((form.get("held_on") or "").strip())
+    except ValueError:
+        return None
+    return session.scalar(
+        select(ActivityReport)
+        .where(
+            ActivityReport.contest_id == contest.id,
+            ActivityReport.owner_id == user.id,
+            ActivityReport.title == _one_line(form.get("title")),
+            ActivityReport.held_on == held,
+        )
+        .limit(1)
+    )
+
+
 def check_editable(report: ActivityReport) -> None:
     """Raise ReportError unless the reporter may change the report now."""
     if report.status is ReportStatus.ADOPTED:

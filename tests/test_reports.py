@@ -357,6 +357,10 @@ def test_the_form_keeps_input_on_errors_and_makes_one_report_on_resend(
     again = client.post("/reports/new", data=form | {"participants": "12"})
     assert first.status_code == again.status_code == 302
     assert first.location == again.location
+    # The back button's restored form comes with a new token: the same activity still
+    # opens the report it made.
+    restored = client.post("/reports/new", data=form | {"participants": "12", "once": "new"})
+    assert restored.location == first.location
     count = session.scalar(
         select(ActivityReport.id).where(ActivityReport.owner_id == owner.id).limit(2).offset(1)
     )

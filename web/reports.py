@@ -36,6 +36,7 @@ from judging.reports import (
     form_of,
     readable_reports,
     remove_file,
+    same_report,
     set_captions,
     submit_report,
     update_report,
@@ -112,6 +113,9 @@ def new() -> Any:
     made = session.get("report_once", {})
     if once and once in made:  # sent twice (a double click, back and send again)
         return redirect(url_for(".view", report_id=made[once]))
+    if (existing := same_report(db.session, me(), contest, form)) is not None:
+        flash(_("同一名称和日期的活动已报送过，已为您打开"), "error")
+        return redirect(url_for(".view", report_id=existing.id))
     try:
         report = create_report(db.session, me(), contest, form, settings_of())
     except ReportError as exc:

@@ -2,6 +2,11 @@
 // until every file is done (then the page reloads to show the images).
 (function () {
   "use strict";
+  // The form shown again with its errors answers a POST: make its history entry a plain
+  // page, so the back button and a reload never ask to send the form again.
+  if (document.querySelector("form.report-form [data-error-for]") && window.history.replaceState) {
+    window.history.replaceState(null, "", window.location.href);
+  }
   var upload = document.querySelector("form.report-upload");
   if (upload && window.FormData && window.XMLHttpRequest) {
     upload.addEventListener("submit", function (event) {
