@@ -11,6 +11,7 @@ from typing import Any
 
 import pillow_heif
 import pytest
+from flask import Flask
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,9 +21,13 @@ from judging.pieces import add_piece, remove_piece
 from judging.works import piece_views
 from storage.models import AssetKind, Entry, EntryStatus, Job, JobState, MediaAsset, WorkType
 from storage.objects import ObjectStore, original_key
+from storage.outbox import OutboxMessage
 from storage.retention import find_orphans, prune_entry
 from storage.settings import Settings
-from tests.factories import make_entry, make_user
+from tests.factories import make_entry, make_user, unique
+from tests.fleet import wait_for
+from web.mail_catcher import Catcher
+from web.outbox_task import deliver
 from worker.jobs import process_job
 
 pytestmark = pytest.mark.integration
@@ -391,3 +396,40 @@ def test_the_orphan_sweep_keeps_current_pieces(
     assert stray in unnamed
     assert piece_key not in unnamed
     assert not unnamed & {a.object_key for a in images_of(session, entry.id)}
+
+
+def test_the_contestant_is_told_of_images_not_of_a_video(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    object_store: ObjectStore,
+    settings: Settings,
+    app: Flask,
+    mail_catcher: Catcher,
+    tmp_path: Path,
+) -> None:
+    entry = piece_entry(session, WorkType.PHOTO)
+    address = f"{unique('photographer')}@example.org"
+    entry.email = address
+    session.commit()
+    job = add(session, object_store, settings, entry, SVG, tmp_path)
+    assert run(session_factory, object_store, settings, job) is JobState.REJECTED
+    session.expire_all()
+    refusals = session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.user_id == entry.owner_id, OutboxMessage.kind == "video_refused"
+        )
+    ).all()
+    for row in refusals:
+        deliver(app, session, row.id, settings)
+    mail = wait_for(lambda: mail_catcher.to(address) or None, 10, "the refusal mail")[0]
+    assert "文件未通过检查" in str(mail["Subject"])
+    text = mail.get_body(("plain",)).get_content()
+    assert "第 1 张照片：SVG/XML 文件不是可接受的图片格式" in text
+    assert "视频" not in text.split("--")[0]
+    assert f"/submit/{entry.id}#pieces" in text
+    sms_rows = [r for r in refusals if r.channel == "sms"]
+    assert len(sms_rows) == 1
+    for row in sms_rows:
+        session.refresh(row)
+        sms = (Path(settings.sms_file_dir) / row.message_id).read_text(encoding="utf-8")
+        assert "文件未通过检查" in sms and "视频" not in sms

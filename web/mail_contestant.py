@@ -76,29 +76,41 @@ def ready(session: Session, message: OutboxMessage) -> Content:
     entry = _entry(session, message)
     _job(session, message, entry, JobState.READY)
     values = _values(entry)
-    return Content(
-        _(
+    if entry.work_type.has_pieces:
+        subject = _(
+            "作品《%(title)s》的图片已处理完成（No.%(number)s）",
+            title=entry.title,
+            number=values["number"],
+        )
+    else:
+        subject = _(
             "作品《%(title)s》的视频已处理完成（No.%(number)s）",
             title=entry.title,
             number=values["number"],
-        ),
-        values,
-    )
+        )
+    return Content(subject, values)
 
 
 @builds("video_refused")
 def refused(session: Session, message: OutboxMessage) -> Content:
     entry = _entry(session, message)
     job = _job(session, message, entry, JobState.REJECTED)
-    values = {**_values(entry, "video-form"), "reason": job_reason_shown(job)}
-    return Content(
-        _(
+    pieces = entry.work_type.has_pieces
+    anchor = "pieces" if pieces else "video-form"
+    values = {**_values(entry, anchor), "reason": job_reason_shown(job)}
+    if pieces:
+        subject = _(
+            "作品《%(title)s》的文件未通过检查，请更换（No.%(number)s）",
+            title=entry.title,
+            number=values["number"],
+        )
+    else:
+        subject = _(
             "作品《%(title)s》的视频未通过检查，请更换（No.%(number)s）",
             title=entry.title,
             number=values["number"],
-        ),
-        values,
-    )
+        )
+    return Content(subject, values)
 
 
 @builds("quality_warning")
