@@ -559,3 +559,31 @@ def test_the_sweep_fails_stuck_files_and_sends_unsent_ones(
     session.refresh(unsent)
     assert stuck.state is JobState.FAILED and "处理时间过长" in stuck.reason
     assert unsent.published_at is not None and unsent.task_id
+
+
+def test_the_demo_seeds_an_adopted_report_whose_photos_the_fleet_processes(
+    session: Session, session_factory: Any, object_store: ObjectStore, settings: Settings
+) -> None:
+    from web.demo import seed_demo
+    from web.demo_report import TITLE, seed_demo_report
+    from worker.report_files import process_report_file
+
+    seed_demo(session)
+    published: list[int] = []
+
+    def publish(_session: Session, file: ReportFile) -> bool:
+        published.append(file.id)
+        return True
+
+    assert seed_demo_report(session, object_store, publish) == TITLE
+    assert seed_demo_report(session, object_store, publish) is None  # once
+    assert len(published) == 2
+    for file_id in published:
+        assert (
+            process_report_file(session_factory, object_store, settings, file_id).value == "ready"
+        )
+    session.expire_all()
+    report = session.scalars(select(ActivityReport).where(ActivityReport.title == TITLE)).one()
+    assert report.status is ReportStatus.ADOPTED and report.activity_type == "为民服务"
+    assert [f.caption for f in report.files] == ["为社区老人测量血压", "教老人使用手机乘车码"]
+    assert all(sorted(f.outputs) == ["1080", "2048", "480"] for f in report.files)

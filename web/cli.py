@@ -17,6 +17,7 @@ from storage.database import upgrade
 from storage.objects import ObjectStore, ObjectStoreError
 from storage.settings import Settings, settings_table
 from web.demo import seed_demo
+from web.demo_report import seed_demo_report
 from web.demo_works import seed_demo_works
 from web.district_cli import districts_cli
 from web.extensions import db, settings_of
@@ -58,6 +59,8 @@ def storage_init() -> None:
 def demo(accounts_file: str | None) -> None:
     accounts = seed_demo(db.session)
     click.echo("".join(f"Demo work queued: {t}\n" for t in seed_demo_works(db.session)), nl=False)
+    if report := seed_demo_report(db.session):
+        click.echo(f"Demo activity report adopted: {report}")
     new = [a for a in accounts if a.password]
     lines = [f"  {a.role.value:<11} {a.username:<18} {a.password}" for a in new]
     if lines:
