@@ -199,6 +199,14 @@ def test_a_progressive_jpeg_with_a_thumbnail_is_not_taken_for_a_polyglot(
     assert run(path, tmp_path)[0].width == 1200
 
 
+def test_stray_bytes_between_jpeg_segments_are_tolerated_as_decoders_do(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.jpg", photo((300, 200)), "JPEG")
+    data = path.read_bytes()
+    app0_end = 4 + struct.unpack(">H", data[4:6])[0]
+    path.write_bytes(data[:app0_end] + b"\x00\x00" + data[app0_end:])
+    assert run(path, tmp_path)[0].width == 300
+
+
 def test_a_huge_dimension_png_header_is_refused_before_decoding(tmp_path: Path) -> None:
     path = tmp_path / "bomb.png"
     path.write_bytes(png_header_only(30000, 30000))

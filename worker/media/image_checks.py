@@ -92,7 +92,12 @@ def _jpeg_end(data: mmap.mmap) -> int | None:
     pos, size = 2, len(data)
     while pos + 1 < size:
         if data[pos] != 0xFF:
-            return None
+            # Stray bytes between segments (libjpeg skips them with a warning): go on at the
+            # next marker, as decoders do.
+            pos = data.find(b"\xff", pos)
+            if pos < 0:
+                return None
+            continue
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
