@@ -88,3 +88,45 @@ def test_a_photo_and_a_short_video_are_processed_by_the_fleet(
     assert photo.outputs == before
     page = client.get(f"/reports/{report.id}").get_data(as_text=True)
     assert "已完成" in page and "<video" in page
+
+
+def test_the_reporter_is_mailed_the_return_and_the_adoption(
+    session: Session, settings: Settings, worker: Any, mail_catcher: Any, app: Any
+) -> None:
+    from email.message import EmailMessage
+
+    from judging.reports import adopt_report, return_report, submit_report
+    from storage.models import Role
+    from tests.factories import unique
+
+    def parts(mail: EmailMessage) -> tuple[str, str, str]:
+        plain, html = mail.get_body(("plain",)), mail.get_body(("html",))
+        assert plain is not None and html is not None
+        return str(mail["Subject"]), plain.get_content(), html.get_content()
+
+    owner = make_user(session)
+    owner.email = to = f"{unique('reporter')}@example.org"
+    session.commit()
+    report = create_report(
+        session,
+        owner,
+        open_contest(session),
+        FORM | {"held_on": date.today().isoformat()},
+        settings,
+    )
+    submit_report(session, report)
+    office = make_user(session, Role.ORGANIZER)
+    reason = '请补充照片 <script>alert("x")</script>'
+    return_report(session, report, office, reason)
+    [mail] = wait_for(lambda: mail_catcher.to(to), 30, "the return mail")
+    subject, text, html = parts(mail)
+    assert subject == f"活动报送《{report.title}》被退回修改"
+    assert reason in text and "<script>" not in html and "&lt;script&gt;" in html
+    base = settings.public_base_url.rstrip("/")
+    assert f"{base}/reports/{report.id}" in html
+    submit_report(session, report)
+    adopt_report(session, report, office)
+    wait_for(lambda: len(mail_catcher.to(to)) == 2, 30, "the adoption mail")
+    subject, text, html = parts(mail_catcher.to(to)[1])
+    assert subject == f"活动报送《{report.title}》已被采用"
+    assert f"{base}/activities/{report.id}" in text
