@@ -134,6 +134,9 @@ def test_the_results_page_warns_of_mixed_scales_and_the_announcement_groups_by_t
     session.commit()
     desk = client.get("/admin/judging/").get_data(as_text=True)
     assert 'id="scale-warning"' not in desk
+    # Each row names its type, videos first (the contest's order), each ranked 1.
+    typed = re.findall(r'data-work-type="(\w+)">([^<]+)</td>', desk)
+    assert typed == [("video", "微视频"), ("photo", "摄影")]
     close_round(session, rnd)
     snapshot = publish_snapshot(session, rnd)
     page = client.get(f"/announcements/{snapshot.id}").get_data(as_text=True)

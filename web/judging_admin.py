@@ -40,7 +40,17 @@ from judging.rounds import (
 from judging.rubric import scale_warning
 from judging.scoring import unlock_score
 from judging.submissions import current_contest
-from storage.models import Contest, Entry, Role, Round, Score, Snapshot, User, WorkType
+from storage.models import (
+    WORK_TYPE_LABELS,
+    Contest,
+    Entry,
+    Role,
+    Round,
+    Score,
+    Snapshot,
+    User,
+    WorkType,
+)
 from web.auth import roles_required
 from web.downloads import spreadsheet_response
 from web.extensions import db
@@ -93,6 +103,7 @@ def desk(status: int = 200, typed: dict[str, str] | None = None, due_error: str 
         totals=report.totals() if report else None,
         rows=rows,
         scale_warning=scale_warning(contest, {WorkType(r.work_type) for r in rows} or None),
+        work_type_labels=WORK_TYPE_LABELS,
         eligible=len(eligible_entries(db.session, contest, rnd)),
         snapshots=snapshots,
         judges=judges_of(db.session),
