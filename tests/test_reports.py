@@ -587,3 +587,25 @@ def test_the_demo_seeds_an_adopted_report_whose_photos_the_fleet_processes(
     assert report.status is ReportStatus.ADOPTED and report.activity_type == "为民服务"
     assert [f.caption for f in report.files] == ["为社区老人测量血压", "教老人使用手机乘车码"]
     assert all(sorted(f.outputs) == ["1080", "2048", "480"] for f in report.files)
+
+
+def test_the_storage_sweep_keeps_a_report_files_original_and_outputs(
+    session: Session, settings: Settings, object_store: ObjectStore
+) -> None:
+    from storage.retention import find_orphans
+
+    report = report_of(session, settings, make_user(session), campaign(session))
+    key = report_key(report.id, uuid.uuid4().hex)
+    made = f"reports/{report.id}/derived/{key.rsplit('/', 1)[1]}/001_480.jpg"
+    object_store.put_stream(settings.bucket_originals, key, io.BytesIO(jpeg()), "image/jpeg")
+    object_store.put_stream(settings.bucket_assets, made, io.BytesIO(jpeg()), "image/jpeg")
+    file = add_ready_photo(session, report, {"480": made})
+    file.bucket, file.source_key = settings.bucket_originals, key
+    session.commit()
+    orphans = {(o.bucket, o.key) for o in find_orphans(session, object_store)[0]}
+    assert (settings.bucket_originals, key) not in orphans
+    assert (settings.bucket_assets, made) not in orphans
+    session.delete(file)  # removed from its report: both are orphans now
+    session.commit()
+    orphans = {(o.bucket, o.key) for o in find_orphans(session, object_store)[0]}
+    assert {(settings.bucket_originals, key), (settings.bucket_assets, made)} <= orphans
