@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from judging.results import publish_snapshot
+from judging.rounds import close_round
+from judging.scoring import save_score
 from storage.models import Contest, Role, WorkType
 from tests.browser import (
     LAPTOP,
@@ -22,6 +25,7 @@ from tests.browser import (
     small_tap_targets,
 )
 from tests.factories import make_entry, make_user, unique
+from tests.test_judging_by_type import judged_round, sheet_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 SETTINGS = "/admin/judging/settings"
@@ -130,3 +134,48 @@ def test_an_organizer_sets_types_and_a_photo_rubric_without_retyping(
     targets = "#work-types .field.checkbox, #type-rubrics .field.checkbox, [data-add-row]"
     assert small_tap_targets(phone, targets) == []
     phone.context.close()
+
+
+def test_results_and_the_announcement_by_type_fit_a_phone_and_a_laptop(
+    live_server: str, browser: Any, session: Session
+) -> None:
+    small = [{"key": "idea", "name": "立意", "max_points": 50.0, "step": 1.0, "weight": 1.0}]
+    judged = judged_round(
+        session,
+        ["video", "photo", "photo"],
+        photo=small,
+        award_tiers=[{"name": "一等奖", "count": 1}],
+    )
+    contest, rnd, entries, judges = judged
+    for entry, total in zip(entries, (80, 40, 30), strict=True):
+        for judge in judges:
+            save_score(session, rnd, judge, entry, sheet_for(contest, entry, total), "", True)
+    organizer = make_user(session, Role.ORGANIZER)
+    for size, name in ((LAPTOP, "laptop"), (PHONE, "phone")):
+        page = open_page(browser, size)
+        log_in(page, live_server, organizer.username)
+        page.goto(f"{live_server}/admin/judging/")
+        assert "总分不在同一尺度上" in page.inner_text("#scale-warning")
+        screenshot(page, f"types-results-mixed-{name}")
+        page.context.close()
+    contest.results_by_type = True
+    session.commit()
+    close_round(session, rnd)
+    snapshot = publish_snapshot(session, rnd)
+    for size, name in ((LAPTOP, "laptop"), (PHONE, "phone")):
+        page = open_page(browser, size)
+        log_in(page, live_server, organizer.username)
+        page.goto(f"{live_server}/admin/judging/")
+        assert page.locator("#scale-warning").count() == 0
+        cells = page.locator("#results td[data-work-type]").all_inner_texts()
+        assert cells == ["微视频", "摄影", "摄影"]
+        awards = page.locator("#results tbody tr").all_inner_texts()
+        assert sum("一等奖" in row for row in awards) == 2  # one per type
+        screenshot(page, f"types-results-{name}")
+        assert fits_width(page)
+        page.goto(f"{live_server}/announcements/{snapshot.id}")
+        headings = page.locator("h2.announced-type").all_inner_texts()
+        assert headings == ["微视频", "摄影"]
+        screenshot(page, f"types-announcement-{name}")
+        assert fits_width(page)
+        page.context.close()

@@ -130,6 +130,8 @@ def test_the_results_page_warns_of_mixed_scales_and_the_announcement_groups_by_t
             save_score(session, rnd, judge, entry, sheet_for(contest, entry, 40), "", True)
     desk = client.get("/admin/judging/").get_data(as_text=True)
     assert 'id="scale-warning"' in desk and "总分不在同一尺度上" in desk
+    settings = client.get(URL).get_data(as_text=True)
+    assert 'id="scale-warning"' in settings and "摄影 50 分" in settings
     contest.results_by_type = True
     session.commit()
     desk = client.get("/admin/judging/").get_data(as_text=True)

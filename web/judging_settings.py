@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from judging.aggregation import METHOD_HELP
 from judging.contest_form import form_data, save_settings
 from judging.contest_setup import scores_given
+from judging.rubric import scale_warning
 from web.extensions import db
 from web.judging_admin import bp, contest_and_round, organizer_only
 from web.settings_form import SettingsForm
@@ -36,6 +37,7 @@ def settings() -> Any:
             contest=contest,
             help=METHOD_HELP,
             scored=scores_given(db.session, contest),
+            scale_warning=scale_warning(contest),
         )
     )
     # The back button fetches the page again, showing what is saved, not an older copy.
