@@ -357,7 +357,14 @@ def add_file(
     filename: str = "",
     caption: str = "",
 ) -> ReportFile:
-    """Record a stored original as the report's newest file, queued for processing; commits."""
+    """Record a stored original as the report's newest file, queued for processing; commits.
+
+    The report's row is locked first, so two uploads at once cannot both take the last place.
+    """
+    session.execute(
+        select(ActivityReport.id).where(ActivityReport.id == report.id).with_for_update()
+    )
+    session.refresh(report)
     check_room(report, kind, settings)
     file = ReportFile(
         position=max((f.position for f in report.files), default=0) + 1,

@@ -609,3 +609,41 @@ def test_the_storage_sweep_keeps_a_report_files_original_and_outputs(
     session.commit()
     orphans = {(o.bucket, o.key) for o in find_orphans(session, object_store)[0]}
     assert {(settings.bucket_originals, key), (settings.bucket_assets, made)} <= orphans
+
+
+def test_two_uploads_at_once_cannot_both_take_the_last_photo_place(
+    session_factory: Any, settings: Settings
+) -> None:
+    import threading
+
+    from judging.reports import add_file
+    from storage.objects import StoredObject
+
+    one = dataclasses.replace(settings, report_max_photos=1)
+    with session_factory() as first:
+        report = report_of(first, settings, make_user(first), campaign(first))
+        report_id = report.id
+
+    def stored() -> StoredObject:
+        return StoredObject("b", report_key(report_id, uuid.uuid4().hex), 1, "")
+
+    outcome: list[str] = []
+    with session_factory() as holder:
+        held = holder.get_one(ActivityReport, report_id, with_for_update=True)
+
+        def other_upload() -> None:
+            with session_factory() as second:
+                try:
+                    add_file(
+                        second, second.get_one(ActivityReport, report_id), stored(), "photo", one
+                    )
+                    outcome.append("added")
+                except ReportError as exc:
+                    outcome.append(exc.message)
+
+        thread = threading.Thread(target=other_upload)
+        thread.start()
+        thread.join(timeout=1)  # give it the chance to pass the lock (it cannot)
+        add_file(holder, held, stored(), "photo", one)  # commits, releasing the lock
+        thread.join(timeout=30)
+    assert outcome == ["照片最多 1 张，请先删除不需要的再添加"]
