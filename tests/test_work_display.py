@@ -427,3 +427,16 @@ def test_a_photo_entrys_share_poster_is_made_around_its_first_photo(
     assert frame is not None and frame.label == "001_1080"
     assert frame.source_key == photo.pieces[0].source_key
     assert frame_asset(comic) is not None and frame_asset(video) is None  # no video poster here
+
+
+def test_the_viewers_speak_english_on_request(
+    client: FlaskClient, session: Session, object_store: ObjectStore, settings: Settings
+) -> None:
+    _contest, _video, photo, comic, story = gallery_works(session, object_store, settings)
+    client.get("/lang/en?next=/")
+    page = text(client.get(f"/gallery/{photo.id}"))
+    assert "Photo {n} of {total}" in page and "Previous photo" in page
+    page = text(client.get(f"/gallery/{comic.id}"))
+    assert "Page {n} of {total}" in page and "Zoom in" in page and "Page 3 of 3" in page
+    page = text(client.get(f"/gallery/{story.id}"))
+    assert "Characters: " in page and "Photos" in page
