@@ -137,19 +137,22 @@ def results(session: Session, rnd: Round) -> Results:
             sheet.setdefault(score.entry_id, {})[score.judge_id] = score.total
     if not sheet:
         return Results(rnd)
-    scores = aggregate(contest.aggregation, sheet, min_panel=contest.trim_min_panel)
-    if contest.jury_weight < 1:
-        scores = combine_with_votes(scores, vote_counts(session, contest), contest.jury_weight)
     entries = {e.id: e for e in session.scalars(select(Entry).where(Entry.id.in_(list(sheet))))}
+    votes = vote_counts(session, contest) if contest.jury_weight < 1 else {}
     tie_break = [_criterion_means(submitted, key) for key in contest.tie_break or []]
     rows: list[Ranked] = []
-    for group in result_groups(contest, list(scores), lambda e: entries[e].work_type):
-        ranked = rank(
-            {e: scores[e] for e in group},
-            tie_break=tie_break,
-            sheet=sheet,
-            disagreement=contest.disagreement,
-        )
+    # By work type, each type is aggregated (a judge's z-scores, the votes' scale), ranked
+    # and awarded on its own; otherwise all entries are one group.
+    for group in result_groups(contest, list(sheet), lambda e: entries[e].work_type):
+        part = {e: sheet[e] for e in group}
+        scores = aggregate(contest.aggregation, part, min_panel=contest.trim_min_panel)
+        if contest.jury_weight < 1:
+            # The most-voted entry of the type (of the contest, all together) sets the scale.
+            mine = votes
+            if contest.results_by_type:
+                mine = {e: n for e, n in votes.items() if e in part}
+            scores = combine_with_votes(scores, mine, contest.jury_weight)
+        ranked = rank(scores, tie_break=tie_break, sheet=part, disagreement=contest.disagreement)
         rows += _award_by_category(ranked, contest.award_tiers, entries)
     names = {u.id: f"{u.display_name}（{u.username}）" for u in session.scalars(select(User))}
     codes = codes_of(session, rnd)

@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
+from judging.aggregation import aggregate
 from judging.contest_setup import ContestConfigError, apply_config, check_config, checked_config
 from judging.exports import scores_table, snapshot_table
 from judging.panels import round_results
@@ -149,6 +150,27 @@ def test_results_by_type_rank_and_award_within_each_type(session: Session) -> No
     together = results(session, rnd)
     assert [r.rank for r in together] == [1, 2, 3, 4, 5, 6]
     assert [r.award for r in together].count("一等奖") == 1
+
+
+def test_zscores_are_worked_out_within_each_type(session: Session) -> None:
+    types = ["video", "photo", "video", "photo", "video", "photo"]
+    judged = judged_round(session, types, results_by_type=True, aggregation="zscore")
+    contest, rnd, entries, judges = judged
+    # The first judge is harsh on photos only: normalised over all six entries, that
+    # harshness would move the videos' scores too.
+    for entry, total in zip(entries, [90, 40, 80, 30, 70, 20], strict=True):
+        save_score(session, rnd, judges[0], entry, sheet_for(contest, entry, total), "", True)
+    for entry, total in zip(entries, [88, 85, 79, 75, 72, 65], strict=True):
+        save_score(session, rnd, judges[1], entry, sheet_for(contest, entry, total), "", True)
+    by_type = {r.entry: r.score for r in results(session, rnd)}
+    for work_type in ("video", "photo"):
+        group = [e for e in entries if e.work_type == work_type]
+        sheet = {
+            e.id: {j.id: score_of(session, rnd, j.id, e.id).total for j in judges}  # type: ignore[union-attr]
+            for e in group
+        }
+        alone = aggregate("zscore", sheet, min_scored=3)
+        assert {e.id: by_type[e.id] for e in group} == {e: round(v, 3) for e, v in alone.items()}
 
 
 def test_ties_at_a_boundary_are_flagged_within_their_type(session: Session) -> None:
