@@ -174,3 +174,19 @@ def test_a_judge_scores_each_entry_with_its_types_rubric(
     answer = client.post(f"/judge/entries/{codes[video.id]}", data=sheet)
     assert answer.status_code == 422 and "请为“制作”打分" in answer.get_data(as_text=True)
     assert score_of(session, rnd, judges[0].id, video.id) is None
+
+
+def test_the_work_type_settings_read_in_english(
+    client: FlaskClient, session: Session, organizer: Any
+) -> None:
+    contest = new_contest(session, work_types=["video", "photo"])
+    make_entry(session, make_user(session), contest).work_type = WorkType.PHOTO
+    session.commit()
+    client.get("/lang/en")
+    page = client.get(URL).get_data(as_text=True)
+    assert "Work types accepted" in page and "“Photography” has a rubric of its own" in page
+    refused = client.post(URL, data=typed_form(work_types=["video"])).get_data(as_text=True)
+    assert errors_of(refused)["work_types"] == (
+        "There are entries of type “Photography” (1), so this work type cannot be removed"
+    )
+    client.get("/lang/zh_CN")
