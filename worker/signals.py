@@ -19,6 +19,7 @@ from storage.database import make_engine, make_session_factory, session_scope
 from storage.models import WorkerNode, utcnow
 from storage.settings import Settings
 from worker import log_context
+from worker.media.pdf_pages import poppler_missing
 from worker.queues import TRANSCODE_TASK, declare_all
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,12 @@ def _clear_task_ids(**_: Any) -> None:
 def _announce(sender: str, instance: Any, **_: Any) -> None:
     """Declare the queues (dead letters included) and record this node for the ops page."""
     settings = Settings.from_env()
+    if missing := poppler_missing():
+        # Comic PDF jobs would fail on this node (internal error): say what to install.
+        log.error(
+            "%s not installed: comic PDFs cannot be drawn (apt install poppler-utils)",
+            ", ".join(missing),
+        )
     with instance.app.connection_for_write() as connection:
         declare_all(connection, settings)
     queues = ",".join(sorted(instance.app.amqp.queues.consume_from or instance.app.amqp.queues))
