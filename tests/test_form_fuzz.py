@@ -29,7 +29,18 @@ from sqlalchemy.orm import Session
 from judging.judge_invitations import JudgeFields, create_judges
 from judging.rounds import assign_round, eligible_entries, invite, open_round
 from storage.database import make_engine, make_session_factory, upgrade
-from storage.models import Contest, Entry, EntryStatus, Job, JobState, Role, User, utcnow
+from storage.models import (
+    ActivityReport,
+    Contest,
+    Entry,
+    EntryStatus,
+    Job,
+    JobState,
+    ReportFile,
+    Role,
+    User,
+    utcnow,
+)
 from storage.objects import ObjectStore
 from storage.settings import Settings
 from tests.conftest import ADMIN_URL
@@ -156,10 +167,39 @@ def build_world(session: Session) -> World:
         "filename": "app.css",
         "token": invited.token,  # a link that works, so the activation form is fuzzed too
         "piece_id": 1,
-        "report_id": 1,  # H5's report pages fill a real one where they need it
+        "report_id": _report(session, users[Role.CONTESTANT], contest).id,
         "n": 1,
     }
     return World(users, values)
+
+
+def _report(session: Session, owner: User, contest: Contest) -> ActivityReport:
+    """The contestant's activity report, a draft with one processed photo: its forms are
+    fuzzed, and its pages walked."""
+    report = ActivityReport(
+        contest_id=contest.id,
+        owner_id=owner.id,
+        unit="模糊测试集体",
+        district="市直单位",
+        title="模糊测试活动",
+        held_on=utcnow().date(),
+        place="社区",
+        activity_type="为民服务",
+        body="活动简介",
+    )
+    report.files.append(
+        ReportFile(
+            position=1,
+            kind="photo",
+            bucket="b",
+            source_key="reports/0/originals/fuzz",
+            state=JobState.READY,
+            outputs={"480": "k", "1080": "k", "2048": "k"},
+        )
+    )
+    session.add(report)
+    session.commit()
+    return report
 
 
 @pytest.fixture(scope="module")
