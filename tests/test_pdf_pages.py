@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from storage.settings import Settings
 from worker.media import pdf_pages
 from worker.media.pdf_pages import check_pdf, poppler_missing, render_pdf
 from worker.media.refusal import MediaRefused
+from worker.media.subprocesses import run_bounded
 
 SETTINGS = Settings.from_env({})
 
@@ -235,3 +237,12 @@ def test_a_file_that_is_not_a_pdf_or_is_broken_is_refused(tmp_path: Path) -> Non
         "pdf_damaged",
         "pdf_empty",
     }
+
+
+def test_poppler_runs_under_an_address_space_cap() -> None:
+    # The cap run_bounded puts on pdfinfo and pdftoppm: an allocation past it fails.
+    grab = [sys.executable, "-c", "bytearray(400 * 1024 ** 2)"]
+    capped = run_bounded(grab, 30, memory_bytes=256 * 1024**2)
+    assert capped.returncode != 0 and b"MemoryError" in capped.stderr
+    small = [sys.executable, "-c", "bytearray(16 * 1024 ** 2)"]
+    assert run_bounded(small, 30, memory_bytes=256 * 1024**2).returncode == 0
