@@ -34,6 +34,7 @@ from worker.media import sniff
 log = logging.getLogger(__name__)
 
 IMAGE_KINDS = frozenset({"jpeg", "png", "webp", "heif"})
+PIECES_NOT_VIDEO = N_("摄影、漫画和职业故事作品请在作品页添加图片，不能上传视频")
 STORE_DOWN_VIDEO = N_("存储服务暂时不可用，视频未保存，请稍后重新上传")
 STORE_DOWN_FILE = N_("存储服务暂时不可用，文件未保存，请稍后重新上传")
 NOT_VIDEO = N_("所选文件不是视频文件，请选择 MP4、MOV 等格式的视频")

@@ -313,7 +313,12 @@ def test_a_video_entry_takes_no_picture_and_a_photo_entry_no_video(
         content_type="multipart/form-data",
         follow_redirects=True,
     )
-    assert "是视频" in page.get_data(as_text=True)
+    assert "不能上传视频" in page.get_data(as_text=True)
+    tus = client.post(
+        f"/api/v1/entries/{photo.id}/uploads",
+        headers={"Tus-Resumable": "1.0.0", "Upload-Length": "100"},
+    )
+    assert tus.status_code == 409 and "不能上传视频" in tus.get_json()["error"]
     assert originals_of(session, video) == [] and originals_of(session, photo) == []
 
 

@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from judging.accept import PIECES_NOT_VIDEO
 from judging.messages import N_
 from judging.numbers import ascii_int
 from judging.submissions import SubmissionError, check_changeable, record_original
@@ -77,6 +78,8 @@ def create(entry_id: int) -> Response:
     entry = db.session.get(Entry, entry_id)
     if entry is None or entry.owner_id != current_user.id:
         return _answer(404, _("作品不存在"))
+    if entry.work_type.has_pieces:  # their files go through /submit/<id>/pieces
+        return _answer(409, translate(PIECES_NOT_VIDEO))
     settings = settings_of()
     length = ascii_int(request.headers.get("Upload-Length"), maximum=2**63 - 1)
     if not length:

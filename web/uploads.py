@@ -8,7 +8,15 @@ from typing import cast
 
 from flask import request
 
-from judging.accept import NOT_VIDEO, Original, UploadError, UploadTooLarge, accept_original
+from judging.accept import (
+    NOT_VIDEO,
+    PIECES_NOT_VIDEO,
+    Original,
+    UploadError,
+    UploadTooLarge,
+    accept_original,
+)
+from judging.messages import Message
 from storage.models import Entry, Job
 from storage.objects import STREAM_BLOCK, Readable, original_key
 from web.extensions import db, settings_of, store
@@ -21,6 +29,8 @@ __all__ = ["NOT_VIDEO", "UploadError", "UploadTooLarge", "accept_piece", "accept
 
 def accept_video(entry: Entry, stream: Readable, declared_length: int | None) -> Job:
     """Store `stream` as the entry's new original and queue its processing."""
+    if entry.work_type.has_pieces:
+        raise UploadError(Message(PIECES_NOT_VIDEO))
     original = Original(stream, original_key(entry.id, uuid.uuid4().hex), declared_length)
     job, _ = accept_original(db.session, store(), settings_of(), entry, original, publish_job)
     return job
