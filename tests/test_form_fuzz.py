@@ -293,7 +293,8 @@ def test_no_form_input_answers_500_for_any_role(fuzz_app: tuple[Flask, World]) -
     app, world = fuzz_app
     failures: list[str] = []
     sent = 0
-    for role in [None, *Role]:
+    # Staff last: their account pages' forms reset the others' passwords.
+    for role in [None, *sorted(Role, key=lambda r: r in (Role.ORGANIZER, Role.OPERATOR))]:
         client = client_as(app, world.users[role] if role else None)
         forms = discover(client, app, world)
         every_field = set().union(*forms.values()) if forms else set()
