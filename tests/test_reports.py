@@ -647,3 +647,67 @@ def test_two_uploads_at_once_cannot_both_take_the_last_photo_place(
         add_file(holder, held, stored(), "photo", one)  # commits, releasing the lock
         thread.join(timeout=30)
     assert outcome == ["照片最多 1 张，请先删除不需要的再添加"]
+
+
+FIELDS = [*FORM, "once", "reason", "remove", "caption-1", "month", "type", "status", "page"]
+
+
+def test_nasty_input_to_every_report_form_and_query_answers_no_500(
+    client: FlaskClient, session: Session, settings: Settings
+) -> None:
+    from tests.test_form_fuzz import NASTY
+
+    contest = open_contest(session)
+    owner = make_user(session)
+    report = report_of(session, settings, owner, contest, held_on=date.today().isoformat())
+    add_ready_photo(session, report, {"480": "k"})
+    waiting = report_of(
+        session,
+        settings,
+        make_user(session),
+        contest,
+        ReportStatus.SUBMITTED,
+        held_on=date.today().isoformat(),
+    )
+    failures = []
+    for user, paths in (
+        (
+            owner,
+            [f"/reports/{report.id}/{p}" for p in ("edit", "captions", "submit", "files")]
+            + ["/reports/new"],
+        ),
+        (
+            make_user(session, Role.ORGANIZER),
+            [f"/office/reports/{waiting.id}/return", f"/office/reports/{waiting.id}/adopt"],
+        ),
+    ):
+        log_in(client, user)
+        for value in NASTY:
+            data = dict.fromkeys(FIELDS, value)
+            for path in paths:
+                status = client.post(path, data=data).status_code
+                if status >= 500:
+                    failures.append(f"POST {path} {value!r} -> {status}")
+            for path in (
+                "/office/reports/",
+                "/office/reports/stats",
+                "/office/reports/export.xlsx",
+                "/activities/",
+                "/reports/",
+            ):
+                status = client.get(path, query_string=data).status_code
+                if status >= 500:
+                    failures.append(f"GET {path} {value!r} -> {status}")
+    # One field at a time among valid ones, so each value reaches what stores it.
+    log_in(client, owner)
+    caption = f"caption-{report.files[0].id}"
+    for value in NASTY:
+        for field in [*FORM, "unit"]:
+            data = FORM | {"held_on": date.today().isoformat(), field: value}
+            status = client.post(f"/reports/{report.id}/edit", data=data).status_code
+            if status >= 500:
+                failures.append(f"POST edit {field}={value!r} -> {status}")
+        status = client.post(f"/reports/{report.id}/captions", data={caption: value}).status_code
+        if status >= 500:
+            failures.append(f"POST captions {value!r} -> {status}")
+    assert not failures, "\n".join(failures)
