@@ -554,3 +554,22 @@ def test_a_story_entry_is_read_on_the_district_page(client: FlaskClient, session
     page = client.get(f"/district/entries/{story.id}").get_data(as_text=True)
     assert "清晨五点，急诊科的灯亮着。" in page and "&lt;i&gt;十年&lt;/i&gt;" in page
     assert 'id="recommend"' in page
+
+
+def test_the_city_pages_say_what_recommended_only_leaves_out(
+    client: FlaskClient, session: Session
+) -> None:
+    contest = new_contest(session, {"历下区": 1})
+    user = organizer_of(session, "历下区")
+    chosen = entry_of(session, contest, "历下区", title="被推荐的作品")
+    entry_of(session, contest, "历下区", title="等待中的作品")
+    recommend(session, contest, chosen, user)
+    log_in(client, make_user(session, Role.ORGANIZER))
+    assert "仅显示区县推荐的作品" not in client.get("/admin/").get_data(as_text=True)
+    contest.recommendation_required = True
+    session.commit()
+    queue = client.get("/admin/").get_data(as_text=True)
+    assert "仅显示区县推荐的作品：另有 1 件待县区推荐、0 件县区未推荐" in queue
+    assert "被推荐的作品" in queue and "等待中的作品" not in queue
+    judging = client.get("/admin/judging/").get_data(as_text=True)
+    assert "仅显示区县推荐的作品" in judging and "可评作品 1 件" in judging
