@@ -191,7 +191,7 @@ def test_a_comic_from_a_pdf_and_a_story_with_wrong_input(
     page.locator("#story_body").fill("<p>第一段</p>\n\n<b>加粗</b>")
     page.click("#story-form button")
     page.wait_for_selector("text=正文不能包含 HTML 标签")
-    assert page.url.endswith(f"/submit/{story_id}#story")  # back later opens the entry page
+    page.wait_for_url(f"**/submit/{story_id}#story")  # back later opens the entry page
     assert page.locator("#story_body").input_value() == "<p>第一段</p>\n\n<b>加粗</b>"
     story = "凌晨四点，病房的灯还亮着。\n\n交班的时候，我们互相说一句：辛苦了。"
     page.locator("#story_body").fill(story)
