@@ -98,9 +98,10 @@ def process_report_file(self: Task, file_id: int) -> str:
     settings, factory, store = _resources()
     try:
         return process_file_of_report(factory, store, settings, file_id).value
-    except FileGone as exc:
-        log.warning("report file %s: no such row (deleted with its report); dropped", file_id)
-        raise Reject("no such report file", requeue=False) from exc
+    except FileGone:
+        # The reporter removed the file before it was processed: nothing to do, no dead letter.
+        log.info("report file %s: removed before processing; nothing to do", file_id)
+        return "gone"
     except TRANSIENT as exc:
         retries = self.request.retries
         if retries >= settings.task_max_retries:
