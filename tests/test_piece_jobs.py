@@ -3,8 +3,10 @@ images made once, refusals naming the piece, removed pieces pruned."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,7 @@ import pillow_heif
 import pytest
 from flask import Flask
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import worker.piece_jobs
@@ -433,3 +435,62 @@ def test_the_contestant_is_told_of_images_not_of_a_video(
         session.refresh(row)
         sms = (Path(settings.sms_file_dir) / row.message_id).read_text(encoding="utf-8")
         assert "文件未通过检查" in sms and "视频" not in sms
+
+
+def test_two_jobs_making_the_same_photo_at_once_record_it_once(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    object_store: ObjectStore,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Photos uploaded in a burst queue a job each; two workers may run two of them at once,
+    both making the first photo: both end ready, with one set of image rows."""
+    entry = piece_entry(session, WorkType.PHOTO)
+    first = add(session, object_store, settings, entry, jpeg(), tmp_path)
+    second = add(session, object_store, settings, entry, png(), tmp_path)
+    both_inside = threading.Barrier(2, timeout=60)
+    make = worker.piece_jobs.process_image
+
+    def in_step(*args: Any, **kwargs: Any) -> Any:
+        outputs = make(*args, **kwargs)
+        if kwargs.get("page", 1) == 1 and threading.current_thread().name.startswith("job"):
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_inside.wait()  # both jobs now record the same photo together
+        return outputs
+
+    monkeypatch.setattr(worker.piece_jobs, "process_image", in_step)
+    recording = threading.Barrier(2, timeout=5)
+
+    def meet_before_recording(recorder: Session) -> None:
+        # Without the entry's row lock both jobs would get here together and insert the same
+        # rows; with it the second waits for the first's commit, and this wait times out.
+        new_images = [a for a in recorder.new if isinstance(a, MediaAsset)]
+        if new_images and threading.current_thread().name.startswith("job"):
+            with contextlib.suppress(threading.BrokenBarrierError):
+                recording.wait()
+
+    event.listen(session_factory, "before_commit", meet_before_recording)
+
+    states: dict[int, JobState] = {}
+
+    def run_job(job_id: int) -> None:
+        states[job_id] = process_job(session_factory, object_store, settings, job_id)
+
+    threads = [
+        threading.Thread(target=run_job, args=(job.id,), name=f"job{job.id}")
+        for job in (first, second)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join(120)
+    finally:
+        event.remove(session_factory, "before_commit", meet_before_recording)
+    assert states == {first.id: JobState.READY, second.id: JobState.READY}
+    keys = [a.object_key for a in images_of(session, entry.id)]
+    assert len(keys) == len(set(keys)) == 6
+    session.expire_all()
+    assert entry.status is EntryStatus.READY

@@ -20,7 +20,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database import session_scope
-from storage.models import AssetKind, Entry, EntryStatus, Job, JobState, MediaAsset, WorkType
+from storage.models import (
+    AssetKind,
+    Entry,
+    EntryPiece,
+    EntryStatus,
+    Job,
+    JobState,
+    MediaAsset,
+    WorkType,
+)
 from storage.objects import ObjectMissing, ObjectStore, derived_key, file_sha256
 from storage.settings import Settings
 from worker.media.images import ImageOutput, process_image
@@ -77,6 +86,23 @@ def read_work(factory: sessionmaker[Session], job_id: int) -> tuple[int, PieceWo
         return entry.id, work
 
 
+def still_to_do(factory: sessionmaker[Session], entry_id: int, source_key: str) -> bool:
+    """Whether a piece is still the entry's and still has no images (checked before each
+    piece: another job of the entry may have made it since this one started)."""
+    with session_scope(factory) as session:
+        current = session.scalar(
+            select(EntryPiece.id).where(
+                EntryPiece.entry_id == entry_id, EntryPiece.source_key == source_key
+            )
+        )
+        made = session.scalar(
+            select(MediaAsset.id)
+            .where(MediaAsset.source_key == source_key, MediaAsset.kind == AssetKind.IMAGE)
+            .limit(1)
+        )
+        return current is not None and made is None
+
+
 def _pages(entry: Entry, source_key: str) -> int:
     labels = {asset.label for asset in entry.assets_from(source_key, AssetKind.IMAGE)}
     return len({label.partition("_")[0] for label in labels})
@@ -97,6 +123,8 @@ def process_pieces(
         prefix=f"footprints-job{job_id}-", dir=settings.work_dir or None
     ) as tmp:
         for index, piece in enumerate(todo):
+            if not still_to_do(factory, entry_id, piece.source_key):
+                continue  # made by another job of the entry meanwhile, or removed
             source = os.path.join(tmp, "source")
             try:
                 store.get_file(settings.bucket_originals, piece.source_key, source)
@@ -205,6 +233,10 @@ def store_piece(
             (output, key, store.put_file(settings.bucket_assets, key, path, "image/jpeg"))
         )
     with session_scope(factory) as session:
+        # Two jobs of one entry may make the same piece at once (photos uploaded in a burst,
+        # two workers): the entry's row lock lets one record while the other waits, then
+        # finds the rows and updates them instead of inserting them twice.
+        session.execute(select(Entry.id).where(Entry.id == entry_id).with_for_update())
         for output, key, obj in stored:
             asset = session.scalar(select(MediaAsset).where(MediaAsset.object_key == key))
             if asset is None:
