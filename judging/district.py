@@ -70,13 +70,15 @@ def quota_of(contest: Contest, district: str) -> int | None:
 
 
 def recommended_count(session: Session, contest_id: int, district: str) -> int:
-    """How many of the district's entries are recommended now."""
+    """How many of the district's entries are recommended now (one its contestant has since
+    withdrawn no longer takes a place)."""
     return (
         session.scalar(
             select(func.count()).where(
                 Entry.contest_id == contest_id,
                 Entry.district == district,
                 Entry.district_decision == RECOMMENDED,
+                Entry.status.not_in(HIDDEN),
             )
         )
         or 0

@@ -106,12 +106,16 @@ def test_recommend_within_quota_then_full_then_withdraw_frees_a_place(session: S
     assert c.district_decision == ""
     withdraw_recommendation(session, contest, a, user)
     recommend(session, contest, c, user)
+    # A recommended entry its contestant withdraws frees its place too.
+    b.status = EntryStatus.WITHDRAWN
+    session.commit()
+    recommend(session, contest, a, user)
     kinds = session.scalars(
         select(Decision.kind).where(Decision.contest_id == contest.id).order_by(Decision.id)
     ).all()
-    assert kinds == ["recommend", "recommend", "withdraw_recommend", "recommend"]
+    assert kinds == ["recommend", "recommend", "withdraw_recommend", "recommend", "recommend"]
     assert (a.district_decision, c.district_decision, c.district_decided_by_id) == (
-        "",
+        "recommended",
         "recommended",
         user.id,
     )
