@@ -408,6 +408,15 @@ def test_the_city_sets_quotas_and_creates_accounts(client: FlaskClient, session:
     session.refresh(contest)
     assert contest.district_quotas == {"历下区": 3, "市直单位": 1}
     assert contest.recommendation_required
+    lixia = organizer_of(session, "历下区")
+    lixia.display_name = "历下区团委"
+    session.commit()
+    chosen = entry_of(session, contest, "历下区")
+    session.refresh(contest)
+    recommend(session, contest, chosen, lixia, "扎根社区十年")
+    log = client.get("/admin/districts/").get_data(as_text=True)
+    assert log.index(f"No.{chosen.number:04d}") < log.index("设置名额")  # newest first
+    assert "历下区团委" in log and "扎根社区十年" in log
     wrong = client.post("/admin/districts/quotas", data={"quota-0": "abc"})
     assert wrong.status_code == 400 and 'value="abc"' in wrong.get_data(as_text=True)
     name = unique("shizhong")[:30]

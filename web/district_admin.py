@@ -36,6 +36,7 @@ from judging.district_accounts import (
     district_accounts,
     rebind,
 )
+from judging.district_log import KIND_LABELS, decision_log
 from judging.submissions import current_contest
 from storage.models import Contest, Role, User
 from web.auth import hash_password, roles_required
@@ -77,6 +78,8 @@ def quotas_page(
         account_errors=account_errors or {},
         account=account,
         new_password=new_password,
+        log=decision_log(db.session, contest),
+        kind_labels=KIND_LABELS,
     )
     response = make_response(page, code)
     if new_password:
