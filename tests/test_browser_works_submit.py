@@ -53,13 +53,16 @@ def photos(folder: Path) -> list[Path]:
 
 def new_entry(page: Any, base: str, work_type: str, title: str) -> int:
     page.goto(f"{base}/submit/new")
+    assert page.is_visible("input[name=video]")
     page.select_option("select[name=work_type]", work_type)
+    assert not page.is_visible("input[name=video]")  # a video is for 微视频 entries only
     for name in ("collective", "contact_name", "contact_phone", "email", "summary"):
         page.fill(f"[name={name}]", ENTRY_FIELDS[name])
     page.fill("[name=title]", title)
     for name in ("category", "district", "industry"):
         page.select_option(f"select[name={name}]", ENTRY_FIELDS[name])
     page.check("input[name=authorized]")
+    screenshot(page, f"works-submit-form-{work_type}")
     page.click("#submit-button")
     page.wait_for_url(re.compile(r"/submit/\d+(#work)?$"))
     return int(re.search(r"/submit/(\d+)", page.url).group(1))  # type: ignore[union-attr]

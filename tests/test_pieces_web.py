@@ -544,14 +544,19 @@ def test_only_stories_have_text(client: FlaskClient, session: Session) -> None:
 
 
 def test_each_piece_shows_its_state_thumbnail_or_reason(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, settings: Settings
 ) -> None:
     from storage.models import AssetKind, JobState
 
     user = make_user(session)
     entry = work_entry(session, user, WorkType.PHOTO)
     login(client, user)
-    upload(client, entry, (image_bytes(), "好.jpg"), (image_bytes(), "坏.jpg"))
+    for name in (
+        "good.jpg",
+        "bad.jpg",
+    ):  # recorded, never published: no worker of the run sees them
+        stored = StoredObject("b", f"entries/{entry.id}/originals/{name}", 9, "0" * 64)
+        add_piece(session, entry, stored, settings, name)
     good, bad = pieces_of(session, entry)
     session.add(
         MediaAsset(
