@@ -110,8 +110,9 @@ def test_api_upload_becomes_watermarked_playable_rendition(
     # The original is kept, and every asset row points at a stored object.
     session.expire_all()
     assets = session.scalars(select(MediaAsset).where(MediaAsset.entry_id == entry_id)).all()
-    # Everything the pipeline makes; the share poster is drawn on demand (worker/share.py).
-    assert {a.kind for a in assets} == set(AssetKind) - {AssetKind.SHARE_POSTER}
+    # Everything the video pipeline makes; the share poster is drawn on demand
+    # (worker/share.py), images are made of photo, comic and story pieces only.
+    assert {a.kind for a in assets} == set(AssetKind) - {AssetKind.SHARE_POSTER, AssetKind.IMAGE}
     assert len(assets) == 1 + 3 + 3 + 2
     original = next(a for a in assets if a.kind == AssetKind.ORIGINAL)
     assert original.bytes == clip.stat().st_size
