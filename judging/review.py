@@ -63,6 +63,7 @@ _NUMBER = re.compile(r"(?:no\.?|#)?\s*([0-9]{1,10})", re.IGNORECASE)
 STATUSES = frozenset(s.value for s in EntryStatus)
 WORK_TYPES = frozenset(t.value for t in WorkType)
 NOT_READY = Message("只有视频已就绪的作品才能进入公开展示")  # as judging.gallery.set_approved
+NOT_RECOMMENDED = Message("本次征集只收县区推荐的作品：这件作品尚未被所属县区推荐")
 
 
 class ReviewError(ValueError):
@@ -335,6 +336,10 @@ def approve(session: Session, entries: list[Entry], user: User) -> Approval:
     for entry in entries:
         if entry.status is not EntryStatus.READY:
             result.refused.append(Refusal(entry.number, NOT_READY))
+            continue
+        if entry.contest.recommendation_required and entry.district_decision != "recommended":
+            # The queue hides these; a forged id in a bulk approval must not let one in.
+            result.refused.append(Refusal(entry.number, NOT_RECOMMENDED))
             continue
         if entry.approved_at is None:
             fresh.append(entry)

@@ -27,7 +27,7 @@ from judging.district import (
     withdraw_recommendation,
 )
 from judging.district_accounts import AccountError, DistrictAccount, create_district_account
-from judging.review import QueueQuery, queue_page
+from judging.review import QueueQuery, approve, queue_page
 from judging.rounds import eligible_entries, open_round
 from storage.models import (
     ActivityReport,
@@ -317,6 +317,13 @@ def test_recommended_only_filters_review_and_judging(session: Session) -> None:
     assert [e.id for e in queue_page(session, contest, QueueQuery()).entries] == [chosen.id]
     assert [e.id for e in eligible_entries(session, contest)] == [chosen.id]
     assert left_out(session, contest) == {"pending": 1, "declined": 1}
+    # The queue hides the others; their ids forged into a bulk approval are refused too.
+    city = make_user(session, Role.ORGANIZER)
+    result = approve(session, [chosen, waiting, declined], city)
+    assert result.approved == [chosen.number]
+    assert sorted(r.number for r in result.refused) == sorted([waiting.number, declined.number])
+    session.expire_all()
+    assert waiting.approved_at is None and declined.approved_at is None
 
 
 def test_district_accounts_are_bound_to_a_listed_district(session: Session) -> None:
