@@ -16,7 +16,17 @@ from sqlalchemy.orm import Session
 
 from judging.messages import Message
 from judging.submissions import SubmissionError
-from storage.models import AssetKind, Entry, MediaAsset, Upload, UploadStart, User, utcnow
+from storage.models import (
+    ActivityReport,
+    AssetKind,
+    Entry,
+    MediaAsset,
+    ReportFile,
+    Upload,
+    UploadStart,
+    User,
+    utcnow,
+)
 from storage.settings import Settings
 
 MIB = 1024**2
@@ -51,18 +61,25 @@ def _lock_user(session: Session, user_id: int) -> None:
 
 
 def usage(session: Session, user_id: int) -> Usage:
-    """The bytes the user's originals take and those of their unfinished uploads."""
+    """The bytes the user's originals (entries' and activity reports') take and those of
+    their unfinished uploads."""
     stored = session.scalar(
         select(func.coalesce(func.sum(MediaAsset.bytes), 0))
         .join(Entry, Entry.id == MediaAsset.entry_id)
         .where(Entry.owner_id == user_id, MediaAsset.kind == AssetKind.ORIGINAL)
+    )
+    # Activity reports' photos and videos take the same storage as entries' originals.
+    reports = session.scalar(
+        select(func.coalesce(func.sum(ReportFile.bytes), 0))
+        .join(ActivityReport, ActivityReport.id == ReportFile.report_id)
+        .where(ActivityReport.owner_id == user_id)
     )
     in_flight = session.scalar(
         select(func.coalesce(func.sum(Upload.length), 0)).where(
             Upload.owner_id == user_id, Upload.completed_at.is_(None)
         )
     )
-    return Usage(int(stored or 0), int(in_flight or 0))
+    return Usage(int(stored or 0) + int(reports or 0), int(in_flight or 0))
 
 
 def check_quota(
@@ -98,8 +115,9 @@ def check_quota(
 def storage_full(held: int, settings: Settings) -> str:
     """The refusal of an upload that does not fit the user's storage cap."""
     return Message(
-        "存储空间不足：您的视频已占用 %(used)d MB（含未完成的上传），每位用户最多 %(limit)d MB，"
-        "放不下这个文件。替换视频时，旧视频会在新视频处理完成后自动删除；如需更多空间，请联系组委会",
+        "存储空间不足：您上传的文件已占用 %(used)d MB（含未完成的上传），每位用户最多 %(limit)d "
+        "MB，放不下这个文件。替换视频或照片时，旧文件会在新文件处理完成后自动删除；"
+        "如需更多空间，请联系组委会",
         used=_mib(held),
         limit=settings.user_storage_limit_mb,
     )

@@ -43,7 +43,7 @@ from storage.models import (
 from storage.objects import ObjectStore
 from storage.outbox import OutboxMessage
 from storage.settings import Settings
-from tests.factories import make_user, open_contest, unique
+from tests.factories import make_entry, make_user, open_contest, unique
 
 pytestmark = pytest.mark.integration
 
@@ -407,6 +407,42 @@ def test_uploads_are_sniffed_limited_and_counted(
     assert "「big.jpg」过大" in response.get_data(as_text=True)
     session.refresh(report)
     assert len(report.files) == 1
+
+
+def test_report_files_count_towards_the_reporters_storage_cap(
+    client: FlaskClient, session: Session, settings: Settings, app: Any
+) -> None:
+    """Reports' files take storage as entries' originals do: without the cap counting them,
+    report after report could fill the store."""
+    owner = make_user(session)
+    report = report_of(
+        session, settings, owner, open_contest(session), held_on=date.today().isoformat()
+    )
+    log_in(client, owner)
+    app.config["SETTINGS"] = dataclasses.replace(
+        settings, max_upload_bytes=1024**2, user_storage_limit_mb=1, user_uploads_in_flight_mb=1
+    )
+    client.post(f"/reports/{report.id}/files", data={"files": [(io.BytesIO(jpeg()), "a.jpg")]})
+    session.refresh(report)
+    assert len(report.files) == 1
+    report.files[0].bytes = 1024**2 - 100  # as if it had been a large photo
+    session.commit()
+    response = client.post(
+        f"/reports/{report.id}/files",
+        data={"files": [(io.BytesIO(jpeg()), "b.jpg")]},
+        follow_redirects=True,
+    )
+    assert "存储空间" in response.get_data(as_text=True)
+    session.refresh(report)
+    assert [f.filename for f in report.files] == ["a.jpg"]
+    # The same cap holds for the reporter's entries.
+    entry = make_entry(session, owner)
+    response = client.post(
+        f"/submit/{entry.id}/video",
+        data={"video": (io.BytesIO(b"\0\0\0\x18ftypmp42" + b"\0" * 4096), "v.mp4")},
+        follow_redirects=True,
+    )
+    assert "存储空间" in response.get_data(as_text=True)
 
 
 def test_the_months_export_keeps_formulas_as_text_and_links_absolute(

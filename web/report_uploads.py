@@ -18,6 +18,7 @@ from judging.reports import (
     size_limit,
     too_large,
 )
+from judging.upload_limits import QuotaExceeded, check_quota, storage_full
 from storage.models import ActivityReport, ReportFile
 from storage.objects import ObjectStoreError, PrefixedReader, TooLargeError
 from web.extensions import db, settings_of, store
@@ -43,6 +44,16 @@ def accept_file(report: ActivityReport, upload: FileStorage, caption: str = "") 
             )
         )
     check_room(report, kind, settings)  # before storing a byte
+    limit = size_limit(kind, settings)
+    too_big: str = too_large(kind, settings, name)  # a Message, translated where it is shown
+    try:
+        room = check_quota(db.session, report.owner_id, None, settings, resumable=False)
+    except QuotaExceeded as exc:
+        raise ReportError(exc.message) from exc
+    if room < limit:
+        # Cut off where the reporter's storage is full, as an entry's upload is.
+        held = settings.user_storage_limit_mb * 1024**2 - room
+        limit, too_big = room, storage_full(held, settings)
     key = report_key(report.id, uuid.uuid4().hex)
     db.session.commit()  # no connection held while the file streams
     try:
@@ -51,10 +62,10 @@ def accept_file(report: ActivityReport, upload: FileStorage, caption: str = "") 
             key,
             PrefixedReader(head, upload.stream),
             "application/octet-stream",
-            limit=size_limit(kind, settings),
+            limit=limit,
         )
     except TooLargeError as exc:
-        raise ReportError(too_large(kind, settings, name)) from exc
+        raise ReportError(too_big) from exc
     except ObjectStoreError as exc:
         log.error("report %s: file not stored: %s", report.id, exc)
         raise ReportError(Message("存储服务暂时不可用，文件未保存，请稍后重新上传")) from exc
