@@ -26,4 +26,4 @@ format: setup
 	.venv/bin/ruff format .
 
 bench: setup
-	bash -c 'source scripts/lib.sh && scripts/services.sh start rabbitmq s3 && python bench/pipeline.py && python bench/upload.py && python bench/judging.py && python bench/score_form.py'
+	bash -c 'source scripts/lib.sh && scripts/services.sh start rabbitmq s3 && python bench/pipeline.py && python bench/upload.py && python bench/judging.py && python bench/score_form.py && python bench/images.py'
