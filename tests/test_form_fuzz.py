@@ -48,7 +48,7 @@ from tests.factories import PASSWORD, make_entry, make_user
 from web import create_app
 
 pytestmark = pytest.mark.integration
-EXAMPLES = 8  # per form and role: enough to reach every parser, bounded for the suite
+EXAMPLES = 6  # per form and role: enough to reach every parser, bounded for the suite
 # Logging out would leave the rest of the run anonymous; the login forms are fuzzed logged out.
 SKIPPED = {"auth.logout"}
 NASTY = [
