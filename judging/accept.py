@@ -19,6 +19,7 @@ from judging.messages import N_, Message
 from judging.pieces import PieceError, add_piece, check_room, clean_caption
 from judging.submissions import SubmissionError, check_changeable, record_original
 from judging.upload_limits import QuotaExceeded, check_quota, storage_full
+from storage import sniff
 from storage.models import Entry, Job, WorkType
 from storage.objects import (
     ObjectStore,
@@ -29,7 +30,6 @@ from storage.objects import (
     TooLargeError,
 )
 from storage.settings import Settings
-from worker.media import sniff
 
 log = logging.getLogger(__name__)
 

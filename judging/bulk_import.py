@@ -29,7 +29,7 @@ from judging.text_files import TableFileError, decode_text, read_table
 from storage.models import AssetKind, Contest, Entry, EntryStatus, Job, MediaAsset, User, WorkType
 from storage.objects import ObjectStore, file_sha256, original_key
 from storage.settings import Settings
-from worker.media.sniff import HEAD_BYTES
+from storage.sniff import HEAD_BYTES
 
 MANIFEST = "manifest.csv"
 # Each field accepts its English name or the Chinese heading of the paper form.

@@ -42,7 +42,7 @@ CAPTION_LIMIT = 200
 PARTICIPANTS_LIMIT = 100_000
 REASON_LIMIT = 1000
 PHOTO, VIDEO = "photo", "video"
-# What the sniffer may call a photo (worker.media.sniff.original_kind); PDFs are not photos.
+# What the sniffer may call a photo (storage.sniff.original_kind); PDFs are not photos.
 PHOTO_KINDS = frozenset({"jpeg", "png", "webp", "heif"})
 EDITABLE = frozenset({ReportStatus.DRAFT, ReportStatus.RETURNED})
 STAFF = frozenset({Role.ORGANIZER, Role.OPERATOR})

@@ -14,10 +14,10 @@ from PIL import Image, ImageChops
 
 from judging.works import IMAGE_SIZES
 from storage.settings import Settings
+from storage.sniff import original_kind
 from worker.media.image_checks import TRAILING_LIMIT
 from worker.media.images import process_image
 from worker.media.refusal import MediaRefused
-from worker.media.sniff import original_kind
 
 SETTINGS = Settings.from_env({})
 

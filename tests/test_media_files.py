@@ -457,7 +457,7 @@ def test_a_file_cut_short_after_its_index_is_refused(tmp_path: Path) -> None:
     "container", ["mp4", "mov", "3gp", "mkv", "webm", "avi", "flv", "ts", "wmv"]
 )
 def test_upload_sniffing_knows_every_accepted_container(tmp_path: Path, container: str) -> None:
-    from worker.media.sniff import HEAD_BYTES, looks_like_video
+    from storage.sniff import HEAD_BYTES, looks_like_video
 
     path = tmp_path / f"clip.{container}"
     codec = {
@@ -488,6 +488,6 @@ def test_upload_sniffing_knows_every_accepted_container(tmp_path: Path, containe
     ],
 )
 def test_upload_sniffing_refuses_other_files(head: bytes) -> None:
-    from worker.media.sniff import looks_like_video
+    from storage.sniff import looks_like_video
 
     assert not looks_like_video(head)

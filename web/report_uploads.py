@@ -21,8 +21,8 @@ from judging.reports import (
 from judging.upload_limits import QuotaExceeded, check_quota, storage_full
 from storage.models import ActivityReport, ReportFile
 from storage.objects import ObjectStoreError, PrefixedReader, TooLargeError
+from storage.sniff import HEAD_BYTES, looks_like_video, original_kind
 from web.extensions import db, settings_of, store
-from worker.media.sniff import HEAD_BYTES, looks_like_video, original_kind
 from worker.report_files import publish_report_file
 
 log = logging.getLogger(__name__)

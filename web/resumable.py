@@ -30,11 +30,11 @@ from storage.objects import (
     StoredObject,
     original_key,
 )
+from storage.sniff import HEAD_BYTES, looks_like_video
 from storage.uploads import drop_upload
 from web.extensions import db, settings_of, store, upload_limit
 from web.i18n import translate
 from web.uploads import NOT_VIDEO, publish, request_body
-from worker.media.sniff import HEAD_BYTES, looks_like_video
 
 bp = Blueprint("uploads", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)

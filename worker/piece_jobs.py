@@ -32,10 +32,10 @@ from storage.models import (
 )
 from storage.objects import ObjectMissing, ObjectStore, derived_key, file_sha256
 from storage.settings import Settings
+from storage.sniff import original_kind
 from worker.media.images import ImageOutput, process_image
 from worker.media.pdf_pages import check_pdf, render_pdf
 from worker.media.refusal import MediaRefused
-from worker.media.sniff import original_kind
 
 log = logging.getLogger(__name__)
 HEAD_BYTES = 64

@@ -1,7 +1,7 @@
 """Photos and comic pages: check a source image, then write its watermarked JPEG sizes.
 
-Decided by content, never by the file's name: the first bytes (sniff.original_kind) and the
-format Pillow reads must agree on JPEG, PNG, WebP or HEIC/HEIF. The pixel count is checked
+Decided by content, never by the file's name: the first bytes (storage.sniff.original_kind) and
+the format Pillow reads must agree on JPEG, PNG, WebP or HEIC/HEIF. The pixel count is checked
 from the header before any pixel is decoded, and Pillow's decompression-bomb guard is set to
 the same limit so nothing bigger is ever decoded. What comes out is new pixels only: EXIF
 orientation applied, then every piece of metadata (EXIF with its GPS and device tags, XMP,
@@ -23,10 +23,10 @@ from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from judging.works import IMAGE_SIZES, image_label
 from storage.settings import Settings
+from storage.sniff import original_kind
 from worker.media.image_checks import check_container, describe_other
 from worker.media.pipeline import watermark_style
 from worker.media.refusal import MediaRefused
-from worker.media.sniff import original_kind
 from worker.media.watermark import WatermarkStyle, margin_for, render_watermark
 
 pillow_heif.register_heif_opener()

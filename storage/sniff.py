@@ -1,4 +1,8 @@
-"""Recognise a video container from a file's first bytes, before anything is stored."""
+"""Recognise what a file is from its first bytes, before anything is stored.
+
+A video container, a photo or a comic page (`original_kind`): by content, never by name.
+Used by every way in (judging.accept, tus uploads, reports) and by the workers.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ ASF_HEADER = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
 
 
 def looks_like_video(head: bytes) -> bool:
-    """Whether `head` starts like a container the pipeline accepts (see probe.ALLOWED_DEMUXERS).
+    """Whether `head` starts like a container the pipeline accepts.
 
-    A cheap early check for a clear message at upload time; the probe decides for real.
+    See worker.media.probe.ALLOWED_DEMUXERS. A cheap early check for a clear message at upload
+    time; the probe decides for real.
     """
     if len(head) >= 12 and head[4:8] in {b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"}:
         return True  # MP4, MOV, 3GP (ISO base media)
