@@ -111,7 +111,7 @@ def _jpeg_end(data: mmap.mmap) -> int | None:
             return None
         pos += 2 + struct.unpack(">H", data[pos + 2 : pos + 4])[0]
         if marker == 0xDA:  # start of scan: compressed data runs to the next marker
-            found = JPEG_MARKER.search(data, pos)  # type: ignore[call-overload]
+            found = JPEG_MARKER.search(data, pos)
             if found is None:
                 return None
             pos = found.start()
@@ -121,6 +121,8 @@ def _jpeg_end(data: mmap.mmap) -> int | None:
 def _png_end(data: mmap.mmap) -> int | None:
     pos, size = 8, len(data)
     while pos + 8 <= size:
+        length: int
+        kind: bytes
         length, kind = struct.unpack(">I4s", data[pos : pos + 8])
         pos += 12 + length
         if kind == b"IEND":
@@ -131,7 +133,7 @@ def _png_end(data: mmap.mmap) -> int | None:
 def _webp_end(data: mmap.mmap) -> int | None:
     if len(data) < 12:
         return None
-    length = struct.unpack("<I", data[4:8])[0]
+    length: int = struct.unpack("<I", data[4:8])[0]
     return 8 + length + (length & 1)
 
 

@@ -182,9 +182,9 @@ def _scan_bytes(path: str, size: int) -> None:
             raise _refused(
                 "not_pdf", "文件不是 PDF，请上传 PDF 或图片", "the file does not start as a PDF"
             )
-        if ENCRYPT.search(data):  # type: ignore[call-overload]
+        if ENCRYPT.search(data):
             raise _encrypted("/Encrypt in the file")
-        found = ACTIVE.search(data)  # type: ignore[call-overload]
+        found = ACTIVE.search(data)
         if found is None:
             found = next(filter(None, map(SHORT_ACTIVE.search, _outside_streams(data))), None)
         if found is not None:
@@ -194,7 +194,7 @@ def _scan_bytes(path: str, size: int) -> None:
 def _outside_streams(data: mmap.mmap) -> Iterator[bytes]:
     """The file's bytes between its streams' data: dictionaries, the xref, the trailer."""
     pos = 0
-    for start in STREAM_DATA.finditer(data):  # type: ignore[call-overload]
+    for start in STREAM_DATA.finditer(data):
         if start.start() < pos:
             continue
         yield data[pos : start.start()]

@@ -10,6 +10,7 @@ import signal
 import subprocess  # noqa: S404 - the media tools are external programs by design
 import sys
 from collections.abc import Sequence
+from typing import IO
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
@@ -33,7 +34,10 @@ def _limited_child(memory_bytes: int | None) -> None:
 
 
 def popen(
-    args: Sequence[str], memory_bytes: int | None = None, **kwargs: object
+    args: Sequence[str],
+    memory_bytes: int | None = None,
+    stdout: int | IO[bytes] | None = None,
+    stderr: int | IO[bytes] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start a media tool in its own process group, tied to our life.
 
@@ -45,7 +49,8 @@ def popen(
         stdin=subprocess.DEVNULL,
         start_new_session=True,
         preexec_fn=functools.partial(_limited_child, memory_bytes),  # noqa: PLW1509 - no threads touch state before exec
-        **kwargs,  # type: ignore[call-overload]
+        stdout=stdout,
+        stderr=stderr,
     )
 
 
