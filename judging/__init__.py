@@ -1,1 +1,2 @@
-"""Contest rules as plain Python: submissions now; rubric, assignment and ranking to come."""
+"""Contest rules as plain Python, without Flask: submissions, works and their pieces, judging
+rounds (rubric, assignment, scoring, ranking, results), districts, activity reports, gallery."""

@@ -170,7 +170,7 @@ def photo_zip(
 ) -> Iterator[bytes]:
     """The zip of (name, key, day) photos, chunk by chunk; `read(key)` gives a photo's bytes."""
     spool = _Spool()
-    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:
         for name, key, day in items:
             info = zipfile.ZipInfo(name, date_time=(day.year, day.month, day.day, 0, 0, 0))
             with archive.open(info, "w", force_zip64=True) as member:
