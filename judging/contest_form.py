@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.config_values import Path, Problem, Problems, number
+from judging.contest_settings import default, names
 from judging.contest_setup import ContestConfigError, apply_config, checked_config
 from judging.messages import Message
 from judging.rubric import Rubric, has_own_rubric, rubric_for
@@ -23,8 +24,8 @@ from storage.models import Contest, WorkType
 
 BLANK_ROWS = 2  # empty rows under the stored ones, to add to without the page's script
 CRITERION_TEXTS = ("key", "name", "max_points", "step", "weight", "tie", "description")
-OBJECTION = ("objection_office", "objection_contact", "objection_phone", "objection_email")
-NUMBERS = ("trim_min_panel", "judges_per_entry", "jury_weight", "disagreement")
+OBJECTION = names("text", section="publicity")
+NUMBERS = names("int") + names("number")
 TYPE_VALUES = [t.value for t in WorkType]
 
 
@@ -52,10 +53,7 @@ def form_data(contest: Contest) -> dict[str, Any]:
         "conflict_district": "district" in (contest.auto_conflicts or []),
         "reveal_scores": contest.reveal_scores,
         "aggregation": contest.aggregation,
-        "trim_min_panel": str(contest.trim_min_panel),
-        "judges_per_entry": str(contest.judges_per_entry),
-        "jury_weight": _g(contest.jury_weight),
-        "disagreement": _g(contest.disagreement),
+        **{name: _g(getattr(contest, name)) for name in NUMBERS},
         "rubric": rubric + [{}] * BLANK_ROWS,
         "award_tiers": tiers + [{}] * BLANK_ROWS,
         "publicity_starts_on": contest.publicity_starts_on,
@@ -85,7 +83,7 @@ def _rows(rubric: Rubric, ties: dict[str, int] | None = None) -> list[dict[str, 
 def _type_data(contest: Contest) -> dict[str, Any]:
     """The work types' fields: which are accepted, results by type, and for each accepted
     type whether it has a rubric of its own, with its rows (the shared one's to start from)."""
-    types = [WorkType(t).value for t in contest.work_types or ["video"]]
+    types = [WorkType(t).value for t in contest.work_types or default("work_types")]
     data: dict[str, Any] = {
         "types_shown": "1",
         "work_types": types,

@@ -2,7 +2,9 @@
 
 Every field is checked in one pass and every problem is reported, in Chinese, at its path
 (`rubric[2].max_points`), so the settings page can put each one beside its field and the
-command line can list them all. Nothing is saved unless everything is right.
+command line can list them all. Nothing is saved unless everything is right. The settings'
+names, kinds, bounds and choices are `judging.contest_settings`'; the rules between them
+(rubric rows, award tiers, the 公示期, work types) are here.
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from judging.aggregation import METHODS
 from judging.config_values import Path, Problem, Problems, day, number, text
+from judging.contest_settings import NAMES, SPECS, names
 from judging.messages import Message
 from judging.rubric import DEFAULT_RUBRIC
-from judging.scoring import REVEAL
 from judging.submissions import EMAIL, PHONE
 from judging.work_type_setup import (
     check_rubrics,
@@ -31,37 +32,7 @@ from judging.work_type_setup import (
 )
 from storage.models import Contest, EntryCategory, Round, Score
 
-KNOWN = {
-    "slug",
-    "title",
-    "description",
-    "opens_at",
-    "closes_at",
-    "blind",
-    "districts",
-    "industries",
-    "rubric",
-    "aggregation",
-    "trim_min_panel",
-    "judges_per_entry",
-    "award_tiers",
-    "jury_weight",
-    "public_vote",
-    "disagreement",
-    "tie_break",
-    "reveal_scores",
-    "auto_conflicts",
-    "gallery_after_judging",
-    "publicity_starts_on",
-    "publicity_ends_on",
-    "objection_office",
-    "objection_contact",
-    "objection_phone",
-    "objection_email",
-    "work_types",
-    "results_by_type",
-    "rubrics_by_type",
-}
+KNOWN = set(NAMES)
 MAX_CRITERIA = 20
 MAX_TIERS = 20
 # A criterion's key names its score field on the judge's page and its column in score
@@ -71,13 +42,8 @@ RESERVED_KEYS = {"entry", "judge", "comment", "action", "csrf_token"}
 CRITERION_FIELDS = ("key", "name", "max_points", "step", "weight", "description")
 TIER_FIELDS = ("name", "count", "share", "category")
 # Limits of the columns the texts are stored in.
-TEXT_LIMITS = {
-    "title": 200,
-    "objection_office": 100,
-    "objection_contact": 50,
-    "objection_phone": 30,
-    "objection_email": 120,
-}
+TEXT_LIMITS = {name: limit for name in names("text") if (limit := SPECS[name].limit)}
+CONFLICTS = set(SPECS["auto_conflicts"].choices)
 
 
 class ContestConfigError(ValueError):
@@ -103,7 +69,7 @@ def _when(problems: Problems, name: str, value: Any) -> datetime | None:
     if isinstance(parsed, datetime) and parsed.tzinfo is None:
         problems.add((name,), Message("请写明时区，如 2026-12-31T18:00:00+08:00"))
         return None
-    return parsed
+    return parsed if isinstance(parsed, datetime) else None
 
 
 def _criteria(problems: Problems, rows: Any) -> list[dict[str, Any]]:
@@ -241,7 +207,7 @@ def _publicity(problems: Problems, data: dict[str, Any], clean: dict[str, Any]) 
     for name, value in (("publicity_starts_on", starts), ("publicity_ends_on", ends)):
         if (starts or ends) and not value and not problems.at((name,)):
             problems.add((name,), Message("请同时填写公示期的开始和结束日期"))
-    for name in ("objection_office", "objection_contact", "objection_phone", "objection_email"):
+    for name in names("text", section="publicity"):
         if name in data:
             clean[name] = text(problems, (name,), data[name], TEXT_LIMITS[name])
     phone = str(clean.get("objection_phone", "")).replace(" ", "")
@@ -278,16 +244,15 @@ def check_config(data: dict[str, Any], current: Contest | None = None) -> dict[s
             isinstance(data[name], list) and all(isinstance(v, str) for v in data[name])
         ):
             problems.add((name,), Message("应为名称的列表"))
-    for name in ("blind", "public_vote", "gallery_after_judging"):
+    for name in names("bool"):
         if name in data and not isinstance(data[name], bool):
             problems.add((name,), Message("应为 true 或 false"))
-    if data.get("reveal_scores", "after_submit") not in REVEAL:
-        problems.add(("reveal_scores",), _one_of(REVEAL))
+    for name in names("choice"):
+        if name in data and data[name] not in SPECS[name].choices:
+            problems.add((name,), _one_of(SPECS[name].choices))
     conflicts = data.get("auto_conflicts", [])
-    if not isinstance(conflicts, list) or not set(conflicts) <= {"unit", "district"}:
+    if not isinstance(conflicts, list) or not set(conflicts) <= CONFLICTS:
         problems.add(("auto_conflicts",), Message("应为 unit 和/或 district 的列表"))
-    if "aggregation" in data and data["aggregation"] not in METHODS:
-        problems.add(("aggregation",), _one_of(sorted(METHODS)))
     _numbers(problems, data, clean)
     if "rubric" in data:
         clean["rubric"] = _criteria(problems, data["rubric"])
@@ -311,17 +276,12 @@ def check_config(data: dict[str, Any], current: Contest | None = None) -> dict[s
 
 
 def _numbers(problems: Problems, data: dict[str, Any], clean: dict[str, Any]) -> None:
-    ranges = {
-        "trim_min_panel": (3, 20, True),
-        "judges_per_entry": (1, 20, True),
-        "jury_weight": (0, 1, False),
-        "disagreement": (0, 1000, False),
-    }
-    for name, (low, high, integer) in ranges.items():
-        if name in data:
-            value = number(problems, (name,), data[name], low, high, integer=integer)
+    for name in names("int") + names("number"):
+        spec = SPECS[name]
+        if name in data and spec.low is not None and spec.high is not None:
+            value = number(problems, (name,), data[name], spec.low, spec.high, integer=spec.integer)
             if value is not None:
-                clean[name] = int(value) if integer else float(value)
+                clean[name] = int(value) if spec.integer else float(value)
 
 
 def scoring_rules(rubric: list[dict[str, Any]]) -> dict[str, tuple[float, float, float]]:

@@ -28,7 +28,7 @@ def _types_text() -> str:
 
 
 def check_types(problems: Problems, data: dict[str, Any], clean: dict[str, Any]) -> None:
-    """`work_types` (at least one known type, each once, order kept) and `results_by_type`."""
+    """`work_types`: at least one known type, each once, order kept."""
     if "work_types" in data:
         types = data["work_types"]
         if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
@@ -49,8 +49,6 @@ def check_types(problems: Problems, data: dict[str, Any], clean: dict[str, Any])
             problems.add(("work_types",), Message("作品类型重复了"))
         else:
             clean["work_types"] = list(types)
-    if "results_by_type" in data and not isinstance(data["results_by_type"], bool):
-        problems.add(("results_by_type",), Message("应为 true 或 false"))
 
 
 def check_rubrics(

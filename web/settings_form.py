@@ -30,6 +30,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from judging.aggregation import METHOD_LABELS, METHODS
 from judging.config_values import Path, Problem
+from judging.contest_settings import SPECS
 from judging.contest_setup import MAX_CRITERIA, MAX_TIERS
 from judging.messages import Message
 from storage.models import EntryCategory, WorkType
@@ -105,18 +106,34 @@ def _text(label: Any, limit: int, **render_kw: Any) -> StringField:
     return StringField(label, render_kw={"maxlength": limit, **render_kw})
 
 
+def _label(name: str) -> Any:
+    """The setting's label (`judging.contest_settings`), translated when shown."""
+    return _l(SPECS[name].label)
+
+
+def _number(name: str) -> StringField:
+    """A number setting's field: as many digits as its bound has, or a decimal's twelve."""
+    spec = SPECS[name]
+    if spec.integer:
+        return _text(_label(name), len(f"{spec.high:g}"), inputmode="numeric")
+    return _text(_label(name), 12, inputmode="decimal")
+
+
+def _setting_text(name: str, **render_kw: Any) -> StringField:
+    """A text setting's field, as long as its column."""
+    return _text(_label(name), SPECS[name].limit or 200, **render_kw)
+
+
 class SettingsForm(FlaskForm):
-    blind = BooleanField(_l("匿名评审（评委看不到集体、县区和联系人）"))
-    gallery_after_judging = BooleanField(
-        _l("评审结束前不公开作品展示（最后一轮评审结束并发布公示后才能公开）")
-    )
+    blind = BooleanField(_label("blind"))
+    gallery_after_judging = BooleanField(_label("gallery_after_judging"))
     conflict_unit = BooleanField(_l("评委自动回避本单位的作品"))
     conflict_district = BooleanField(_l("评委自动回避本县（市）区的作品"))
     reveal_scores = SelectField(
-        _l("评委何时能看到其他评委的评分"), choices=REVEAL_CHOICES, validate_choice=False
+        _label("reveal_scores"), choices=REVEAL_CHOICES, validate_choice=False
     )
     aggregation = RadioField(
-        _l("计分方法"),
+        _label("aggregation"),
         choices=[
             SelectChoice(m, _l(METHOD_LABELS[m]))
             for m in METHOD_ORDER + sorted(set(METHODS) - set(METHOD_ORDER))
@@ -124,29 +141,29 @@ class SettingsForm(FlaskForm):
         ],
         validate_choice=False,
     )
-    trim_min_panel = _text(_l("评委不少于几人时去分"), 2, inputmode="numeric")
-    judges_per_entry = _text(_l("每件作品的评委人数"), 2, inputmode="numeric")
-    jury_weight = _text(_l("评委评分权重（0–1，其余为公众投票）"), 12, inputmode="decimal")
-    disagreement = _text(_l("分歧提示阈值（评委总分相差超过此值时提示）"), 12, inputmode="decimal")
+    trim_min_panel = _number("trim_min_panel")
+    judges_per_entry = _number("judges_per_entry")
+    jury_weight = _number("jury_weight")
+    disagreement = _number("disagreement")
     rubric = Rows(FormField(CriterionRow), max_entries=MAX_CRITERIA + EXTRA_ROWS)
     award_tiers = Rows(FormField(TierRow), max_entries=MAX_TIERS + EXTRA_ROWS)
-    publicity_starts_on = _text(_l("公示开始日期"), 10, type="date")
-    publicity_ends_on = _text(_l("公示结束日期"), 10, type="date")
-    objection_office = _text(_l("受理单位"), 100)
-    objection_contact = _text(_l("联系人"), 50)
-    objection_phone = _text(_l("联系电话"), 30, inputmode="tel")
-    objection_email = _text(_l("电子邮箱"), 120, type="email")
+    publicity_starts_on = _text(_label("publicity_starts_on"), 10, type="date")
+    publicity_ends_on = _text(_label("publicity_ends_on"), 10, type="date")
+    objection_office = _setting_text("objection_office")
+    objection_contact = _setting_text("objection_contact")
+    objection_phone = _setting_text("objection_phone", inputmode="tel")
+    objection_email = _setting_text("objection_email", type="email")
     # Work types: only read when the page showed them (`types_shown`), so a post of the
     # other settings alone leaves them as they are.
     types_shown = HiddenField()
     work_types = SelectMultipleField(
-        _l("征集的作品类型"),
+        _label("work_types"),
         choices=[SelectChoice(t.value, _l(t.label)) for t in WorkType],
         validate_choice=False,
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
-    results_by_type = BooleanField(_l("按作品类型分别排名、评奖（奖项名额在每种类型中分别计算）"))
+    results_by_type = BooleanField(_label("results_by_type"))
     # The work types whose rubric section the page showed, comma-separated.
     rubric_types = HiddenField()
 
