@@ -263,7 +263,7 @@ def _bounds(spec: Spec) -> str:
 def settings_table() -> str:
     """The Markdown table of every contest setting, for the README."""
     rows = [
-        "| setting | type | default | allowed | 设置页 | meaning |",
+        "| setting | type | default | allowed | 中文 | meaning |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for s in SPECS.values():
