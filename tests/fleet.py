@@ -17,7 +17,7 @@ from kombu import Connection
 from minio import Minio
 
 from storage.settings import Settings
-from worker.fleet import QueueStat, queue_report
+from worker.ops.broker import QueueStat, queue_report
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -27,7 +27,9 @@ from tests.media import make_clip
 from web import create_app
 from worker.celery_app import celery, configure_celery
 from worker.dispatch import publish_job
-from worker.fleet import peek_dead_letters, queue_report, worker_report
+from worker.ops.broker import queue_report
+from worker.ops.dead_letters import peek_dead_letters
+from worker.ops.nodes import worker_report
 
 pytestmark = pytest.mark.integration
 
@@ -197,7 +199,7 @@ def test_an_operator_cancels_a_running_transcode_and_retries_it(
 
 
 def test_the_backlog_estimate_counts_running_time_left_and_free_slots() -> None:
-    from worker.fleet import backlog_eta
+    from worker.ops.stats import backlog_eta
 
     assert backlog_eta(0, [], None, 0) == 0.0
     assert backlog_eta(4, [], None, 2) is None  # no history yet
@@ -206,7 +208,7 @@ def test_the_backlog_estimate_counts_running_time_left_and_free_slots() -> None:
 
 
 def test_before_any_job_finished_the_running_ones_pace_is_the_estimate() -> None:
-    from worker.fleet import projected_job_seconds
+    from worker.ops.stats import projected_job_seconds
 
     now = utcnow()
     halfway = Job(state=JobState.RUNNING, percent=50.0, started_at=now - timedelta(seconds=30))
@@ -217,7 +219,7 @@ def test_before_any_job_finished_the_running_ones_pace_is_the_estimate() -> None
 
 def test_the_job_report_counts_throughput_in_the_last_hour(session: Session) -> None:
     from tests.factories import make_entry
-    from worker.fleet import job_report
+    from worker.ops.stats import job_report
 
     now = utcnow() + timedelta(days=3650)  # a window no other test's jobs fall in
     entry = make_entry(session, make_user(session))
@@ -359,7 +361,7 @@ def test_the_reports_work_on_sqlite_too(tmp_path: Path) -> None:
     """`make run`'s demo keeps its data in SQLite, which returns times without a zone."""
     from storage.database import make_engine, make_session_factory, upgrade
     from storage.models import Contest, Entry, User
-    from worker.fleet import job_report
+    from worker.ops.stats import job_report
 
     url = f"sqlite:///{tmp_path}/demo.db"
     upgrade(url)

@@ -24,8 +24,9 @@ from tests.media import make_clip
 from web import create_app
 from worker.celery_app import celery
 from worker.dispatch import sweep
-from worker.fleet import queue_report, worker_report
 from worker.jobs import GaveUp, process_job, start_job
+from worker.ops.broker import queue_report
+from worker.ops.nodes import worker_report
 
 pytestmark = pytest.mark.integration
 

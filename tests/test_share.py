@@ -27,9 +27,9 @@ from storage.objects import ObjectStore
 from storage.settings import Settings
 from tests.browser import LAPTOP, PHONE, fits_width, open_page, screenshot, small_tap_targets
 from tests.factories import Made, make_entry, make_user, store_media, unique
-from worker.fleet import queue_report
 from worker.media.share_poster import QR_BOX, QR_SIZE, SIZE, ShareCard, draw_share_poster, wrap
 from worker.media.share_poster import _font as poster_font
+from worker.ops.broker import queue_report
 from worker.share import find_share_poster, make_share_poster, share_poster_key
 
 FONT = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"

@@ -1,6 +1,6 @@
 """`/metrics` in Prometheus's text format: jobs, their durations, queues, workers, refusals.
 
-Built per scrape from the database and the broker (through `worker.fleet`, as the ops page
+Built per scrape from the database and the broker (through `worker.ops`, as the ops page
 is), so every web process answers the same and nothing needs a multiprocess registry.
 """
 
@@ -18,7 +18,8 @@ from prometheus_client.registry import Collector
 
 from web.extensions import db, limiter, settings_of
 from worker.celery_app import celery
-from worker.fleet import FleetStatus, finished_job_seconds, fleet_status, refusals_by_reason
+from worker.ops.stats import finished_job_seconds, refusals_by_reason
+from worker.ops.status import FleetStatus, fleet_status
 
 bp = Blueprint("metrics", __name__)
 DURATION_BUCKETS = (10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200)

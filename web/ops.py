@@ -24,13 +24,9 @@ from web.outbox_task import publish as publish_message
 from web.uploads import publish
 from worker.celery_app import celery
 from worker.dispatch import cancel_job, requeue_failed, requeue_job
-from worker.fleet import (
-    BROKER_ERRORS,
-    fleet_status,
-    peek_dead_letters,
-    purge_dead_letters,
-    retry_dead_letters,
-)
+from worker.ops.broker import BROKER_ERRORS
+from worker.ops.dead_letters import peek_dead_letters, purge_dead_letters, retry_dead_letters
+from worker.ops.status import fleet_status
 from worker.outbox import requeue
 from worker.outbox_report import (
     DEFAULT_FILTER,

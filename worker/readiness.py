@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from storage.objects import ObjectStore, ObjectStoreError
-from worker.fleet import BROKER_ERRORS, BROKER_TIMEOUT
+from worker.ops.broker import BROKER_ERRORS, BROKER_TIMEOUT
 
 
 def readiness(session: Session, store: ObjectStore, broker_url: str) -> dict[str, str]:

@@ -27,8 +27,9 @@ from storage.uploads import drop_expired_uploads, forget_upload_starts
 from worker import reasons
 from worker.celery_app import celery
 from worker.dispatch import sweep
-from worker.fleet import BROKER_ERRORS, record_seen
 from worker.jobs import GaveUp, JobGone, finish_job, process_job
+from worker.ops.broker import BROKER_ERRORS
+from worker.ops.nodes import record_seen
 from worker.outbox import prune_outbox
 from worker.queues import REPORT_FILE_TASK, STORAGE_SWEEP_TASK, SWEEP_TASK, TRANSCODE_TASK
 from worker.report_files import FileGone, finish_file, sweep_report_files
