@@ -18,6 +18,7 @@ from judging.rounds import (
     close_round,
     declare_conflict,
     eligible_entries,
+    invite,
     open_round,
     parse_advance,
 )
@@ -31,9 +32,8 @@ FULL = {"theme": 25, "story": 25, "production": 20, "appeal": 10}
 
 @pytest.fixture()
 def judged(session: Session) -> tuple[Contest, Round, list[User]]:
-    """A contest with 6 ready entries and its first round; only this test's judges exist."""
-    for old in session.scalars(select(User).where(User.role == Role.JUDGE)):
-        old.active = False
+    """A contest with 6 ready entries and its first round, to which this test's 4 judges (and
+    no other judge of the database) are invited."""
     contest = Contest(
         slug=unique("judged-"),
         title="评审测试",
@@ -49,7 +49,9 @@ def judged(session: Session) -> tuple[Contest, Round, list[User]]:
     judges = [make_user(session, Role.JUDGE) for _ in range(4)]
     judges[0].district = "历下区"  # conflicts with the first entry automatically
     session.commit()
-    return contest, open_round(session, contest, "初评"), judges
+    rnd = open_round(session, contest, "初评")
+    invite(session, rnd, {j.id for j in judges})
+    return contest, rnd, judges
 
 
 def test_assignment_respects_conflicts_and_panel_size(
@@ -285,15 +287,18 @@ def test_tie_breaks_and_awards_per_category(
 def test_only_invited_judges_take_part_in_a_round(
     session: Session, judged: tuple[Contest, Round, list[User]]
 ) -> None:
-    from judging.rounds import invite, judges_of
+    from judging.rounds import judges_of
 
     contest, rnd, judges = judged
+    assert judges_of(session, rnd) == judges
     invite(session, rnd, {judges[1].id, judges[2].id, judges[3].id})
     assert judges_of(session, rnd) == judges[1:]
     assign_round(session, rnd, eligible_entries(session, contest), seed=10)
     assert assigned_entries(session, rnd, judges[0].id) == []
-    invite(session, rnd, set())
-    assert judges_of(session, rnd) == judges
+    invite(session, rnd, set())  # none invited: every active judge, other tests' ones too
+    everyone = judges_of(session, rnd)
+    assert set(judges) <= set(everyone)
+    assert all(j.active and j.role is Role.JUDGE for j in everyone)
 
 
 @pytest.mark.parametrize(
