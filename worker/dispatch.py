@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from storage.models import EntryStatus, Job, JobState, utcnow
 from worker import reasons
+from worker.celery_app import celery
 from worker.job_notices import tell_failed
+from worker.queues import TRANSCODE_TASK
 
 log = logging.getLogger(__name__)
 # A job row younger than this may still be on its way to the broker from the web.
@@ -24,11 +26,10 @@ UNSENT_GRACE = timedelta(seconds=30)
 
 def publish_job(session: Session, job: Job) -> bool:
     """Send a committed job's id to the queue; False (job left queued) when the broker is down."""
-    from worker.tasks import transcode_entry  # the task module imports this one
-
     task_id = uuid.uuid4().hex
     try:
-        transcode_entry.apply_async(args=[job.id], task_id=task_id)
+        # By name: the task module imports this one, and the web need not load the worker's.
+        celery.send_task(TRANSCODE_TASK, args=[job.id], task_id=task_id)
     except (BrokerError, OSError) as exc:
         log.error("job %s not published, broker unavailable: %s", job.id, exc)
         return False

@@ -25,6 +25,7 @@ from storage.models import JobState, ReportFile, utcnow
 from storage.objects import ObjectMissing, ObjectStore, derived_key
 from storage.settings import Settings
 from worker import log_context, reasons
+from worker.celery_app import celery
 from worker.jobs import CONTENT_TYPES, failure_reason
 from worker.media.ffmpeg_run import FfmpegFailed
 from worker.media.images import process_image
@@ -32,6 +33,7 @@ from worker.media.pipeline import probe_file, process_file
 from worker.media.probe import format_duration_zh
 from worker.media.refusal import MediaRefused
 from worker.media.subprocesses import SubprocessTimeout
+from worker.queues import REPORT_FILE_TASK
 
 log = logging.getLogger(__name__)
 # A queued row younger than this may still be on its way to the broker from the web.
@@ -45,11 +47,10 @@ class FileGone(LookupError):
 
 def publish_report_file(session: Session, file: ReportFile) -> bool:
     """Send a committed file's id to the media queue; False (left queued) if the broker is down."""
-    from worker.tasks import process_report_file  # the task module imports this one
-
     task_id = uuid.uuid4().hex
     try:
-        process_report_file.apply_async(args=[file.id], task_id=task_id)
+        # By name: the task module imports this one (see worker.dispatch.publish_job).
+        celery.send_task(REPORT_FILE_TASK, args=[file.id], task_id=task_id)
     except (BrokerError, OSError) as exc:
         log.error("report file %s not published, broker unavailable: %s", file.id, exc)
         return False
