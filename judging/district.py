@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from judging.access import HIDDEN, EntryView, entry_view
 from judging.messages import N_, Message
 from judging.numbers import ascii_int
 from storage.entry_notices import tell_owner
@@ -43,8 +44,6 @@ DECISION_LABELS = {"": N_("待推荐"), RECOMMENDED: N_("已推荐"), DECLINED: 
 DECISION_FILTERS = {"pending": "", RECOMMENDED: RECOMMENDED, DECLINED: DECLINED}
 REASON_LIMIT = 500
 QUOTA_LIMIT = 10000
-# Entries never shown to a district organizer: not sent yet, or taken back by the contestant.
-HIDDEN = (EntryStatus.DRAFT, EntryStatus.WITHDRAWN)
 
 
 class DistrictError(ValueError):
@@ -90,20 +89,14 @@ def recommendation_open(session: Session, contest: Contest) -> bool:
     return session.scalar(select(Round.id).where(Round.contest_id == contest.id).limit(1)) is None
 
 
-def district_entry(
-    session: Session, contest: Contest, district: str, entry_id: int
-) -> Entry | None:
-    """The district's entry with this id, or None (another district's, another contest's,
-    a draft or a withdrawn one: to the district organizer, these do not exist)."""
+def district_entry(session: Session, contest: Contest, user: User, entry_id: int) -> Entry | None:
+    """The contest's entry with this id if `user` sees it as its district's organizer, or
+    None (another district's, another contest's, a draft or a withdrawn one: to the district
+    organizer, these do not exist). Who sees it is judging/access.py's to say."""
     entry = session.get(Entry, entry_id)
-    if (
-        entry is None
-        or entry.contest_id != contest.id
-        or entry.district != district
-        or entry.status in HIDDEN
-    ):
+    if entry is None or entry.contest_id != contest.id:
         return None
-    return entry
+    return entry if entry_view(user, entry) is EntryView.DISTRICT else None
 
 
 def district_entries(
@@ -173,7 +166,7 @@ def _lock(session: Session, contest: Contest) -> None:
 
 def _check(session: Session, contest: Contest, entry: Entry, user: User) -> str:
     district = district_scope(user)
-    if district is None or district_entry(session, contest, district, entry.id) is None:
+    if district is None or district_entry(session, contest, user, entry.id) is None:
         raise DistrictError(Message("这件作品不属于本县区，不能处理"))
     if not recommendation_open(session, contest):
         raise DistrictError(Message("市级评审已经开始，推荐结果已锁定；如需调整，请联系组委会"))

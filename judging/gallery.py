@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from judging.access import Context, can_view_work, entry_view
 from judging.messages import Message
 from storage.models import Contest, Entry, EntryStatus, Round, Snapshot, User, Vote, utcnow
 
@@ -58,14 +59,11 @@ def shows_gallery(session: Session, contest: Contest) -> bool:
 def public_entry(session: Session, entry_id: int) -> Entry | None:
     """An entry the public may see, or None."""
     entry = session.get(Entry, entry_id)
-    if (
-        entry is None
-        or not shows_gallery(session, entry.contest)
-        or entry.approved_at is None
-        or entry.status is not EntryStatus.READY
-    ):
+    if entry is None:
         return None
-    return entry
+    # Everyone sees the gallery as the public does, signed in or not (judging/access.py).
+    public = entry_view(None, entry, Context(gallery=shows_gallery(session, entry.contest)))
+    return entry if can_view_work(public) else None
 
 
 def set_approved(session: Session, entry: Entry, approved: bool) -> None:

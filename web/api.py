@@ -9,9 +9,9 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from judging.access import STAFF, can_view_submission, entry_view
 from judging.submissions import SubmissionError, create_entry, current_contest, validate_fields
 from storage.models import Entry, Role, User
-from web.access import STAFF, can_read_entry
 from web.entry_view import entry_status
 from web.extensions import db, upload_limit
 from web.i18n import translate
@@ -47,7 +47,7 @@ def _user(*roles: Role) -> User:
 def _readable_entry(entry_id: int) -> Entry:
     user = _user()
     entry = db.session.get(Entry, entry_id)
-    if entry is None or not can_read_entry(user.id, user.role, entry):
+    if entry is None or not can_view_submission(entry_view(user, entry)):
         raise ApiError(404, "作品不存在 (no such entry)")
     return entry
 

@@ -44,6 +44,7 @@ class LoginUser(UserMixin):
         self.display_name = user.display_name
         self.username = user.username
         self.session_version = user.session_version
+        self.district = user.district  # the district organizer's scope (judging/access.py)
 
     def get_id(self) -> str:
         # The session (and remember-me cookie) names the version it was signed in at:

@@ -68,7 +68,7 @@ def _work_types() -> list[WorkType]:
 
 
 def _entry(entry_id: int) -> Entry:
-    entry = district_entry(db.session, _contest(), g.district, entry_id)
+    entry = district_entry(db.session, _contest(), g.user, entry_id)
     if entry is None:
         abort(404)
     return entry

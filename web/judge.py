@@ -22,6 +22,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from judging.access import Context, can_judge, can_view_identity, entry_view
 from judging.codes import entry_by_code
 from judging.rounds import RoundError, current_round, declare_conflict, is_assigned
 from judging.rubric import ScoreError, rubric_for
@@ -90,6 +91,8 @@ def assigned(code: str) -> tuple[Round, Entry]:
     entry = entry_by_code(db.session, rnd, code) if rnd else None
     # Unassigned, conflicted and unknown entries do not exist for a judge.
     if rnd is None or entry is None or not is_assigned(db.session, rnd, current_user.id, entry.id):
+        abort(404)
+    if not can_judge(entry_view(current_user, entry, Context(judging=rnd))):
         abort(404)
     return rnd, entry
 
@@ -185,10 +188,12 @@ def sheet_context(
     # First: showing the others' scores is what makes a submitted score final.
     others = reveal_others(db.session, rnd, current_user.id, entry.id)
     rows = desk(db.session, rnd, current_user.id)
+    # Called for an entry `assigned` found: the user judges it in `rnd`.
+    view = entry_view(current_user, entry, Context(judging=rnd))
     this = next((row for row in rows if row.entry.id == entry.id), None)
     return {
         "entry": judge_view(entry, code),
-        "identity": None if rnd.contest.blind else entry,
+        "identity": entry if can_view_identity(view) else None,
         "rubric": rubric,
         "weights": {
             "max_total": rubric.max_total,

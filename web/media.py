@@ -11,10 +11,10 @@ from typing import Any
 from flask import Blueprint, Response, abort
 from flask_login import current_user, login_required
 
+from judging.access import can_view_submission, entry_view
 from judging.numbers import ascii_int
 from storage.models import AssetKind, Entry, JobState, MediaAsset
 from storage.objects import ObjectStore, ObjectStoreError
-from web.access import can_read_entry
 from web.extensions import db, store
 
 bp = Blueprint("media", __name__, url_prefix="/media")
@@ -33,7 +33,7 @@ def storyboard(entry_id: int) -> Any:
     # Owners and staff only: judges read theirs by the entry's anonymous code (web/judge.py),
     # so an id answering here could not tell a judge which of their entries it is.
     entry = db.session.get(Entry, entry_id)
-    if entry is None or not can_read_entry(current_user.id, current_user.role, entry):
+    if entry is None or not can_view_submission(entry_view(current_user, entry)):
         abort(404)
     return storyboard_vtt(entry)
 

@@ -9,9 +9,9 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from judging.access import can_view_submission, entry_view
 from judging.story_text import story_filename, story_text
 from storage.models import Entry, MediaAsset, Role, WorkType
-from web.access import can_read_entry
 from web.extensions import db
 from web.i18n import translate
 from web.work_view import ImageUrl, cover_url, page_name, send_page_image, work_view
@@ -22,7 +22,7 @@ bp = Blueprint("works", __name__, url_prefix="/works")
 def readable(entry_id: int) -> Entry:
     """The entry, if the signed-in user may read it (its owner, staff); else 404."""
     entry = db.session.get(Entry, entry_id)
-    if entry is None or not can_read_entry(current_user.id, current_user.role, entry):
+    if entry is None or not can_view_submission(entry_view(current_user, entry)):
         abort(404)
     return entry
 
