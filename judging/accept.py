@@ -4,7 +4,11 @@ The web form, the API and `footprints import DIR` all call `accept_original`: ch
 entry takes it (deadline, work type, room for one more piece), the user's storage cap, the
 file's first bytes (by content, never by name), the size limit of what it is, then stream it
 to the object store, record it and publish its job after the commit. Nothing is stored when a
-check fails; a piece refused after storing (two uploads raced for the last place) is deleted.
+check fails; an original refused after storing (the entry closed, or two uploads raced for
+the last place) is deleted.
+
+The tus upload's completion (`keep_original`) and an activity report's file (`room_for`,
+`cut_to_room`, `put_original`, `keep_or_discard`) take the same steps where theirs are the same.
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
 from judging.messages import N_, Message
-from judging.pieces import PieceError, add_piece, check_room, clean_caption
+from judging.pieces import add_piece, check_room, clean_caption
 from judging.submissions import SubmissionError, check_changeable, record_original
 from judging.upload_limits import QuotaExceeded, check_quota, storage_full
 from storage import sniff
@@ -32,6 +37,7 @@ from storage.objects import (
 from storage.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 IMAGE_KINDS = frozenset({"jpeg", "png", "webp", "heif"})
 PIECES_NOT_VIDEO = N_("摄影、漫画和职业故事作品请在作品页添加图片，不能上传视频")
@@ -48,6 +54,10 @@ class UploadError(SubmissionError):
 
 class UploadTooLarge(UploadError):
     """An upload was longer than the size limit."""
+
+
+class StoreUnavailable(UploadError):
+    """The object store failed: nothing was stored, the same upload may be tried again later."""
 
 
 def kind_of(head: bytes) -> str | None:
@@ -106,27 +116,62 @@ def accept_original(
     if entry.work_type.has_pieces:
         check_room(entry, settings)
         clean_caption(original.caption)
-    try:
-        room = check_quota(
-            session, entry.owner_id, original.declared_length, settings, resumable=False
-        )
-    except QuotaExceeded as exc:
-        raise UploadTooLarge(exc.message) from exc
+    room = room_for(session, entry.owner_id, original.declared_length, settings)
     name = original.filename
     largest = max(size_limit(kind, settings) for kind in accepted_kinds(entry.work_type))
     if original.declared_length is not None and original.declared_length > largest:
-        raise UploadTooLarge(_too_large(name, largest))
+        raise UploadTooLarge(too_large(name, largest))
     head = original.stream.read(sniff.HEAD_BYTES)
     limit = check_head(head, name, original.declared_length, entry.work_type, settings)
-    too_large = _too_large(name, limit)
-    if room < limit:
-        # The stream is cut off where the user's storage is full, whatever it announced.
-        held = settings.user_storage_limit_mb * 1024**2 - room
-        limit, too_large = room, storage_full(held, settings)
+    # The stream is cut off where the user's storage is full, whatever it announced.
+    limit, refusal = cut_to_room(room, limit, too_large(name, limit), settings)
     session.commit()  # no connection (nor the user's row lock) held while the file streams
-    stored = _put(store, settings, original, head, limit, too_large)
-    job = _record(session, store, settings, entry, stored, original)
+    down = STORE_DOWN_FILE if name else STORE_DOWN_VIDEO
+    stored = put_original(
+        store, settings, original.key, head, original.stream, limit, refusal, Message(down)
+    )
+    return keep_original(session, store, settings, entry, stored, publish, name, original.caption)
+
+
+def keep_original(
+    session: Session,
+    store: ObjectStore,
+    settings: Settings,
+    entry: Entry,
+    stored: StoredObject,
+    publish: Callable[[Session, Job], bool],
+    filename: str = "",
+    caption: str = "",
+) -> tuple[Job, bool]:
+    """Record a stored original as the entry's video or next piece, then publish its job.
+
+    Recording commits before `publish` runs. Refused now (the entry closed, or another upload
+    took the last place while this one streamed), the object is deleted and the error raised.
+    """
+    job = keep_or_discard(
+        session, store, stored, lambda: _record(session, settings, entry, stored, filename, caption)
+    )
     return job, publish(session, job)
+
+
+def room_for(session: Session, owner_id: int, length: int | None, settings: Settings) -> int:
+    """The bytes `owner_id` may still store; UploadTooLarge when `length` does not fit.
+
+    The owner's row stays locked until the caller commits (see check_quota).
+    """
+    try:
+        return check_quota(session, owner_id, length, settings, resumable=False)
+    except QuotaExceeded as exc:
+        raise UploadTooLarge(exc.message) from exc
+
+
+def cut_to_room(room: int, limit: int, refusal: str, settings: Settings) -> tuple[int, str]:
+    """The byte limit of a stream and its refusal, cut to `room` when the owner's storage
+    would be full sooner than `limit`."""
+    if room < limit:
+        held = settings.user_storage_limit_mb * 1024**2 - room
+        return room, storage_full(held, settings)
+    return limit, refusal
 
 
 def check_head(
@@ -145,11 +190,12 @@ def check_head(
         raise UploadError(_not_accepted(work_type, name, kind))
     limit = size_limit(kind, settings)
     if length is not None and length > limit:
-        raise UploadTooLarge(_too_large(name, limit))
+        raise UploadTooLarge(too_large(name, limit))
     return limit
 
 
-def _too_large(name: str, limit: int) -> str:
+def too_large(name: str, limit: int) -> str:
+    """The refusal of a file (named `name`, if known) over `limit` bytes."""
     mb = max(limit // 1024**2, 1)
     if name:
         return Message("%(name)s 过大：上限为 %(mb)d MB", name=name, mb=mb)
@@ -173,48 +219,68 @@ def _not_accepted(work_type: WorkType, name: str, kind: str | None) -> str:
     return Message(NOT_IMAGE, name=name)
 
 
-def _put(
+def put_original(
     store: ObjectStore,
     settings: Settings,
-    original: Original,
+    key: str,
     head: bytes,
+    stream: Readable,
     limit: int,
-    too_large: str,
+    refusal: str,
+    down: str,
 ) -> StoredObject:
-    down = STORE_DOWN_FILE if original.filename else STORE_DOWN_VIDEO
+    """Stream `head` and the rest of `stream` to `key` in the originals bucket.
+
+    UploadTooLarge (`refusal`) past `limit` bytes, StoreUnavailable (`down`) when the store
+    fails; nothing is kept in either case.
+    """
     try:
         return store.put_stream(
             settings.bucket_originals,
-            original.key,
-            PrefixedReader(head, original.stream),
+            key,
+            PrefixedReader(head, stream),
             "application/octet-stream",
             limit=limit,
         )
     except TooLargeError as exc:
-        raise UploadTooLarge(too_large) from exc
+        raise UploadTooLarge(refusal) from exc
     except ObjectStoreError as exc:
-        log.error("original %s not stored: %s", original.key, exc)
-        raise UploadError(Message(down)) from exc
+        log.error("original %s not stored: %s", key, exc)
+        raise StoreUnavailable(down) from exc
 
 
-def _record(
-    session: Session,
-    store: ObjectStore,
-    settings: Settings,
-    entry: Entry,
-    stored: StoredObject,
-    original: Original,
-) -> Job:
-    if not entry.work_type.has_pieces:
-        return record_original(session, entry, stored)
+def keep_or_discard(
+    session: Session, store: ObjectStore, stored: StoredObject, record: Callable[[], T]
+) -> T:
+    """What `record` returns; when it refuses (SubmissionError), the stored object is deleted."""
     try:
-        return add_piece(session, entry, stored, settings, original.filename, original.caption)
-    except PieceError:
-        # Another upload took the last place (or the caption was wrong) while this one was
-        # streaming: the file is not kept.
+        return record()
+    except SubmissionError:
+        # Refused after streaming (the entry closed meanwhile, or another upload took the
+        # last place): the file is not kept.
         session.rollback()
         try:
             store.delete(stored.bucket, stored.key)
         except ObjectStoreError as exc:  # the orphan sweep removes it later
-            log.warning("refused piece %s not deleted: %s", stored.key, exc)
+            log.warning("refused original %s not deleted: %s", stored.key, exc)
         raise
+
+
+def _record(
+    session: Session,
+    settings: Settings,
+    entry: Entry,
+    stored: StoredObject,
+    filename: str,
+    caption: str,
+) -> Job:
+    if entry.work_type.has_pieces:
+        return add_piece(session, entry, stored, settings, filename, caption)  # locks the entry
+    # The file took a while to stream: another tab may have withdrawn the entry or changed its
+    # type, an organizer may have moved the deadline. Decided on the rows as they are now,
+    # the entry's locked until the record commits.
+    session.refresh(entry, with_for_update=True)
+    session.refresh(entry.contest)
+    if entry.work_type.has_pieces:
+        raise UploadError(Message(PIECES_NOT_VIDEO))
+    return record_original(session, entry, stored)

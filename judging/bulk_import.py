@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from judging.accept import Original, UploadError, accept_original, check_head
+from judging.accept import Original, StoreUnavailable, accept_original, check_head
 from judging.pieces import piece_limit
 from judging.stories import StoryError, clean_story, save_story
 from judging.submissions import EntryFields, SubmissionError, create_entry, validate_fields
@@ -219,10 +219,8 @@ class Importer:
                 _, queued = accept_original(
                     self.session, self.store, self.settings, entry, original, self.publish
                 )
-            except UploadError as exc:
-                if "存储服务暂时不可用" in exc.message:
-                    raise _Refused(f"{exc.message}（请稍后重新运行导入）") from exc
-                raise
+            except StoreUnavailable as exc:
+                raise _Refused(f"{exc.message}（请稍后重新运行导入）") from exc
         return queued
 
     @staticmethod

@@ -26,6 +26,7 @@ from storage.models import ActivityReport, Contest, ReportFile, Role, User
 from storage.objects import ObjectStore, ObjectStoreError
 from web.demo import DEMO_SLUG, DEMO_USERS
 from web.demo_works import jpeg, scene
+from worker.report_files import publish_report_file
 
 log = logging.getLogger(__name__)
 TITLE = "“青春暖夕阳”为民服务统一行动"
@@ -47,8 +48,6 @@ def seed_demo_report(
         from web.extensions import store as app_store
 
         store = app_store()
-    from worker.report_files import publish_report_file
-
     send = publish or publish_report_file
     contest = session.scalar(select(Contest).where(Contest.slug == DEMO_SLUG))
     owner = session.scalar(select(User).where(User.username == DEMO_USERS[Role.CONTESTANT][0]))

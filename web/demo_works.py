@@ -24,6 +24,7 @@ from judging.submissions import EntryFields, SubmissionError, create_entry
 from storage.models import Contest, Entry, EntryCategory, Job, Role, User, WorkType
 from storage.objects import ObjectStore, original_key
 from web.demo import DEMO_SLUG, DEMO_USERS
+from worker.dispatch import publish_job
 
 log = logging.getLogger(__name__)
 ALL_TYPES = [t.value for t in WorkType]
@@ -145,8 +146,6 @@ def seed_demo_works(
         from web.extensions import store as app_store
 
         store = app_store()
-    from worker.dispatch import publish_job
-
     send = publish or publish_job
     settings = store.settings
     contest = session.scalar(select(Contest).where(Contest.slug == DEMO_SLUG))

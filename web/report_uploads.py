@@ -1,13 +1,20 @@
 """Store an activity report's uploaded photo or video: sniff it, stream it to S3 within its
-limit, record it, then publish its processing (after the commit)."""
+limit, record it, then publish its processing (after the commit) — judging.accept's steps."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 
 from werkzeug.datastructures import FileStorage
 
+from judging.accept import (
+    STORE_DOWN_FILE,
+    UploadError,
+    cut_to_room,
+    keep_or_discard,
+    put_original,
+    room_for,
+)
 from judging.messages import Message
 from judging.reports import (
     ReportError,
@@ -18,14 +25,10 @@ from judging.reports import (
     size_limit,
     too_large,
 )
-from judging.upload_limits import QuotaExceeded, check_quota, storage_full
 from storage.models import ActivityReport, ReportFile
-from storage.objects import ObjectStoreError, PrefixedReader, TooLargeError
 from storage.sniff import HEAD_BYTES, looks_like_video, original_kind
 from web.extensions import db, settings_of, store
 from worker.report_files import publish_report_file
-
-log = logging.getLogger(__name__)
 
 
 def accept_file(report: ActivityReport, upload: FileStorage, caption: str = "") -> ReportFile:
@@ -44,31 +47,27 @@ def accept_file(report: ActivityReport, upload: FileStorage, caption: str = "") 
             )
         )
     check_room(report, kind, settings)  # before storing a byte
-    limit = size_limit(kind, settings)
-    too_big: str = too_large(kind, settings, name)  # a Message, translated where it is shown
-    try:
-        room = check_quota(db.session, report.owner_id, None, settings, resumable=False)
-    except QuotaExceeded as exc:
-        raise ReportError(exc.message) from exc
-    if room < limit:
-        # Cut off where the reporter's storage is full, as an entry's upload is.
-        held = settings.user_storage_limit_mb * 1024**2 - room
-        limit, too_big = room, storage_full(held, settings)
     key = report_key(report.id, uuid.uuid4().hex)
-    db.session.commit()  # no connection held while the file streams
     try:
-        stored = store().put_stream(
-            settings.bucket_originals,
-            key,
-            PrefixedReader(head, upload.stream),
-            "application/octet-stream",
-            limit=limit,
+        # The same steps as an entry's original (judging.accept): the reporter's storage cap,
+        # the stream cut where it is full, no connection held while the file streams.
+        room = room_for(db.session, report.owner_id, None, settings)
+        # too_large is a Message, translated where it is shown.
+        limit, refusal = cut_to_room(
+            room, size_limit(kind, settings), too_large(kind, settings, name), settings
         )
-    except TooLargeError as exc:
-        raise ReportError(too_big) from exc
-    except ObjectStoreError as exc:
-        log.error("report %s: file not stored: %s", report.id, exc)
-        raise ReportError(Message("存储服务暂时不可用，文件未保存，请稍后重新上传")) from exc
-    file = add_file(db.session, report, stored, kind, settings, name, caption)
+        db.session.commit()
+        stored = put_original(
+            store(), settings, key, head, upload.stream, limit, refusal, Message(STORE_DOWN_FILE)
+        )
+    except UploadError as exc:
+        raise ReportError(exc.message) from exc
+    # Refused now (another upload took the last place), the stored file is deleted.
+    file = keep_or_discard(
+        db.session,
+        store(),
+        stored,
+        lambda: add_file(db.session, report, stored, kind, settings, name, caption),
+    )
     publish_report_file(db.session, file)  # after the commit; the sweep sends it if this fails
     return file

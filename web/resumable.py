@@ -17,10 +17,17 @@ from flask_login import current_user
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from judging.accept import PIECES_NOT_VIDEO
-from judging.messages import N_
+from judging.accept import (
+    NOT_VIDEO,
+    PIECES_NOT_VIDEO,
+    UploadError,
+    keep_original,
+    kind_of,
+    too_large,
+)
+from judging.messages import N_, Message
 from judging.numbers import ascii_int
-from judging.submissions import SubmissionError, check_changeable, record_original
+from judging.submissions import SubmissionError, check_changeable
 from judging.upload_limits import QuotaExceeded, check_quota
 from storage.models import Entry, Upload, utcnow
 from storage.objects import (
@@ -30,11 +37,12 @@ from storage.objects import (
     StoredObject,
     original_key,
 )
-from storage.sniff import HEAD_BYTES, looks_like_video
+from storage.sniff import HEAD_BYTES
 from storage.uploads import drop_upload
 from web.extensions import db, settings_of, store, upload_limit
 from web.i18n import translate
-from web.uploads import NOT_VIDEO, publish, request_body
+from web.uploads import request_body
+from worker.dispatch import publish_job
 
 bp = Blueprint("uploads", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
@@ -85,9 +93,7 @@ def create(entry_id: int) -> Response:
     if not length:
         return _answer(400, _("缺少文件大小，或文件是空的"))
     if length > settings.max_upload_bytes:
-        return _answer(
-            413, _("文件过大：上限为 %(mb)d MB", mb=settings.max_upload_bytes // 1024**2)
-        )
+        return _answer(413, translate(too_large("", settings.max_upload_bytes)))
     try:
         check_changeable(entry)
     except SubmissionError as exc:
@@ -171,7 +177,7 @@ def append(upload_id: str) -> Response:
     body = request_body()
     if found.offset == 0:
         head = body.read(HEAD_BYTES)
-        if not looks_like_video(head):
+        if kind_of(head) != "video":  # by content, as judging.accept decides
             # Refused before anything is kept: the parts and the row go.
             drop_upload(db.session, store(), found)
             return _answer(415, _(NOT_VIDEO))
@@ -271,29 +277,25 @@ def _check_checksum(header: str, digest: bytes) -> tuple[int, str] | None:
 
 
 def _complete(session: Session, found: Upload) -> str:
+    """Join the parts into the original, then record and publish it as judging.accept does."""
     entry = found.entry
     # The last part took seconds to arrive: another tab may have withdrawn the entry, or an
     # organizer moved the deadline. Refused now, the parts are never joined into an object.
     session.refresh(entry)
     session.refresh(entry.contest)
     check_changeable(entry)
+    if entry.work_type.has_pieces:  # its type changed since the upload began
+        raise UploadError(Message(PIECES_NOT_VIDEO))
     size = store().complete_multipart(
         found.bucket, found.object_key, found.s3_upload_id, found.etags
     )
     if size != found.length:
         raise ObjectStoreError(f"stored {size} bytes of {found.length}")
     found.completed_at = utcnow()
-    try:
-        # The worker records the original's sha256 as it downloads it.
-        job = record_original(
-            session, entry, StoredObject(found.bucket, found.object_key, size, "")
-        )
-    except SubmissionError:
-        # Refused in the instant since the check: the joined object must not stay behind.
-        session.rollback()
-        store().delete(found.bucket, found.object_key)
-        raise
-    publish(job)
+    # The worker records the original's sha256 as it downloads it. Refused in the instant
+    # since the check, the joined object does not stay behind.
+    stored = StoredObject(found.bucket, found.object_key, size, "")
+    keep_original(session, store(), settings_of(), entry, stored, publish_job)
     return url_for("submit.entry", entry_id=found.entry_id)
 
 
