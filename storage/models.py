@@ -380,14 +380,105 @@ class Job(Base):
 
     entry: Mapped[Entry] = relationship(back_populates="jobs")
 
-    def end(self, state: JobState, reason: str, code: str, entry_status: EntryStatus) -> None:
-        """Finish in `state` saying why; the entry follows when this is its newest job."""
+    # Every change of a job's state is one of these methods; none commits. The entry takes
+    # the job's state only when the job is its newest (Entry.follow).
+
+    def start(self, worker: str, max_attempts: int) -> bool:
+        """Run on `worker`; False (nothing changed) once it has been started `max_attempts` times.
+
+        A file that kills its worker comes back again and again through late acknowledgement:
+        the caller gives such a job up.
+        """
+        if self.attempts >= max_attempts:
+            return False
+        self.state = JobState.RUNNING
+        self.attempts += 1
+        self.percent = 0.0
+        self.eta_seconds = None
+        self.reason = ""
+        self.reason_code = ""
+        self.worker = worker
+        self.started_at = utcnow()
+        self.entry.follow(self, EntryStatus.PROCESSING)
+        return True
+
+    def finish(
+        self,
+        state: JobState,
+        reason: str = "",
+        code: str = "",
+        media_seconds: float | None = None,
+        entry_status: EntryStatus | None = None,
+    ) -> bool:
+        """Record a run's outcome (QUEUED: to be retried after a passing fault).
+
+        False (nothing changed) when an operator cancelled the job meanwhile. The entry takes
+        the state's status unless `entry_status` says otherwise.
+        """
+        if self.state is JobState.CANCELLED:
+            return False
+        self.state = state
+        self.reason = reason
+        self.reason_code = code
+        self.media_seconds = media_seconds
+        self.eta_seconds = None
+        if state.finished:
+            self.finished_at = utcnow()
+        elif state is JobState.QUEUED and self.attempts > 0:
+            # Retried after a passing fault (S3 or the database away): that start did not
+            # crash, so it does not use up one of MAX_ATTEMPTS; TASK_MAX_RETRIES bounds these.
+            self.attempts -= 1
+        if state is JobState.READY:
+            self.percent = 100.0
+        self.entry.follow(self, entry_status or _ENTRY_STATUS_AFTER[state])
+        return True
+
+    def requeue(self, reason: str) -> None:
+        """Run again from the start (an operator's retry): attempts and progress reset."""
+        self.state = JobState.QUEUED
+        self.attempts = 0
+        self.percent = 0.0
+        self.eta_seconds = None
+        self.reason = reason
+        self.reason_code = ""
+        self.finished_at = None
+        self.published_at = None
+        self.entry.follow(self, EntryStatus.SUBMITTED)
+
+    def requeue_stalled(self, reason: str) -> None:
+        """Queue again, unsent, after its worker stopped reporting; the start still counts."""
+        self.state = JobState.QUEUED
+        self.published_at = None
+        self.reason = reason
+        self.reason_code = "stalled"
+
+    def cancel(self, reason: str) -> bool:
+        """Stop by an operator's decision; False (nothing changed) when already finished."""
+        if self.state.finished:
+            return False
+        self._end(JobState.CANCELLED, reason, "cancelled")
+        return True
+
+    def give_up(self, reason: str) -> None:
+        """Fail after too many starts (its file keeps killing workers)."""
+        self._end(JobState.FAILED, reason, "gave_up")
+
+    def _end(self, state: JobState, reason: str, code: str) -> None:
         self.state = state
         self.reason = reason
         self.reason_code = code
         self.eta_seconds = None
         self.finished_at = utcnow()
-        self.entry.follow(self, entry_status)
+        self.entry.follow(self, EntryStatus.FAILED)
+
+
+# The status an entry takes from its newest job's outcome (Job.finish).
+_ENTRY_STATUS_AFTER = {
+    JobState.READY: EntryStatus.READY,
+    JobState.REJECTED: EntryStatus.REJECTED,
+    JobState.FAILED: EntryStatus.FAILED,
+    JobState.QUEUED: EntryStatus.PROCESSING,
+}
 
 
 class WorkerNode(Base):

@@ -63,14 +63,11 @@ def sweep(
     requeued = []
     for job in session.scalars(stuck.with_for_update(skip_locked=True)).all():
         if job.attempts >= max_attempts:
-            job.end(JobState.FAILED, reasons.gave_up(job.attempts), "gave_up", EntryStatus.FAILED)
+            job.give_up(reasons.gave_up(job.attempts))
             tell_failed(session, job)
             result.given_up.append(job.id)
         else:
-            job.state = JobState.QUEUED
-            job.published_at = None
-            job.reason = reasons.stalled()
-            job.reason_code = "stalled"
+            job.requeue_stalled(reasons.stalled())
             requeued.append(job)
     session.commit()
     result.requeued = [job.id for job in requeued]
@@ -92,15 +89,7 @@ def requeue_job(session: Session, job: Job) -> bool:
 
     Returns whether it reached the broker; unsent, it stays queued for the sweeper.
     """
-    job.state = JobState.QUEUED
-    job.attempts = 0
-    job.percent = 0.0
-    job.eta_seconds = None
-    job.reason = reasons.requeued_by_operator()
-    job.reason_code = ""
-    job.finished_at = None
-    job.published_at = None
-    job.entry.follow(job, EntryStatus.SUBMITTED)
+    job.requeue(reasons.requeued_by_operator())
     session.commit()
     return publish_job(session, job)
 
@@ -111,9 +100,8 @@ def cancel_job(session: Session, job: Job, control: Control) -> bool:
     The database decides: a message that still arrives later finds the job finished and does
     nothing. Returns False when the job had already finished.
     """
-    if job.state.finished:
+    if not job.cancel(reasons.cancelled_by_operator()):
         return False
-    job.end(JobState.CANCELLED, reasons.cancelled_by_operator(), "cancelled", EntryStatus.FAILED)
     session.commit()
     if job.task_id:
         try:

@@ -1,7 +1,10 @@
-"""Run one media job: load its rows, call the pipeline, store and record the assets.
+"""Run one media job: start it, call the pipeline, store and record the assets, finish it.
 
 Plain Python over a session factory and an object store, so tests can run it without a queue.
-Running the same job twice gives the same object keys and one set of asset rows.
+Running the same job twice gives the same object keys and one set of asset rows. The state
+changes themselves are Job's methods (storage/models.py); here they get their sessions and
+notices, and `after_error` is the task's retry ladder. No session is open while ffmpeg or the
+image pipeline runs: the job row is read when the run starts and again when it ends.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from dataclasses import dataclass
 
 from PIL import Image
 from sqlalchemy import select, update
@@ -16,8 +20,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database import session_scope
-from storage.models import AssetKind, Entry, EntryStatus, Job, JobState, MediaAsset, utcnow
-from storage.objects import ObjectMissing, ObjectStore, derived_key
+from storage.models import AssetKind, Entry, Job, JobState, MediaAsset, utcnow
+from storage.objects import ObjectMissing, ObjectStore, ObjectStoreError, derived_key
 from storage.retention import prune_entry
 from storage.settings import Settings
 from worker import log_context, reasons
@@ -29,14 +33,17 @@ from worker.media.refusal import MediaRefused
 from worker.media.subprocesses import SubprocessTimeout
 from worker.piece_jobs import (
     PieceRefused,
+    PieceWork,
     finish_empty,
     process_pieces,
-    read_entry_id,
+    read_work,
     record_original_hash,
 )
 
 log = logging.getLogger(__name__)
 MIB = 1024**2
+# Faults that pass (S3 or the database away): the task retries them with backoff.
+TRANSIENT = (ObjectStoreError, OperationalError)
 CONTENT_TYPES = {".mp4": "video/mp4", ".jpg": "image/jpeg", ".vtt": "text/vtt"}
 
 
@@ -53,37 +60,49 @@ class GaveUp(RuntimeError):
     """The job has been started too often (its file keeps killing workers); it is now failed."""
 
 
-def start_job(
-    factory: sessionmaker[Session], job_id: int, max_attempts: int, worker: str = ""
-) -> bool:
-    """Mark a job running on `worker`; False when it is already finished (or cancelled).
+@dataclass(frozen=True)
+class Run:
+    """What one run of a job needs, read in the session that starts it."""
 
-    A file that kills its worker (out of memory, a decoder crash) comes back again and again
-    through late acknowledgement; after `max_attempts` starts it is failed and GaveUp raised.
+    started: bool  # False: the job had finished already (or was cancelled)
+    state: JobState
+    entry_id: int
+    source_key: str
+    # The entry number burned into the renditions; None in a blind contest, whose judges
+    # watch them: a number would lead them to the gallery page that names the collective.
+    number: int | None
+    work: PieceWork | None  # a photo, comic or story entry's pieces; None for a video
+
+
+def begin(factory: sessionmaker[Session], job_id: int, max_attempts: int, worker: str = "") -> Run:
+    """Mark a job running on `worker` and read what its run needs, in one short session.
+
+    After `max_attempts` starts the job is failed instead and GaveUp raised.
     """
     with session_scope(factory) as session:
         job = session.get(Job, job_id)
         if job is None:
             raise JobGone(job_id)
         log_context.bind(entry_id=job.entry_id)
-        if job.state.finished:
-            return False
-        if job.attempts >= max_attempts:
-            job.end(JobState.FAILED, reasons.gave_up(job.attempts), "gave_up", EntryStatus.FAILED)
+        entry = job.entry
+        started = not job.state.finished
+        if started and not job.start(worker, max_attempts):
+            job.give_up(reasons.gave_up(job.attempts))
             tell_failed(session, job)
             session.commit()
             raise GaveUp(job_id)
-        job.state = JobState.RUNNING
-        job.attempts += 1
-        job.percent = 0.0
-        job.eta_seconds = None
-        job.reason = ""
-        job.reason_code = ""
-        job.worker = worker
-        job.started_at = utcnow()
-        job.entry.follow(job, EntryStatus.PROCESSING)
+        number = None if entry.contest.blind else entry.number
+        work = read_work(entry) if started and entry.work_type.has_pieces else None
+        run = Run(started, job.state, entry.id, job.source_key, number, work)
         session.commit()
-        return True
+        return run
+
+
+def start_job(
+    factory: sessionmaker[Session], job_id: int, max_attempts: int, worker: str = ""
+) -> bool:
+    """Mark a job running on `worker`; False when it is already finished (or cancelled)."""
+    return begin(factory, job_id, max_attempts, worker).started
 
 
 def finish_job(
@@ -98,34 +117,14 @@ def finish_job(
 
     A job an operator cancelled meanwhile stays cancelled.
     """
-    entry_status = {
-        JobState.READY: EntryStatus.READY,
-        JobState.REJECTED: EntryStatus.REJECTED,
-        JobState.FAILED: EntryStatus.FAILED,
-        JobState.QUEUED: EntryStatus.PROCESSING,
-    }[state]
     with session_scope(factory) as session:
         job = session.get(Job, job_id)
         if job is None:
             raise JobGone(job_id)
-        if job.state is JobState.CANCELLED:
+        if not job.finish(state, reason, code, media_seconds):
             return
-        job.state = state
-        job.reason = reason
-        job.reason_code = code
-        job.media_seconds = media_seconds
-        job.eta_seconds = None
-        if state.finished:
-            job.finished_at = utcnow()
-        elif state is JobState.QUEUED and job.attempts > 0:
-            # Retried after a passing fault (S3 or the database away): that start did not
-            # crash, so it does not use up one of MAX_ATTEMPTS; TASK_MAX_RETRIES bounds these.
-            job.attempts -= 1
-        if state is JobState.READY:
-            job.percent = 100.0
-        elif state is JobState.FAILED:
+        if state is JobState.FAILED:
             tell_failed(session, job)  # not the file's fault: the staff are told at once
-        job.entry.follow(job, entry_status)
         tell_outcome(session, job)
         session.commit()
 
@@ -143,6 +142,54 @@ def report_progress(
         session.commit()
 
 
+@dataclass(frozen=True)
+class AfterError:
+    """What the task does after `process_job` raised: one of these is set, or it re-raises."""
+
+    state: JobState | None = None  # return this state: the job is failed, no retry
+    retry_in: int | None = None  # retry the message in this many seconds
+    reject: str = ""  # dead-letter the message, saying why
+
+
+def after_error(
+    factory: sessionmaker[Session], settings: Settings, job_id: int, exc: Exception, retries: int
+) -> AfterError:
+    """The retry ladder: record what an error means for the job and say what the task does.
+
+    Passing faults (S3, the database) retry with backoff up to TASK_MAX_RETRIES, then fail
+    the job; a missing row or a job given up dead-letters; anything else is a bug: the job
+    is failed and the error re-raised (the message goes to the dead letters).
+    """
+    if isinstance(exc, JobGone):
+        log.error("job %s: no such job row; dead-lettering the message", job_id)
+        return AfterError(reject="no such job")
+    if isinstance(exc, GaveUp):
+        log.error(
+            "job %s: started %s times without finishing; failed", job_id, settings.max_attempts
+        )
+        return AfterError(reject="gave up")
+    if isinstance(exc, TRANSIENT):
+        if retries >= settings.task_max_retries:
+            log.error("job %s: giving up after %s retries: %s", job_id, retries, exc)
+            reason = reasons.unavailable(retries, exc)
+            finish_job(factory, job_id, JobState.FAILED, reason, "unavailable")
+            return AfterError(state=JobState.FAILED)
+        countdown = min(300, 5 * 2**retries)
+        log.warning(
+            "job %s: passing fault, retry %s in %s s: %s", job_id, retries + 1, countdown, exc
+        )
+        try:
+            reason = reasons.retrying(countdown, exc)
+            finish_job(factory, job_id, JobState.QUEUED, reason, "retrying")
+        except OperationalError:
+            # The database itself is the fault: the retry is all we can do now.
+            log.warning("job %s: cannot record the retry while the database is down", job_id)
+        return AfterError(retry_in=countdown)
+    log.error("job %s: unexpected error", job_id, exc_info=exc)
+    finish_job(factory, job_id, JobState.FAILED, reasons.internal(exc), "internal")
+    return AfterError()
+
+
 def process_job(
     factory: sessionmaker[Session],
     store: ObjectStore,
@@ -151,36 +198,27 @@ def process_job(
     worker: str = "",
 ) -> JobState:
     """Process one job to its end state. Passing faults (S3, database) propagate for a retry."""
-    if not start_job(factory, job_id, settings.max_attempts, worker):
+    run = begin(factory, job_id, settings.max_attempts, worker)
+    if not run.started:
         log.info("job %s already finished; nothing to do", job_id)
-        with session_scope(factory) as session:
-            job = session.get_one(Job, job_id)
-            state, entry_id = job.state, job.entry_id
         # Redelivered after a crash that came between "ready" and the clean-up: finish it.
-        _prune(factory, store, entry_id)
-        return state
-    with session_scope(factory) as session:
-        job = session.get_one(Job, job_id)
-        source_key, entry_id = job.source_key, job.entry_id
-        has_pieces = job.entry.work_type.has_pieces
-        # Judges of a blind contest watch these renditions: a number burned into the picture
-        # would lead them to the gallery page that names the collective.
-        number = None if job.entry.contest.blind else job.entry.number
-    if has_pieces:
-        return _process_pieces(factory, store, settings, job_id)
+        _prune(factory, store, run.entry_id)
+        return run.state
+    if run.work is not None:
+        return _process_pieces(factory, store, settings, job_id, run.entry_id, run.work)
     with tempfile.TemporaryDirectory(
         prefix=f"footprints-job{job_id}-", dir=settings.work_dir or None
     ) as tmp:
         source = os.path.join(tmp, "source")
         try:
-            store.get_file(settings.bucket_originals, source_key, source)
+            store.get_file(settings.bucket_originals, run.source_key, source)
         except ObjectMissing:
             # An operator ran an old job again whose original a newer upload replaced.
-            log.warning("job %s: original %s is not stored", job_id, source_key)
+            log.warning("job %s: original %s is not stored", job_id, run.source_key)
             finish_job(factory, job_id, JobState.FAILED, MISSING_ORIGINAL, "missing_original")
             return JobState.FAILED
         # Resumable uploads arrive in parts, so nobody saw the whole file before the worker.
-        record_original_hash(factory, source_key, source)
+        record_original_hash(factory, run.source_key, source)
         out_dir = os.path.join(tmp, "out")
         os.mkdir(out_dir)
         try:
@@ -188,45 +226,54 @@ def process_job(
                 source,
                 out_dir,
                 settings,
-                entry_number=number,
+                entry_number=run.number,
                 on_progress=lambda pct, eta: report_progress(factory, job_id, pct, eta),
             )
         except MediaRefused as refusal:
             log.info("job %s refused: %s", job_id, refusal.reason_en)
             finish_job(factory, job_id, JobState.REJECTED, refusal.reason, refusal.code)
-            _prune(factory, store, entry_id)
+            _prune(factory, store, run.entry_id)
             return JobState.REJECTED
         except (FfmpegFailed, SubprocessTimeout) as exc:
             log.warning("job %s failed: %s", job_id, exc)
             code = "timeout" if isinstance(exc, SubprocessTimeout) else exc.code
             finish_job(factory, job_id, JobState.FAILED, failure_reason(exc), code)
             return JobState.FAILED
-        _store_assets(factory, store, settings, entry_id, source_key, out_dir, manifest)
+        _store_assets(factory, store, settings, run.entry_id, run.source_key, out_dir, manifest)
     finish_job(factory, job_id, JobState.READY, media_seconds=manifest.source.length)
     # Only now, with the new original's assets recorded, may the one it replaces go.
-    _prune(factory, store, entry_id)
-    if (run := manifest.run) is not None:
-        log.info("job %s: ffmpeg %.1f s, peak %.0f MiB", job_id, run.seconds, run.peak_bytes / MIB)
+    _prune(factory, store, run.entry_id)
+    if (ffmpeg := manifest.run) is not None:
+        log.info(
+            "job %s: ffmpeg %.1f s, peak %.0f MiB", job_id, ffmpeg.seconds, ffmpeg.peak_bytes / MIB
+        )
     log.info("job %s ready", job_id)
     return JobState.READY
 
 
 def _process_pieces(
-    factory: sessionmaker[Session], store: ObjectStore, settings: Settings, job_id: int
+    factory: sessionmaker[Session],
+    store: ObjectStore,
+    settings: Settings,
+    job_id: int,
+    entry_id: int,
+    work: PieceWork,
 ) -> JobState:
     """A photo, comic or story entry's job: every piece still without images (piece_jobs)."""
     try:
-        entry_id, work = process_pieces(
+        process_pieces(
             factory,
             store,
             settings,
             job_id,
+            entry_id,
+            work,
             lambda percent: report_progress(factory, job_id, percent, None),
         )
     except PieceRefused as refusal:
         log.info("job %s refused: %s", job_id, refusal.reason_en)
         finish_job(factory, job_id, JobState.REJECTED, refusal.reason, refusal.code)
-        _prune(factory, store, read_entry_id(factory, job_id))
+        _prune(factory, store, entry_id)
         return JobState.REJECTED
     if not work.pieces:
         state = finish_empty(factory, job_id, work.story)

@@ -70,20 +70,15 @@ class PieceRefused(MediaRefused):
     """A refusal that names the piece it is about: "第 3 张照片：…"."""
 
 
-def read_work(factory: sessionmaker[Session], job_id: int) -> tuple[int, PieceWork]:
-    """The entry id and what its pieces need, from one short read."""
-    with session_scope(factory) as session:
-        job = session.get_one(Job, job_id)
-        entry = job.entry
-        pieces = [
-            Piece(piece.position, piece.source_key, _pages(entry, piece.source_key))
-            for piece in sorted(entry.pieces, key=lambda piece: piece.position)
-        ]
-        number = None if entry.contest.blind else entry.number
-        work = PieceWork(
-            entry.work_type, number, pieces, bool(entry.story_body and entry.story_body.strip())
-        )
-        return entry.id, work
+def read_work(entry: Entry) -> PieceWork:
+    """What an entry's pieces need (read in the session that starts its job)."""
+    pieces = [
+        Piece(piece.position, piece.source_key, _pages(entry, piece.source_key))
+        for piece in sorted(entry.pieces, key=lambda piece: piece.position)
+    ]
+    number = None if entry.contest.blind else entry.number
+    story = bool(entry.story_body and entry.story_body.strip())
+    return PieceWork(entry.work_type, number, pieces, story)
 
 
 def still_to_do(factory: sessionmaker[Session], entry_id: int, source_key: str) -> bool:
@@ -113,10 +108,11 @@ def process_pieces(
     store: ObjectStore,
     settings: Settings,
     job_id: int,
+    entry_id: int,
+    work: PieceWork,
     on_progress: ProgressFn,
-) -> tuple[int, PieceWork]:
+) -> None:
     """Make and record the images of every piece still to do; raises PieceRefused."""
-    entry_id, work = read_work(factory, job_id)
     todo = work.todo
     known = {piece.source_key: piece.done_pages or 1 for piece in work.pieces}
     with tempfile.TemporaryDirectory(
@@ -143,7 +139,6 @@ def process_pieces(
             store_piece(factory, store, settings, entry_id, piece.source_key, out_dir, outputs)
             shutil.rmtree(out_dir)
             os.remove(source)
-    return entry_id, work
 
 
 def _make(
@@ -258,13 +253,6 @@ def finish_empty(factory: sessionmaker[Session], job_id: int, story: bool) -> Jo
     with session_scope(factory) as session:
         job = session.get_one(Job, job_id)
         status = EntryStatus.READY if story else EntryStatus.DRAFT
-        job.end(JobState.READY, "", "", status)
-        job.percent = 100.0
+        job.finish(JobState.READY, entry_status=status)
         session.commit()
     return JobState.READY
-
-
-def read_entry_id(factory: sessionmaker[Session], job_id: int) -> int:
-    """The entry a job belongs to."""
-    with session_scope(factory) as session:
-        return session.get_one(Job, job_id).entry_id

@@ -24,6 +24,22 @@ NOTIFY_SCAN_TASK = "footprints.scan_notifications"
 REPORT_FILE_TASK = "footprints.process_report_file"
 
 
+def job_id_of(args: object) -> int | None:
+    """The job id a transcode message carries as its first argument; None when it has none.
+
+    Celery hands args over as a list or tuple, some versions (and `inspect active`) as
+    their repr, "(7,)"; whatever else arrives, a dead letter too, gives None.
+    """
+    if isinstance(args, str):
+        args = args.strip("()[], ").split(",")
+    if not isinstance(args, list | tuple) or not args:
+        return None
+    try:
+        return int(args[0])
+    except (TypeError, ValueError):
+        return None
+
+
 def dead_queue_name(settings: Settings) -> str:
     """The dead-letter queue's name."""
     return f"{settings.media_queue}.dead"

@@ -20,7 +20,7 @@ from storage.models import WorkerNode, utcnow
 from storage.settings import Settings
 from worker import log_context
 from worker.media.pdf_pages import poppler_missing
-from worker.queues import TRANSCODE_TASK, declare_all
+from worker.queues import TRANSCODE_TASK, declare_all, job_id_of
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,9 @@ def _configure_logging(loglevel: int | str | None = None, **_: Any) -> None:
 def _bind_task_ids(task_id: str = "", task: Any = None, args: Any = None, **_: Any) -> None:
     log_context.clear()
     log_context.bind(task_id=task_id)
-    if task is not None and task.name == TRANSCODE_TASK and args:
-        log_context.bind(job_id=args[0])
+    if task is not None and task.name == TRANSCODE_TASK:
+        if (job_id := job_id_of(args)) is not None:
+            log_context.bind(job_id=job_id)
 
 
 @task_postrun.connect

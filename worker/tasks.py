@@ -20,14 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.database import make_engine, make_session_factory, session_scope
 from storage.models import JobState
-from storage.objects import ObjectStore, ObjectStoreError
+from storage.objects import ObjectStore
 from storage.retention import prune_all, sweep_orphans
 from storage.settings import Settings
 from storage.uploads import drop_expired_uploads, forget_upload_starts
 from worker import reasons
 from worker.celery_app import celery
 from worker.dispatch import sweep
-from worker.jobs import GaveUp, JobGone, finish_job, process_job
+from worker.jobs import TRANSIENT, after_error, process_job
 from worker.ops.broker import BROKER_ERRORS
 from worker.ops.nodes import record_seen
 from worker.outbox import prune_outbox
@@ -37,7 +37,6 @@ from worker.report_files import process_report_file as process_file_of_report
 
 log = logging.getLogger(__name__)
 
-TRANSIENT = (ObjectStoreError, OperationalError)
 # Temporary job folders older than this belong to no running job (the longest allowed
 # transcode is far shorter).
 LEFTOVER_AGE = 24 * 3600
@@ -58,39 +57,15 @@ def transcode_entry(self: Task, job_id: int) -> str:
     settings, factory, store = _resources()
     try:
         return process_job(factory, store, settings, job_id, self.request.hostname or "").value
-    except JobGone as exc:
-        log.error("job %s: no such job row; dead-lettering the message", job_id)
-        raise Reject("no such job", requeue=False) from exc
-    except GaveUp as exc:
-        log.error(
-            "job %s: started %s times without finishing; failed", job_id, settings.max_attempts
-        )
-        raise Reject("gave up", requeue=False) from exc
-    except TRANSIENT as exc:
-        retries = self.request.retries
-        if retries >= settings.task_max_retries:
-            log.error("job %s: giving up after %s retries: %s", job_id, retries, exc)
-            finish_job(
-                factory, job_id, JobState.FAILED, reasons.unavailable(retries, exc), "unavailable"
-            )
-            return JobState.FAILED.value
-        countdown = min(300, 5 * 2**retries)
-        log.warning(
-            "job %s: passing fault, retry %s in %s s: %s", job_id, retries + 1, countdown, exc
-        )
-        try:
-            finish_job(
-                factory, job_id, JobState.QUEUED, reasons.retrying(countdown, exc), "retrying"
-            )
-        except OperationalError:
-            # The database itself is the fault: the retry below is all we can do now.
-            log.warning("job %s: cannot record the retry while the database is down", job_id)
-        raise self.retry(exc=exc, countdown=countdown) from exc
-    except Exception as exc:
-        # A bug, not the file: say so on the job, and let the message go to the dead letters.
-        log.exception("job %s: unexpected error", job_id)
-        finish_job(factory, job_id, JobState.FAILED, reasons.internal(exc), "internal")
-        raise
+    except Exception as exc:  # after_error records it; only a job it failed returns
+        then = after_error(factory, settings, job_id, exc, self.request.retries)
+        if then.retry_in is not None:
+            raise self.retry(exc=exc, countdown=then.retry_in) from exc
+        if then.reject:
+            raise Reject(then.reject, requeue=False) from exc
+        if then.state is None:
+            raise
+        return then.state.value
 
 
 @celery.task(bind=True, name=REPORT_FILE_TASK, max_retries=None)

@@ -15,7 +15,7 @@ from storage.models import Job, JobState
 from storage.settings import Settings
 from worker.dispatch import requeue_job
 from worker.ops.broker import BROKER_TIMEOUT
-from worker.queues import dead_letter_queue
+from worker.queues import dead_letter_queue, job_id_of
 
 
 @dataclass
@@ -82,8 +82,7 @@ def _dead_letter(message: Any) -> DeadLetter:
     headers = message.headers or {}
     deaths = headers.get("x-death") or [{}]
     try:
-        args = message.decode()[0]
-        job_id = int(args[0]) if args else None
+        job_id = job_id_of(message.decode()[0])
     except (ValueError, TypeError, IndexError, KeyError):
         job_id = None
     first = deaths[0]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import WorkerNode, utcnow
 from worker.ops.broker import BROKER_ERRORS
+from worker.queues import job_id_of
 
 # Workers that stopped cleanly stay listed this long; lost ones until they were last seen
 # this long ago (a lost node is news; an old one is noise).
@@ -114,13 +115,7 @@ def worker_report(
 
 
 def _running(task: dict[str, Any]) -> RunningTask:
-    args = task.get("args") or []
-    if isinstance(args, str):  # some Celery versions send the repr
-        args = args.strip("()[], ").split(",")
-    try:
-        job_id = int(args[0]) if args else None
-    except (TypeError, ValueError):
-        job_id = None
+    job_id = job_id_of(task.get("args"))
     return RunningTask(str(task.get("id", "")), job_id, task.get("time_start"))
 
 
