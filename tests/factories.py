@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -58,9 +59,22 @@ def make_user(session: Session, role: Role = Role.CONTESTANT, password: str | No
     return user
 
 
+# The contest `open_contest` made for the test now running: (test id, contest id).
+_test_contest: dict[str, int] = {}
+
+
+def _current_test() -> str:
+    # pytest sets it to "path::name (setup)", "(call)", "(teardown)" around each test.
+    return os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+
+
 def open_contest(session: Session) -> Contest:
-    """The run's open contest (the newest one, as `current_contest` sees it)."""
-    contest = session.scalar(select(Contest).order_by(Contest.id.desc()).limit(1))
+    """This test's open contest, made on its first call and the same on later ones while it is
+    the newest (the site's `current_contest`) and still open; never one another test made."""
+    test = _current_test()
+    newest = session.scalar(select(Contest.id).order_by(Contest.id.desc()).limit(1))
+    mine = _test_contest.get(test)
+    contest = session.get(Contest, mine) if mine is not None and mine == newest else None
     now = datetime.now(UTC)
     if (
         contest is not None
@@ -81,6 +95,8 @@ def open_contest(session: Session) -> Contest:
     )
     session.add(contest)
     session.commit()
+    _test_contest.clear()  # one test runs at a time in a process: forget the finished ones
+    _test_contest[test] = contest.id
     return contest
 
 
@@ -98,18 +114,26 @@ ENTRY_FIELDS: dict[str, Any] = {
 }
 
 
-def make_entry(session: Session, owner: User, contest: Contest | None = None) -> Entry:
+def make_entry(
+    session: Session, owner: User, contest: Contest | None = None, **fields: Any
+) -> Entry:
+    """An entry of `contest` (this test's open one if None) numbered after its last, with
+    ENTRY_FIELDS and `fields` on top (`number=` forces a number)."""
     contest = contest or open_contest(session)
     number = (
-        session.scalar(
-            select(Entry.number)
-            .where(Entry.contest_id == contest.id)
-            .order_by(Entry.number.desc())
-            .limit(1)
+        fields.pop("number", None)
+        or (
+            session.scalar(
+                select(Entry.number)
+                .where(Entry.contest_id == contest.id)
+                .order_by(Entry.number.desc())
+                .limit(1)
+            )
+            or 0
         )
-        or 0
-    ) + 1
-    fields = {k: v for k, v in ENTRY_FIELDS.items() if k != "authorized"}
+        + 1
+    )
+    fields = {k: v for k, v in ENTRY_FIELDS.items() if k != "authorized"} | fields
     entry = Entry(contest=contest, owner=owner, number=number, **fields)
     session.add(entry)
     session.commit()

@@ -21,8 +21,18 @@ from judging.rounds import (
 from judging.score_import import import_scores
 from judging.scoring import score_of
 from storage.database import make_engine, make_session_factory
-from storage.models import Assignment, Base, Contest, Entry, Role, Round, Score, User
-from tests.factories import ENTRY_FIELDS, make_user
+from storage.models import (
+    Assignment,
+    Base,
+    Contest,
+    Entry,
+    EntryCategory,
+    Role,
+    Round,
+    Score,
+    User,
+)
+from tests.factories import make_entries, make_user
 from tests.test_judging_flow import judged  # noqa: F401 - the fixture
 
 Judged = tuple[Contest, Round, list[User]]
@@ -265,10 +275,7 @@ def test_all_or_nothing_holds_on_sqlite_too(tmp_path: Any) -> None:
     judge = User(username="j", display_name="评委", password_hash="-", role=Role.JUDGE)
     session.add_all([contest, organizer, judge])
     session.commit()
-    for number in (1, 2):
-        fields = {k: v for k, v in ENTRY_FIELDS.items() if k not in ("authorized", "category")}
-        session.add(Entry(contest=contest, owner=organizer, number=number, **fields))
-    session.commit()
+    make_entries(session, organizer, contest, 2, category=EntryCategory.COLLECTIVE)
     rnd = open_round(session, contest, "初评")
     for entry in session.scalars(select(Entry)):
         session.add(Assignment(round_id=rnd.id, judge_id=judge.id, entry_id=entry.id))
