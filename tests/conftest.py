@@ -40,6 +40,25 @@ ADMIN_URL = os.environ.get(
     "TEST_DATABASE_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 
+# What a test needs, read off the fixtures it uses (directly or through others), so that
+# `pytest -m "not integration and not browser"` runs the unit tests without any service.
+NEEDS = {
+    "database_url": "integration",  # PostgreSQL; every S3, broker and app fixture builds on it
+    "worker": "worker",
+    "fleet": "worker",
+    "browser": "browser",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker in {marker for fixture, marker in NEEDS.items() if fixture in used}:
+            item.add_marker(marker)
+        if item.get_closest_marker("e2e"):
+            item.add_marker("browser")
+
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
