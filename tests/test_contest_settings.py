@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,3 +121,10 @@ def test_the_table_has_a_row_per_setting_with_its_default_and_label() -> None:
         assert cells[4] == SPECS[name].label
     assert "| `trim_min_panel` | int | `5` | 3–20 |" in settings_table()
     assert "| `auto_conflicts` | names | `[unit, district]` |" in settings_table()
+
+
+def test_the_readme_lists_every_contest_setting() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    start = "<!-- contest-settings: made by scripts/readme_settings.sh -->\n"
+    block = readme.split(start, 1)[1].split("\n<!-- /contest-settings -->", 1)[0]
+    assert block == settings_table(), "run scripts/readme_settings.sh"
