@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.rounds import assign_round, invite, open_round
@@ -78,8 +77,6 @@ def desk_round(
 ) -> tuple[User, list[Entry]]:
     """The newest contest, a blind one with a public gallery, whose one judge has three
     entries with media in an open round."""
-    for old in session.scalars(select(User).where(User.role == Role.JUDGE)):
-        old.active = False
     contest = Contest(
         slug=unique("desk-"),
         title="评审工作台",

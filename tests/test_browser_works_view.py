@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.codes import codes_of
 from judging.rounds import assign_round
-from storage.models import Entry, Role, User, WorkType
+from storage.models import Entry, Role, WorkType
 from storage.objects import ObjectStore
 from storage.settings import Settings
 from tests.browser import (
@@ -194,8 +193,6 @@ def test_without_javascript_photos_are_links_and_comic_pages_are_stacked(
 def test_a_judge_reads_a_blind_story_and_downloads_its_text(
     live_server: str, browser: Any, session: Session, object_store: ObjectStore, settings: Settings
 ) -> None:
-    for old in session.scalars(select(User).where(User.role == Role.JUDGE)):
-        old.active = False
     contest, rnd, (story,), (judge,) = ready_round(
         session, 1, 1, blind=True, judges_per_entry=1, auto_conflicts=[]
     )

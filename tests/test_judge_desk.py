@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.codes import codes_of
@@ -48,8 +47,6 @@ JSON = {"Accept": "application/json"}
 def world(session: Session, **fields: Any) -> tuple[Round, list[User], list[Entry]]:
     """The newest contest: two judges who both score the same three ready entries, in an
     open round."""
-    for old in session.scalars(select(User).where(User.role == Role.JUDGE)):
-        old.active = False
     _contest, rnd, entries, judges = ready_round(
         session, 3, 2, **{"judges_per_entry": 2, "auto_conflicts": [], **fields}
     )

@@ -347,8 +347,6 @@ def test_judges_already_on_the_list_are_left_alone(session: Session) -> None:
 def test_an_imported_judge_is_never_given_an_entry_of_their_own_district(
     session: Session,
 ) -> None:
-    for old in session.scalars(select(User).where(User.role == Role.JUDGE)):
-        old.active = False
     contest = contest_with_districts(session, auto_conflicts=["district"], judges_per_entry=2)
     owner = make_user(session)
     entries: list[Entry] = []

@@ -8,14 +8,13 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.codes import codes_of
 from judging.results import publish_snapshot
 from judging.rounds import close_round
 from judging.scoring import save_score, score_of
-from storage.models import Role, User, WorkType
+from storage.models import Role, WorkType
 from tests.factories import make_entry, make_user
 from tests.test_judging_by_type import PHOTO, judged_round, sheet_for
 from tests.test_judging_settings import URL, errors_of, new_contest, rows, valid_form, value_of
@@ -152,9 +151,6 @@ def test_the_results_page_warns_of_mixed_scales_and_the_announcement_groups_by_t
 def test_a_judge_scores_each_entry_with_its_types_rubric(
     client: FlaskClient, auth: Any, session: Session
 ) -> None:
-    for old in session.scalars(select(User).where(User.role == Role.JUDGE)):
-        old.active = False
-    session.commit()
     _contest, rnd, entries, judges = judged_round(session, ["video", "photo"], auto_conflicts=[])
     video, photo = entries
     codes = codes_of(session, rnd)

@@ -246,8 +246,6 @@ def blind_story_round(
     session: Session, store: ObjectStore, settings: Settings
 ) -> tuple[Entry, Entry, str, str, list[User]]:
     """A blind round's story and photo entries, assigned to both of its judges; their codes."""
-    for old in session.scalars(select(User).where(User.role == Role.JUDGE)):
-        old.active = False
     contest, rnd, (story, photo), judges = ready_round(
         session, 2, 2, blind=True, judges_per_entry=2, auto_conflicts=[]
     )
