@@ -19,8 +19,8 @@ FULL = {"theme": "25", "story": "25", "production": "20", "appeal": "10"}
 
 
 def setup_contest(session: Session) -> tuple[Contest, list[User]]:
-    for old in session.scalars(select(User).where(User.role == Role.JUDGE)):
-        old.active = False
+    """A blind contest with 4 ready entries and 3 judges of its own (invite them to the round:
+    a round with no invitations takes every active judge of the database)."""
     contest = Contest(
         slug=unique("web-judged-"),
         title="网页评审",
@@ -46,6 +46,7 @@ def started_round(
     organizer = make_user(session, Role.ORGANIZER)
     auth.login(organizer.username)
     client.post("/admin/judging/rounds", data={"name": "初评"})
+    client.post("/admin/judging/invitations", data={"judge": [str(j.id) for j in judges]})
     client.post("/admin/judging/assign", data={"seed": str(seed)})
     auth.logout()
     rnd = current_round(session, contest)
@@ -60,6 +61,7 @@ def test_the_organizer_runs_a_round_and_judges_score_it(
     organizer = make_user(session, Role.ORGANIZER)
     auth.login(organizer.username)
     client.post("/admin/judging/rounds", data={"name": "初评"})
+    client.post("/admin/judging/invitations", data={"judge": [str(j.id) for j in judges]})
     page = client.post("/admin/judging/assign", data={"seed": "5"}, follow_redirects=True)
     assert "已分配 12 个评审任务" in page.get_data(as_text=True)  # 4 entries x 3 judges
     auth.logout()
