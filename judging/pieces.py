@@ -13,10 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from judging.messages import Message
-from judging.submissions import SubmissionError, check_changeable, clear_return
+from judging.submissions import SubmissionError, check_changeable, clear_return, original_asset
 from storage.entry_notices import tell_owner
 from storage.models import (
-    AssetKind,
     Entry,
     EntryPiece,
     EntryStatus,
@@ -74,17 +73,11 @@ def add_piece(
         select(MediaAsset).where(
             MediaAsset.entry_id == entry.id, MediaAsset.object_key == stored.key
         )
-    ) or MediaAsset(
-        entry=entry,
-        kind=AssetKind.ORIGINAL,
-        label="original",
-        bucket=stored.bucket,
-        object_key=stored.key,
-        source_key=stored.key,
-        content_type="application/octet-stream",
     )
-    asset.bytes, asset.sha256 = stored.bytes, stored.sha256
-    session.add(asset)
+    if asset is None:
+        session.add(original_asset(entry, stored))
+    else:
+        asset.bytes, asset.sha256 = stored.bytes, stored.sha256
     entry.pieces.append(
         EntryPiece(
             position=len(entry.pieces) + 1,

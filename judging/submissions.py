@@ -288,22 +288,25 @@ def withdraw_entry(session: Session, entry: Entry) -> Entry:
     return entry
 
 
+def original_asset(entry: Entry, stored: StoredObject) -> MediaAsset:
+    """The row of an uploaded original (a video, a photo, a comic page or PDF)."""
+    return MediaAsset(
+        entry=entry,
+        kind=AssetKind.ORIGINAL,
+        label="original",
+        bucket=stored.bucket,
+        object_key=stored.key,
+        source_key=stored.key,
+        content_type="application/octet-stream",
+        bytes=stored.bytes,
+        sha256=stored.sha256,
+    )
+
+
 def record_original(session: Session, entry: Entry, stored: StoredObject) -> Job:
     """Record an uploaded original and queue a job for it; commits before anyone publishes."""
     check_changeable(entry)
-    session.add(
-        MediaAsset(
-            entry=entry,
-            kind=AssetKind.ORIGINAL,
-            label="original",
-            bucket=stored.bucket,
-            object_key=stored.key,
-            source_key=stored.key,
-            content_type="application/octet-stream",
-            bytes=stored.bytes,
-            sha256=stored.sha256,
-        )
-    )
+    session.add(original_asset(entry, stored))
     job = Job(entry=entry, source_key=stored.key)
     session.add(job)
     entry.status = EntryStatus.SUBMITTED
