@@ -75,8 +75,6 @@ def blind_contest(
 ) -> tuple[Contest, list[Entry], list[User], User]:
     """A blind contest (the newest, so the pages act on it) with 4 ready entries that have
     media, 3 judges of its own and an organizer."""
-    for old in session.scalars(select(User).where(User.role == Role.JUDGE)):
-        old.active = False
     contest = Contest(
         slug=unique("blind-"),
         title="匿名评审",
@@ -101,12 +99,25 @@ def blind_contest(
     return contest, entries, judges, make_user(session, Role.ORGANIZER)
 
 
+def invite_own(client: FlaskClient, judges: list[User]) -> None:
+    """Invite the test's judges to the open round (without invitations a round takes every
+    active judge of the database, other tests' too)."""
+    client.post("/admin/judging/invitations", data={"judge": [str(j.id) for j in judges]})
+
+
 def start_round(
-    client: FlaskClient, auth: Any, session: Session, contest: Contest, organizer: User, **form: str
+    client: FlaskClient,
+    auth: Any,
+    session: Session,
+    contest: Contest,
+    organizer: User,
+    judges: list[User],
+    **form: str,
 ) -> Round:
-    """The organizer opens a round and assigns it, through the web."""
+    """The organizer opens a round, invites the contest's judges and assigns it, on the web."""
     auth.login(organizer.username)
     client.post("/admin/judging/rounds", data={"name": "初评", **form})
+    invite_own(client, judges)
     client.post("/admin/judging/assign", data={"seed": "4"})
     auth.logout()
     rnd = current_round(session, contest)
@@ -156,7 +167,7 @@ def test_a_judges_pages_player_and_storyboard_never_lead_to_the_gallery(
     settings: Settings,
 ) -> None:
     contest, entries, judges, organizer = blind_contest(session, object_store, settings)
-    rnd = start_round(client, auth, session, contest, organizer)
+    rnd = start_round(client, auth, session, contest, organizer, judges)
     judge = judges[0]
     mine = assigned_entries(session, rnd, judge.id)
     others = [e for e in entries if e not in mine]
@@ -220,7 +231,7 @@ def test_codes_are_stable_per_round_and_organizers_see_both(
     settings: Settings,
 ) -> None:
     contest, entries, judges, organizer = blind_contest(session, object_store, settings)
-    rnd = start_round(client, auth, session, contest, organizer)
+    rnd = start_round(client, auth, session, contest, organizer, judges)
     judge = judges[1]
     mine = assigned_entries(session, rnd, judge.id)
     auth.login(judge.username)
@@ -255,7 +266,7 @@ def test_the_organizer_is_warned_before_the_gallery_shows_an_entry_in_a_blind_ro
 ) -> None:
     contest, entries, judges, organizer = blind_contest(session, object_store, settings)
     outside = make_entry(session, make_user(session), contest)  # not ready: not in the round
-    start_round(client, auth, session, contest, organizer)
+    start_round(client, auth, session, contest, organizer, judges)
     auth.login(organizer.username)
     # Nothing approved yet: publishing shows nothing of the round, so no question is asked.
     assert client.post("/admin/gallery", data={"published": "1"}).status_code == 302
@@ -340,7 +351,7 @@ def test_no_public_gallery_until_judging_ends(
     contest.gallery_published_at = datetime.now(UTC)
     session.commit()
     auth.logout()
-    start_round(client, auth, session, contest, organizer)
+    start_round(client, auth, session, contest, organizer, judges)
     gallery = client.get("/gallery/").get_data(as_text=True)
     assert "评审结束后开放" in gallery and not any(e.title in gallery for e in entries)
     assert client.get(f"/gallery/{entries[0].id}").status_code == 404
@@ -368,7 +379,7 @@ def test_a_published_announcement_does_not_unblind_a_later_round(
     settings: Settings,
 ) -> None:
     contest, entries, judges, organizer = blind_contest(session, object_store, settings)
-    rnd = start_round(client, auth, session, contest, organizer)
+    rnd = start_round(client, auth, session, contest, organizer, judges)
     for judge in judges:
         auth.login(judge.username)
         for entry in assigned_entries(session, rnd, judge.id):
@@ -385,6 +396,7 @@ def test_a_published_announcement_does_not_unblind_a_later_round(
     before = client.get(link).get_data(as_text=True)
     assert all(e.collective in before for e in entries)
     client.post("/admin/judging/rounds", data={"name": "复评", "advance": "top:2"})
+    invite_own(client, judges)
     client.post("/admin/judging/assign", data={"seed": "1"})
     auth.logout()
     advancing, stayed = entries[2:], entries[:2]
@@ -419,7 +431,7 @@ def test_a_judge_who_has_read_the_others_scores_cannot_go_back_on_their_own(
     contest, entries, judges, organizer = blind_contest(
         session, object_store, settings, reveal_scores="after_submit"
     )
-    rnd = start_round(client, auth, session, contest, organizer)
+    rnd = start_round(client, auth, session, contest, organizer, judges)
     entry = entries[0]
     panel = [j for j in judges if entry in assigned_entries(session, rnd, j.id)]
     cheat, honest = panel[0], panel[1]
@@ -510,6 +522,7 @@ def test_rounds_have_letters_and_codes_do_not_follow_numbers(
         auth.login(organizer.username)
         post_confirmed(client, "/admin/judging/close")
         client.post("/admin/judging/rounds", data={"name": f"第{letter}轮"})
+        invite_own(client, judges)
         client.post("/admin/judging/assign", data={"seed": "4"})
         page = client.get("/admin/judging/").get_data(as_text=True)
         auth.logout()
