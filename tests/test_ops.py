@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from storage.models import Decision, EntryStatus, Job, JobState, Role, WorkerNode, utcnow
 from storage.objects import ObjectStore
 from storage.settings import Settings
-from tests.factories import PASSWORD, make_user, post_confirmed, stored_job
+from tests.factories import PASSWORD, make_entry, make_user, post_confirmed, stored_job
 from tests.fleet import Fleet, wait_for
 from tests.media import make_clip
 from web import create_app
@@ -360,7 +360,7 @@ def test_text_logs_carry_the_bound_ids() -> None:
 def test_the_reports_work_on_sqlite_too(tmp_path: Path) -> None:
     """`make run`'s demo keeps its data in SQLite, which returns times without a zone."""
     from storage.database import make_engine, make_session_factory, upgrade
-    from storage.models import Contest, Entry, User
+    from storage.models import Contest
     from worker.ops.stats import job_report
 
     url = f"sqlite:///{tmp_path}/demo.db"
@@ -368,19 +368,8 @@ def test_the_reports_work_on_sqlite_too(tmp_path: Path) -> None:
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as lite:
-            owner = User(username="u", display_name="u", password_hash="x", role=Role.CONTESTANT)
             contest = Contest(slug="c", title="c")
-            entry = Entry(
-                contest=contest,
-                owner=owner,
-                number=1,
-                title="t",
-                collective="c",
-                district="d",
-                industry="i",
-                contact_name="n",
-                contact_phone="13800138000",
-            )
+            entry = make_entry(lite, make_user(lite), contest)
             now = utcnow()
             lite.add_all(
                 [
