@@ -94,6 +94,10 @@ def test_the_gallery_and_a_vote_through_logging_in(
     screenshot(page, "gallery-laptop")
     page.fill("input[name=q]", "竖屏")
     page.click(".gallery-filters button")
+    # The searched page must have loaded (its script listens for the sort's change) before
+    # the sort is changed; CI once changed it on the page still being replaced.
+    page.wait_for_url("**q=**")
+    page.wait_for_load_state("load")
     assert page.locator(".grid li").count() == 1 and page.is_visible(f"#tile-{tall.id}")
     page.select_option("select[name=sort]", "number")  # submits on change
     page.wait_for_url("**sort=number**")
